@@ -1,0 +1,61 @@
+"""Run wsgiauth for development: `python serve.py [--host 127.0.0.1] [--port 5000]`.
+
+With no configuration at all it keeps everything under ./instance/: an SQLite
+database and a secret key generated on first run. Production runs under a real
+WSGI server instead (see the README): `gunicorn 'wsgiauth:create_app()'`.
+"""
+
+import argparse
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from werkzeug.serving import run_simple
+
+from wsgiauth import create_app
+from wsgiauth.db import Database
+from wsgiauth.migrations import migrate
+
+INSTANCE = Path("instance")
+
+
+def instance_secret_key(instance: Path) -> str:
+    """Return the development secret key kept in instance/, creating it once (mode 0600)."""
+    path = instance / "secret_key"
+    try:
+        # O_EXCL: never overwrite an existing key (that would sign everyone
+        # out); mode 0600 from the start, not chmod afterwards (no race).
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as file:
+        file.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text(encoding="ascii").strip()
+
+
+def main(argv=None):
+    """Prepare instance/, apply migrations and serve with Werkzeug's development server."""
+    parser = argparse.ArgumentParser(description="Run wsgiauth with Werkzeug's development server.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    INSTANCE.mkdir(mode=0o700, exist_ok=True)
+    config = {}
+    if not os.environ.get("WSGIAUTH_SECRET_KEY"):
+        config["SECRET_KEY"] = instance_secret_key(INSTANCE)
+    database = os.environ.get("WSGIAUTH_DATABASE", "sqlite:///instance/wsgiauth.db")
+    db = Database(database)
+    for name in migrate(db):
+        logging.getLogger("wsgiauth").info("applied migration %s", name)
+    db.close()
+
+    app = create_app(config)
+    print(f" * wsgiauth is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
+    run_simple(args.host, args.port, app, threaded=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,170 @@
+"""Fixtures: every database test runs on SQLite and on a real MariaDB; app, client and auth helpers."""
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from werkzeug.test import Client
+
+import mariadb  # tests/mariadb.py: the throwaway server
+from wsgiauth import create_app
+from wsgiauth.db import Database
+from wsgiauth.migrations import migrate
+
+# Cheap on purpose: the suite hashes hundreds of passwords. One test checks
+# the real default (tests/test_passwords.py).
+TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"
+TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_QUERIES = Path(__file__).with_name("queries.sql")
+
+
+def skip_or_fail(reason):
+    """Skip a test that cannot run here; under CI=true that is a failure."""
+    if IN_CI:
+        pytest.fail(f"CI must run this test, but: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def mariadb_admin_url():
+    """Yield an admin URL for MariaDB: WSGIAUTH_TEST_MYSQL, else a throwaway mariadbd."""
+    url = mariadb.admin_url_from_env()
+    if url:
+        yield url
+        return
+    try:
+        server = mariadb.ThrowawayMariaDB()
+        server.__enter__()
+    except mariadb.MariaDBUnavailable as error:
+        skip_or_fail(str(error))
+    try:
+        yield server.admin_url
+    finally:
+        server.__exit__(None, None, None)
+
+
+@pytest.fixture(params=["sqlite", "mysql"])
+def database_url(request, tmp_path):
+    """Yield the URL of a fresh, migrated, empty database of each kind."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        cleanup = None
+    else:
+        admin_url = request.getfixturevalue("mariadb_admin_url")
+        url = mariadb.create_database(admin_url)
+        cleanup = url
+    db = Database(url)
+    migrate(db)
+    db.close()
+    yield url
+    if cleanup:
+        mariadb.drop_database(cleanup)
+
+
+@pytest.fixture
+def query(database_url):
+    """Return run(name, **params) -> rows, to look at what the app stored."""
+    db = Database(database_url, query_files=[TEST_QUERIES])
+
+    def run(name, **params):
+        with db.transaction() as tx:
+            return tx.all(name, **params)
+
+    yield run
+    db.close()
+
+
+@pytest.fixture
+def clock():
+    """A controllable clock: tests move time with clock.advance(seconds)."""
+    return FakeClock()
+
+
+class FakeClock:
+    """Seconds since the epoch that only move when told to."""
+
+    def __init__(self, start=1_800_000_000.0):
+        self.now = start
+
+    def __call__(self):
+        return self.now
+
+    def advance(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def make_app(database_url, clock):
+    """Return a factory for apps on this test's database, with overridable settings."""
+    apps = []
+
+    def factory(**overrides):
+        config = {
+            "DATABASE": database_url,
+            "SECRET_KEY": TEST_SECRET_KEY,
+            "PASSWORD_METHOD": TEST_PASSWORD_METHOD,
+            "CLOCK": clock,
+        }
+        config.update(overrides)
+        app = create_app(config)
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        app.db.close()
+
+
+@pytest.fixture
+def app(make_app):
+    """The application under test."""
+    return make_app()
+
+
+@pytest.fixture
+def client(app):
+    """A werkzeug.test.Client that keeps cookies like a browser."""
+    return Client(app)
+
+
+def csrf_token_in(html):
+    """Return the CSRF token from the first form on a page."""
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "page has no CSRF token"
+    return match.group(1)
+
+
+class AuthActions:
+    """Drive the account pages the way a browser would: load the form, post it."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def post_form(self, path, data, form_path=None):
+        """GET the form page for its CSRF token, then POST data to path."""
+        page = self.client.get(form_path or path)
+        data = dict(data)
+        data.setdefault("csrf_token", csrf_token_in(page.get_data(as_text=True)))
+        return self.client.post(path, data=data)
+
+    def signup(self, firstname="Ada", lastname="Lovelace", email="ada@example.com", password="correct horse"):
+        """Submit the sign-up form."""
+        return self.post_form(
+            "/signup", {"firstname": firstname, "lastname": lastname, "email": email, "password": password}
+        )
+
+    def signin(self, email="ada@example.com", password="correct horse"):
+        """Submit the sign-in form."""
+        return self.post_form("/signin", {"email": email, "password": password})
+
+    def signout(self):
+        """Press the Sign Out button (on the sign-out page, which carries the token)."""
+        return self.post_form("/signout", {})
+
+
+@pytest.fixture
+def auth(client):
+    """Account actions through the test client."""
+    return AuthActions(client)

@@ -1,0 +1,18 @@
+"""wsgiauth: user accounts for the web as a small raw-WSGI application."""
+
+from .app import WSGIAuth
+from .config import ConfigError, load_settings
+from .db import Database
+from .migrations import check_current
+
+__all__ = ["create_app", "ConfigError", "WSGIAuth"]
+
+
+def create_app(config=None):
+    """Return the WSGI application configured from `config`, else WSGIAUTH_* variables."""
+    settings = load_settings(config)
+    db = Database(settings.DATABASE, pool_size=settings.DB_POOL_SIZE)
+    # Refuse to serve against an older schema: better a clear message at
+    # start-up than a 500 on the first request that touches a new column.
+    check_current(db)
+    return WSGIAuth(settings, db)

@@ -1,0 +1,80 @@
+"""Settings: one typed object built from a dict, else from WSGIAUTH_* environment variables."""
+
+import dataclasses
+import os
+import time
+from typing import Callable, Optional
+
+ENV_PREFIX = "WSGIAUTH_"
+
+# OWASP Password Storage Cheat Sheet: scrypt with N=2^15, r=8 and p=3 is one
+# of its listed equivalent settings. Werkzeug's own default (p=1) is weaker.
+DEFAULT_PASSWORD_METHOD = "scrypt:32768:8:3"
+
+
+class ConfigError(Exception):
+    """A setting is missing or has a value wsgiauth cannot use."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Every setting wsgiauth reads; the README's configuration table mirrors this."""
+
+    # Where the data lives: sqlite:///relative/or//absolute/path.db or
+    # mysql://user:password@host:port/dbname
+    DATABASE: str = "sqlite:///instance/wsgiauth.db"
+    # Signs cookies and tokens. No default: a default secret is a known secret.
+    SECRET_KEY: str = ""
+    # Send cookies only over HTTPS (turn on behind TLS in production).
+    SECURE_COOKIES: bool = False
+    # werkzeug.security method string used for new password hashes.
+    PASSWORD_METHOD: str = DEFAULT_PASSWORD_METHOD
+    # How long a signed-in session lasts on the server, in seconds.
+    SESSION_LIFETIME: int = 12 * 60 * 60
+    # Larger request bodies are refused with 413 before they are read.
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    # Idle MySQL connections kept per process.
+    DB_POOL_SIZE: int = 5
+    # Test hook: the clock every expiry decision reads (seconds since epoch).
+    CLOCK: Callable[[], float] = time.time
+
+
+def _parse(field: dataclasses.Field, raw: str):
+    """Turn one environment string into the field's type."""
+    if field.type is bool or field.type == "bool":
+        value = raw.strip().lower()
+        if value in ("1", "true", "yes", "on"):
+            return True
+        if value in ("0", "false", "no", "off", ""):
+            return False
+        raise ConfigError(f"{ENV_PREFIX}{field.name} must be 1 or 0, not {raw!r}")
+    if field.type is int or field.type == "int":
+        try:
+            return int(raw)
+        except ValueError:
+            raise ConfigError(f"{ENV_PREFIX}{field.name} must be a whole number, not {raw!r}") from None
+    return raw
+
+
+def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
+    """Build Settings: each key from `config` if given there, else from the environment."""
+    config = dict(config or {})
+    environ = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    unknown = set(config) - set(fields)
+    if unknown:
+        raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
+    values = {}
+    for name, field in fields.items():
+        if name in config:
+            values[name] = config[name]
+        elif ENV_PREFIX + name in environ and name != "CLOCK":
+            values[name] = _parse(field, environ[ENV_PREFIX + name])
+    settings = Settings(**values)
+    if not settings.SECRET_KEY:
+        raise ConfigError(
+            f"{ENV_PREFIX}SECRET_KEY is not set. Generate one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` "
+            "(serve.py makes and keeps one in instance/ for development)."
+        )
+    return settings

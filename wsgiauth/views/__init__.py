@@ -1,0 +1,1 @@
+"""View functions: view(app, request, **url_values) -> Response, one module per area."""
