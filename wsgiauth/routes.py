@@ -28,7 +28,5 @@ def url_map() -> Map:
             Rule("/profile", endpoint="profile", methods=["GET"]),
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
             Rule("/static/<path:filename>", endpoint="static", methods=["GET"]),
-        ],
-        # /about/ and /about are the same page to a person: 308 to the canonical one.
-        strict_slashes=True,
+        ]
     )

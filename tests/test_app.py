@@ -1,0 +1,137 @@
+"""The request cycle: CSRF refusal, 413, 404, 405, 500 and the headers every response carries."""
+
+import io
+import logging
+
+import pytest
+from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
+
+from conftest import csrf_token_in
+from wsgiauth import routes
+
+EXPIRED = "This form has expired. Please reload the page and try again."
+
+
+def signup_data(**extra):
+    """A valid sign-up form, without a CSRF token unless given."""
+    data = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
+    data.update(extra)
+    return data
+
+
+@pytest.mark.parametrize("token", [None, "", "forged-token", "a" * 64])
+def test_post_without_the_right_csrf_token_is_refused_and_changes_nothing(client, query, token):
+    client.get("/signup")  # the browser holds a session cookie
+    data = signup_data() if token is None else signup_data(csrf_token=token)
+    response = client.post("/signup", data=data)
+    assert response.status_code == 400
+    assert EXPIRED in response.get_data(as_text=True)
+    assert query("all_users_for_tests") == []
+
+
+def test_post_with_no_cookie_at_all_is_refused(client, query):
+    token = csrf_token_in(client.get("/signup").get_data(as_text=True))
+    fresh = Client(client.application)  # same token, but no cookie
+    response = fresh.post("/signup", data=signup_data(csrf_token=token))
+    assert response.status_code == 400 and EXPIRED in response.get_data(as_text=True)
+    assert query("all_users_for_tests") == []
+
+
+def test_csrf_token_of_another_browser_is_refused(app, query):
+    alice, mallory = Client(app), Client(app)
+    alice.get("/signup")
+    token = csrf_token_in(mallory.get("/signup").get_data(as_text=True))
+    assert alice.post("/signup", data=signup_data(csrf_token=token)).status_code == 400
+    assert query("all_users_for_tests") == []
+
+
+def test_signin_and_signout_need_the_token_too(client, auth):
+    auth.signup()
+    assert client.post("/signout", data={}).status_code == 400
+    assert client.get("/profile").status_code == 200  # still signed in
+    auth.signout()
+    assert client.post("/signin", data={"email": "ada@example.com", "password": "correct horse"}).status_code == 400
+    assert client.get("/profile").status_code == 303
+
+
+def test_body_over_one_mib_gets_413_without_being_read(app):
+    class Unreadable(io.RawIOBase):
+        def read(self, *args):
+            raise AssertionError("the body was read")
+
+        readinto = readline = read
+
+    builder = EnvironBuilder(path="/signup", method="POST", content_type="application/x-www-form-urlencoded")
+    environ = builder.get_environ()
+    environ["wsgi.input"] = Unreadable()
+    environ["CONTENT_LENGTH"] = str(1024 * 1024 + 1)
+    body, status, headers = run_wsgi_app(app, environ, buffered=True)
+    assert status.startswith("413")
+    assert "too large" in b"".join(body).decode()
+
+
+def test_body_of_one_mib_is_read(client):
+    client.get("/signup")
+    response = client.post("/signup", data={"firstname": "x" * (1024 * 1024 - 200)})
+    assert response.status_code == 400  # read and parsed; refused only for the missing token
+
+
+def test_unknown_path_is_a_404_page_in_the_layout(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Not Found" in page and 'class="site-header"' in page and ">Sign In<" in page
+
+
+def test_404_page_shows_the_signed_in_nav(client, auth):
+    auth.signup()
+    page = client.get("/nowhere").get_data(as_text=True)
+    assert ">Profile<" in page and ">Sign Out<" in page
+
+
+def test_wrong_method_is_a_405_with_allow_header(client):
+    response = client.put("/signin")
+    assert response.status_code == 405
+    assert set(response.headers["Allow"].split(", ")) >= {"GET", "POST"}
+    assert client.post("/about").status_code == 405
+
+
+def test_crash_gives_a_500_page_and_the_traceback_goes_to_the_log(client, monkeypatch, caplog):
+    def broken_view(app, request):
+        raise RuntimeError("boom: secret detail")
+
+    monkeypatch.setitem(routes.VIEWS, "about", broken_view)
+    with caplog.at_level(logging.ERROR, logger="wsgiauth"):
+        response = client.get("/about")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Something went wrong" in page
+    assert "boom" not in page and "Traceback" not in page
+    assert "RuntimeError: boom: secret detail" in caplog.text
+    assert "GET /about" in caplog.text
+
+
+def test_security_and_cache_headers_on_pages(client):
+    response = client.get("/signin")
+    headers = response.headers
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert headers["Cache-Control"] == "no-store"
+    assert "Strict-Transport-Security" not in headers
+
+
+def test_stylesheet_is_served_from_the_package(client):
+    response = client.get("/static/style.css")
+    assert response.status_code == 200
+    assert response.mimetype == "text/css"
+    assert "no-store" not in response.headers.get("Cache-Control", "")
+    assert client.get("/static/../app.py").status_code == 404
+
+
+def test_pages_use_no_external_resources(client):
+    for path in ("/", "/about", "/signup", "/signin"):
+        page = client.get(path).get_data(as_text=True)
+        assert "http://" not in page and "https://" not in page, path

@@ -1,0 +1,34 @@
+"""Races: the UNIQUE constraint, not a look-before-insert, decides who gets an email."""
+
+import threading
+
+from werkzeug.test import Client
+
+from conftest import csrf_token_in
+
+THREADS = 20
+
+
+def test_twenty_simultaneous_signups_with_one_email_make_one_account(app, query):
+    clients = [Client(app) for _ in range(THREADS)]
+    tokens = [csrf_token_in(c.get("/signup").get_data(as_text=True)) for c in clients]
+    start = threading.Barrier(THREADS)
+    results = [None] * THREADS
+
+    def sign_up(i):
+        start.wait()
+        response = clients[i].post("/signup", data={
+            "firstname": f"User{i}", "lastname": "Racer", "email": "race@example.com",
+            "password": "correct horse", "csrf_token": tokens[i]})
+        results[i] = (response.status_code, response.get_data(as_text=True))
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [200] * (THREADS - 1) + [303], statuses
+    assert all("That email is already taken" in page for status, page in results if status == 200)
+    assert len(query("all_users_for_tests")) == 1

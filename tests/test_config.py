@@ -1,0 +1,85 @@
+"""Configuration and start-up: settings from a dict or the environment, migrations, the default hash."""
+
+import subprocess
+import sys
+
+import pytest
+from werkzeug.test import Client
+
+from conftest import TEST_SECRET_KEY, AuthActions
+from wsgiauth import ConfigError, create_app
+from wsgiauth.config import DEFAULT_PASSWORD_METHOD
+from wsgiauth.migrations import SchemaBehind
+
+
+def test_secret_key_is_required(database_url, monkeypatch):
+    monkeypatch.delenv("WSGIAUTH_SECRET_KEY", raising=False)
+    with pytest.raises(ConfigError, match="WSGIAUTH_SECRET_KEY is not set"):
+        create_app({"DATABASE": database_url})
+
+
+def test_unknown_setting_is_refused(database_url):
+    with pytest.raises(ConfigError, match="NOT_A_SETTING"):
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "NOT_A_SETTING": 1})
+
+
+def test_settings_come_from_the_environment(database_url, monkeypatch):
+    monkeypatch.setenv("WSGIAUTH_DATABASE", database_url)
+    monkeypatch.setenv("WSGIAUTH_SECRET_KEY", TEST_SECRET_KEY)
+    monkeypatch.setenv("WSGIAUTH_SECURE_COOKIES", "1")
+    monkeypatch.setenv("WSGIAUTH_PASSWORD_METHOD", "pbkdf2:sha256:2000")
+    monkeypatch.setenv("WSGIAUTH_SESSION_LIFETIME", "600")
+    app = create_app()
+    try:
+        assert app.settings.SECURE_COOKIES is True
+        assert app.settings.SESSION_LIFETIME == 600
+        assert app.passwords.method == "pbkdf2:sha256:2000"
+    finally:
+        app.db.close()
+
+
+def test_bad_environment_values_are_explained(database_url, monkeypatch):
+    monkeypatch.setenv("WSGIAUTH_SESSION_LIFETIME", "a day")
+    with pytest.raises(ConfigError, match="WSGIAUTH_SESSION_LIFETIME must be a whole number"):
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
+
+
+def test_default_password_method_meets_owasp(make_app, query):
+    assert DEFAULT_PASSWORD_METHOD == "scrypt:32768:8:3"
+    app = make_app(PASSWORD_METHOD=DEFAULT_PASSWORD_METHOD)
+    AuthActions(Client(app)).signup()
+    (row,) = query("all_users_for_tests")
+    assert row["pwdhash"].startswith("scrypt:32768:8:3$")
+
+
+def test_create_app_refuses_a_schema_that_is_behind(tmp_path):
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    with pytest.raises(SchemaBehind, match=r"python -m wsgiauth migrate"):
+        create_app({"DATABASE": url, "SECRET_KEY": TEST_SECRET_KEY})
+
+
+def test_migrate_command(tmp_path):
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    env = {"WSGIAUTH_DATABASE": url, "PATH": "/usr/bin:/bin"}
+    first = subprocess.run([sys.executable, "-m", "wsgiauth", "migrate"], env=env, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert "Applied: 0000_schema_migrations, 0001_users_and_sessions" in first.stdout
+    again = subprocess.run([sys.executable, "-m", "wsgiauth", "migrate"], env=env, capture_output=True, text=True)
+    assert "up to date" in again.stdout
+    app = create_app({"DATABASE": url, "SECRET_KEY": TEST_SECRET_KEY})
+    assert Client(app).get("/").status_code == 200
+
+
+def test_migrate_command_on_mariadb(mariadb_admin_url):
+    import mariadb
+    url = mariadb.create_database(mariadb_admin_url)
+    try:
+        result = subprocess.run([sys.executable, "-m", "wsgiauth", "migrate", "--database", url],
+                                capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "0001_users_and_sessions" in result.stdout
+        app = create_app({"DATABASE": url, "SECRET_KEY": TEST_SECRET_KEY})
+        assert Client(app).get("/signin").status_code == 200
+        app.db.close()
+    finally:
+        mariadb.drop_database(url)

@@ -1,0 +1,55 @@
+"""The app under real servers: `python serve.py` on a fresh directory, and gunicorn."""
+
+import os
+import stat
+import sys
+from pathlib import Path
+
+from live import Browser, free_port, running
+
+ROOT = Path(__file__).resolve().parent.parent
+ADA = {"firstname": "ada", "lastname": "lovelace", "email": "Ada@Example.com", "password": "correct horse"}
+
+
+def sign_up_out_and_in(base_url):
+    """Walk the core journey over real HTTP and check each step."""
+    browser = Browser(base_url)
+    status, headers, _ = browser.submit("/signup", ADA)
+    assert (status, headers["Location"]) == (303, "/profile")
+    status, _, page = browser.request("/profile")
+    assert status == 200 and "This is ada@example.com's profile page" in page and "Ada Lovelace" in page
+    status, headers, _ = browser.submit("/signout", {})
+    assert (status, headers["Location"]) == (303, "/")
+    assert browser.request("/profile")[0] == 303
+    status, headers, _ = browser.submit("/signin", {"email": "ada@example.com", "password": "correct horse"})
+    assert (status, headers["Location"]) == (303, "/profile")
+    return browser
+
+
+def test_serve_py_runs_with_no_configuration(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WSGIAUTH_")}
+    command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
+    with running(command, port, env=env, cwd=tmp_path) as base_url:
+        browser = sign_up_out_and_in(base_url)
+    secret = tmp_path / "instance" / "secret_key"
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    assert len(secret.read_text().strip()) >= 43
+    assert (tmp_path / "instance" / "wsgiauth.db").exists()
+    # Restarted, it keeps the same key and database: the user stays signed in.
+    with running(command, port, env=env, cwd=tmp_path) as base_url:
+        browser.base_url = base_url
+        assert browser.request("/profile")[0] == 200
+
+
+def test_gunicorn_serves_the_app(database_url):
+    port = free_port()
+    env = {
+        "WSGIAUTH_DATABASE": database_url,
+        "WSGIAUTH_SECRET_KEY": "gunicorn-test-secret-key-0123456789abcdef",
+        "WSGIAUTH_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+    }
+    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+               "wsgiauth:create_app()"]
+    with running(command, port, env=env, cwd=ROOT) as base_url:
+        sign_up_out_and_in(base_url)
