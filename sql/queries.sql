@@ -36,3 +36,17 @@ DELETE FROM sessions WHERE expires_at <= :now;
 
 -- name: user_by_uid
 SELECT uid, firstname, lastname, email FROM users WHERE uid = :uid;
+
+-- name: record_attempt
+INSERT INTO attempts (bucket, key_hash, at) VALUES (:bucket, :key_hash, :at);
+
+-- name: attempts_since
+-- How many attempts, and the oldest and newest of them, inside the window.
+SELECT COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at
+FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash AND at > :since;
+
+-- name: clear_attempts
+DELETE FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash;
+
+-- name: delete_old_attempts
+DELETE FROM attempts WHERE at <= :before;

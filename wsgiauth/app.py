@@ -5,6 +5,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
@@ -60,6 +61,13 @@ class WSGIAuth:
             undefined=StrictUndefined,
             auto_reload=False,
         )
+        self.entry = self.wsgi_app
+        if settings.TRUSTED_PROXIES:
+            # Behind N proxies, the client is the N-th address from the right
+            # of X-Forwarded-For. Trusting more than really exist would let a
+            # client pick its own IP and dodge the rate limits.
+            n = settings.TRUSTED_PROXIES
+            self.entry = ProxyFix(self.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
 
     # -- helpers the views use -------------------------------------------
 
@@ -164,4 +172,4 @@ class WSGIAuth:
             response.headers["Cache-Control"] = "no-store"
 
     def __call__(self, environ, start_response):
-        return self.wsgi_app(environ, start_response)
+        return self.entry(environ, start_response)

@@ -33,6 +33,9 @@ class Settings:
     SESSION_LIFETIME: int = 12 * 60 * 60
     # Larger request bodies are refused with 413 before they are read.
     MAX_CONTENT_LENGTH: int = 1024 * 1024
+    # How many reverse proxies in front of the app to trust for the client's
+    # address (X-Forwarded-For) and scheme; 0 trusts none and uses REMOTE_ADDR.
+    TRUSTED_PROXIES: int = 0
     # Idle MySQL connections kept per process.
     DB_POOL_SIZE: int = 5
     # Test hook: the clock every expiry decision reads (seconds since epoch).
