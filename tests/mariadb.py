@@ -79,6 +79,8 @@ class ThrowawayMariaDB:
 
     def start(self) -> None:
         """Initialise a data directory, start the server and wait until it answers."""
+        if self.process is not None:
+            return  # already running; a second server would orphan the first
         mariadbd = _find("mariadbd", "/usr/sbin/mariadbd")
         install_db = _find("mariadb-install-db", "/usr/bin/mariadb-install-db")
         began = time.monotonic()
@@ -97,9 +99,11 @@ class ThrowawayMariaDB:
         datadir, log = os.path.join(self.tmpdir, "data"), os.path.join(self.tmpdir, "error.log")
         # mariadbd refuses to run as root unless told to; as anyone else it runs as them.
         user = ["--user=root"] if os.geteuid() == 0 else []
+        # Both need this, or mariadbd resizes the default 96 MB redo log at startup.
+        small_log = "--innodb-log-file-size=16M"
         init = subprocess.run(
             [install_db, "--no-defaults", f"--datadir={datadir}", "--skip-test-db",
-             "--auth-root-authentication-method=normal", *user],  # root: no password, TCP ok
+             "--auth-root-authentication-method=normal", small_log, *user],  # root: no password
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if init.returncode != 0:
             raise MariaDBUnavailable("mariadb-install-db failed:\n" + init.stdout[-3000:])
@@ -114,7 +118,7 @@ class ThrowawayMariaDB:
             f"--tmpdir={self.tmpdir}", f"--log-error={log}", "--skip-log-bin",
             "--skip-name-resolve", "--innodb-buffer-pool-size=32M",
             "--innodb-flush-log-at-trx-commit=2", "--innodb-flush-method=nosync",
-            "--innodb-doublewrite=0",
+            "--innodb-doublewrite=0", small_log,
             # Debian's own config (skipped by --no-defaults) makes utf8mb4 the default.
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
         ]
@@ -124,8 +128,9 @@ class ThrowawayMariaDB:
         deadline = time.monotonic() + 60
         while self.process.poll() is None:
             try:
-                pymysql.connect(host="127.0.0.1", port=self.port, user="root",
-                                connect_timeout=1, ssl_disabled=True).close()
+                # read_timeout: something else on the port may accept and never greet.
+                pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1,
+                                read_timeout=1, ssl_disabled=True).close()
                 return
             except pymysql.err.OperationalError:
                 if time.monotonic() > deadline:
