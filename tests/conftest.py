@@ -19,6 +19,9 @@ TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_QUERIES = Path(__file__).with_name("queries.sql")
 
+# The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
+pytest_plugins = ["chromium"]
+
 
 def skip_or_fail(reason):
     """Skip a test that cannot run here; under CI=true that is a failure."""

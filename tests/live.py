@@ -19,12 +19,12 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def wait_for_http(url, process, timeout=30.0):
+def wait_for_http(url, process, timeout=30.0, log=None):
     """Wait until url answers, or fail with the process's output if it exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
+            output = process.stdout.read() if process.stdout else log.read_text(errors="replace")
             raise AssertionError(f"server exited with {process.returncode}:\n{output}")
         try:
             with urllib.request.urlopen(url, timeout=2):
@@ -35,14 +35,19 @@ def wait_for_http(url, process, timeout=30.0):
 
 
 @contextlib.contextmanager
-def running(command, port, env=None, cwd=None, timeout=30.0):
-    """Run a server command until the block ends; yield its base URL."""
+def running(command, port, env=None, cwd=None, timeout=30.0, log=None):
+    """Run a server command until the block ends; yield its base URL.
+
+    log: a pathlib.Path for the server's output. Give one for servers that
+    answer many requests: a pipe nobody reads fills up and blocks the server.
+    """
     full_env = {**os.environ, **(env or {})}
-    process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as output:
+        process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=output,
+                                   stderr=subprocess.STDOUT, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(base_url + "/", process, timeout)
+        wait_for_http(base_url + "/", process, timeout, log)
         yield base_url
     finally:
         process.terminate()
