@@ -88,13 +88,13 @@ def authenticate(app, request, data):
     email, password = data["email"], data["password"]
     now = app.sessions.now()
     with app.db.transaction() as tx:
+        user = tx.one("user_for_signin", email=email)
         # Throttled first, so a throttled attempt costs no hash. The backoff
         # is keyed by the email typed, known or not: the answer is the same
         # either way and reveals nothing (ASVS 2.2.1).
         wait = throttle.SIGNIN_PER_ACCOUNT.retry_after(tx, email, now)
         if wait:
-            audit.record(app, tx, request, "signin_throttled")
-        user = tx.one("user_for_signin", email=email)
+            audit.record(app, tx, request, "signin_throttled", uid=user and user["uid"])
     if wait:
         return wait, throttle.try_again_message(wait)
     if not check_password(app, user, password):
