@@ -72,22 +72,29 @@ def test_v5_1_5_signin_returns_to_the_page_asked_for(app):
     assert response.headers["Location"] == "/about"
 
 
-@pytest.mark.parametrize("target", [
+# Absolute URLs, scheme-relative ones, backslashes browsers read as "/",
+# schemes, encoded slashes, whitespace browsers strip, and paths that are
+# not pages here.
+EVIL_TARGETS = [
     "http://evil.example", "https://evil.example/profile", "//evil.example", "///evil.example",
     "/\\evil.example", "\\\\evil.example", "/\\/evil.example", "javascript:alert(1)", "JaVaScRiPt:alert(1)",
     "data:text/html,<script>alert(1)</script>", "%2F%2Fevil.example", "/%2F%2Fevil.example",
     "/\t/evil.example", "/\n/evil.example", "\t//evil.example", " //evil.example", "/\r\nSet-Cookie: x=1",
     "evil.example", "/profile#@evil.example", "/nowhere", "/static/style.css", "/" + "a" * 2000,
     "http:/evil.example", "https:evil.example", "/\u3000/evil.example",
-])
-def test_v5_1_5_next_never_leaves_the_site(app, target):
+]
+
+
+def test_v5_1_5_next_never_leaves_the_site(app):
     """ASVS 5.1.5: anything but a path of one of our own pages goes to /profile."""
     client = signed_up(app)
     AuthActions(client).signout()
-    page = client.get("/signin", query_string={"next": target}).get_data(as_text=True)
-    assert 'name="next"' not in page
-    response = signin(client, next=target)
-    assert (response.status_code, response.headers["Location"]) == (303, "/profile")
+    for target in EVIL_TARGETS:
+        page = client.get("/signin", query_string={"next": target}).get_data(as_text=True)
+        assert 'name="next"' not in page, target
+        response = signin(client, next=target)
+        assert (response.status_code, response.headers["Location"]) == (303, "/profile"), target
+        AuthActions(client).signout()
 
 
 def test_v5_1_5_next_when_already_signed_in(app):

@@ -23,14 +23,13 @@ def test_v2_1_1_passwords_need_at_least_8_characters(client, auth):
     assert auth.signup(password="eight888").status_code == 303
 
 
-@pytest.mark.parametrize("length", [64, 128, 1024])
-def test_v2_1_2_long_passwords_are_accepted(make_app, length):
+def test_v2_1_2_long_passwords_are_accepted(app):
     """ASVS 2.1.2: passwords of 64 characters and more are permitted (up to 1024)."""
-    app = make_app()
-    password = ("long pass phrase " * 100)[:length]
-    client = signed_up(app, password=password)
-    AuthActions(client).signout()
-    assert signin(client, password=password).status_code == 303
+    for length in (64, 128, 1024):
+        password = ("long pass phrase " * 100)[:length]
+        client = signed_up(app, email=f"user{length}@example.com", password=password)
+        AuthActions(client).signout()
+        assert signin(client, email=f"user{length}@example.com", password=password).status_code == 303
 
 
 def test_v2_1_2_passwords_over_1024_characters_are_refused(client):
