@@ -234,8 +234,8 @@ def test_v3_7_1_signing_out_other_sessions_needs_a_full_session(app, ada, query)
 
 # -- Secret key rotation and production mode ---------------------------------
 
-def test_v6_4_1_secret_key_rotation_keeps_sessions_and_forms(make_app, database_url):
-    """ASVS 6.4.1/1.6.3: a new key signs; the old one, as a fallback, still verifies cookies and tokens."""
+def test_v1_6_3_secret_key_rotation_keeps_sessions_and_forms(make_app):
+    """ASVS 1.6.3 (Level 2): a new key signs; the old one, as a fallback, still verifies cookies and tokens."""
     old_app = make_app()
     client = signed_up(old_app)
     form = client.get("/signout").get_data(as_text=True)  # a form signed with the old key
