@@ -6,7 +6,6 @@ from werkzeug.test import Client
 from conftest import AuthActions, csrf_token_in
 
 PASSWORD = "correct horse"
-TOO_MANY = "Too many attempts. Try again in"
 INVALID = "Invalid e-mail or password"
 
 

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import AuthActions
-from support import INVALID, PASSWORD, TOO_MANY, browser, hash_calls, signed_up, signin  # noqa: F401
+from support import INVALID, PASSWORD, browser, hash_calls, signed_up, signin  # noqa: F401 (a fixture)
 from wsgiauth import throttle
 
 

@@ -60,7 +60,7 @@ def signin(app, request):
     next_path = local_path(request, request.values.get("next"))
     if request.session.user:
         return after_signin(app, request, next_path)
-    errors, alert, status = {}, None, 200
+    errors, alert, wait = {}, None, 0
     if request.method == "POST":
         data, errors = validate_signin(request.form)
         if not errors:
@@ -68,10 +68,10 @@ def signin(app, request):
             wait, alert = authenticate(app, request, data)
             if alert is None:
                 return after_signin(app, request, next_path)
-            status = 429 if wait else 200
-    response = app.render(request, "signin.html", status=status, form=typed(request, "email"), errors=errors,
-                          failed=alert, remember=request.form.get("remember"), next=next_path)
-    if status == 429:
+    # The account's backoff: the form again, with 429 and Retry-After.
+    response = app.render(request, "signin.html", status=429 if wait else 200, form=typed(request, "email"),
+                          errors=errors, failed=alert, remember=request.form.get("remember"), next=next_path)
+    if wait:
         response.headers["Retry-After"] = str(wait)
     return response
 
