@@ -19,20 +19,47 @@ INSERT INTO users (firstname, lastname, email, pwdhash, created_at)
 VALUES (:firstname, :lastname, :email, :pwdhash, :created_at);
 
 -- name: insert_session
-INSERT INTO sessions (id_hash, uid, created_at, last_seen, expires_at)
-VALUES (:id_hash, :uid, :now, :now, :expires_at);
+INSERT INTO sessions (id_hash, uid, created_at, last_seen, expires_at, remember, ip, user_agent)
+VALUES (:id_hash, :uid, :now, :now, :expires_at, :remember, :ip, :user_agent);
 
 -- name: session_user
--- One query per request: the live session and its user, or no row.
-SELECT s.uid, s.last_seen, s.expires_at, u.firstname, u.lastname, u.email
+-- One query per request: the live session and its user, or no row. A session
+-- is live until its absolute expiry and while it has been used recently
+-- enough (the idle timeout depends on "Keep me signed in").
+SELECT s.uid, s.last_seen, s.expires_at, s.remember, u.firstname, u.lastname, u.email
 FROM sessions s JOIN users u ON u.uid = s.uid
-WHERE s.id_hash = :id_hash AND s.expires_at > :now;
+WHERE s.id_hash = :id_hash AND s.expires_at > :now
+  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END;
+
+-- name: touch_session
+UPDATE sessions SET last_seen = :now WHERE id_hash = :id_hash;
 
 -- name: delete_session
 DELETE FROM sessions WHERE id_hash = :id_hash;
 
 -- name: delete_expired_sessions
-DELETE FROM sessions WHERE expires_at <= :now;
+DELETE FROM sessions
+WHERE expires_at <= :now
+   OR last_seen <= CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END;
+
+-- name: delete_other_sessions
+DELETE FROM sessions WHERE uid = :uid AND id_hash <> :id_hash;
+
+-- name: delete_user_sessions
+DELETE FROM sessions WHERE uid = :uid;
+
+-- name: user_sessions
+-- The user's live sessions, most recently used first (for the profile).
+SELECT id_hash, created_at, last_seen, remember, ip, user_agent
+FROM sessions
+WHERE uid = :uid AND expires_at > :now
+  AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
+ORDER BY last_seen DESC, created_at DESC;
+
+-- name: upgrade_pwdhash
+-- Only if the hash is still the one just checked: a password changed in the
+-- meantime is never overwritten by the old one.
+UPDATE users SET pwdhash = :pwdhash WHERE uid = :uid AND pwdhash = :old_pwdhash;
 
 -- name: user_by_uid
 SELECT uid, firstname, lastname, email FROM users WHERE uid = :uid;
@@ -45,8 +72,22 @@ INSERT INTO attempts (bucket, key_hash, at) VALUES (:bucket, :key_hash, :at);
 SELECT COUNT(*) AS n, MIN(at) AS first_at, MAX(at) AS last_at
 FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash AND at > :since;
 
+-- name: attempt_times
+-- Every attempt's time inside the window, oldest first (for the backoff).
+SELECT at FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash AND at > :since ORDER BY at, id;
+
 -- name: clear_attempts
 DELETE FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash;
 
 -- name: delete_old_attempts
 DELETE FROM attempts WHERE at <= :before;
+
+-- name: insert_security_event
+INSERT INTO security_events (at, event, uid, ip, user_agent, detail)
+VALUES (:at, :event, :uid, :ip, :user_agent, :detail);
+
+-- name: recent_signins
+SELECT at, ip, user_agent FROM security_events
+WHERE uid = :uid AND event = 'signin'
+ORDER BY at DESC, id DESC
+LIMIT 10;

@@ -8,3 +8,12 @@ SELECT uid, firstname, lastname, email, pwdhash FROM users ORDER BY uid;
 
 -- name: delete_user_for_tests
 DELETE FROM users WHERE email = :email;
+
+-- name: sessions_detail_for_tests
+SELECT uid, created_at, last_seen, expires_at, remember, ip, user_agent FROM sessions ORDER BY created_at, uid;
+
+-- name: security_events_for_tests
+SELECT at, event, uid, ip, user_agent, detail FROM security_events ORDER BY id;
+
+-- name: attempts_for_tests
+SELECT bucket, key_hash, at FROM attempts ORDER BY id;

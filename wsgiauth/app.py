@@ -1,16 +1,19 @@
 """The WSGI application object: routing, sessions, CSRF, rendering and error pages."""
 
 import logging
+import time
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from werkzeug.exceptions import BadRequest, HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
+from .client import describe_agent
 from .passwords import Passwords
+from .ratelimit import Pruner
 from .routes import VIEWS, url_map
 from .sessions import SessionStore
 
@@ -19,6 +22,9 @@ log = logging.getLogger("wsgiauth")
 
 # Methods that change state and therefore need a CSRF token.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+# Ports browsers leave out of an Origin header.
+DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 # Sent with every response (OWASP Secure Headers; ASVS 14.4): no inline
 # script, no framing (clickjacking), no MIME sniffing, no full-URL referrers.
@@ -44,6 +50,25 @@ class CSRFError(BadRequest):
     description = "This form has expired. Please reload the page and try again."
 
 
+class CrossOriginError(Forbidden):
+    """A state-changing request sent by a page of another site."""
+
+    description = "This request came from another site, so it was refused."
+
+
+def origin_of(url: str) -> str:
+    """Return scheme://host[:port] in lower case, without the scheme's default port."""
+    url = url.strip().lower()
+    scheme = url.split("://", 1)[0]
+    port = DEFAULT_PORTS.get(scheme)
+    return url[: -len(port)] if port and url.endswith(port) else url
+
+
+def format_time(seconds) -> str:
+    """Format epoch seconds for people, in UTC (e.g. 2027-01-15 08:00 UTC)."""
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(seconds)))
+
+
 class WSGIAuth:
     """One explicit application object; its __call__ is the WSGI entry point."""
 
@@ -53,6 +78,8 @@ class WSGIAuth:
         self.url_map = url_map()
         self.sessions = SessionStore(settings)
         self.passwords = Passwords(settings.PASSWORD_METHOD)
+        # Deletes old rows of the attempts table now and then (throttle.py).
+        self.pruner = Pruner()
         # Templates are compiled once per process and kept (auto_reload off):
         # no stat() of template files on every request.
         self.jinja = Environment(
@@ -61,6 +88,7 @@ class WSGIAuth:
             undefined=StrictUndefined,
             auto_reload=False,
         )
+        self.jinja.filters.update(timestamp=format_time, browser=describe_agent)
         self.entry = self.wsgi_app
         if settings.TRUSTED_PROXIES:
             # Behind N proxies, the client is the N-th address from the right
@@ -95,9 +123,17 @@ class WSGIAuth:
     # -- the request cycle ------------------------------------------------
 
     def check_csrf(self, request):
-        """Refuse a state-changing request that lacks this browser's CSRF token."""
+        """Refuse a state-changing request from another site, or without this browser's CSRF token."""
         if request.method not in UNSAFE_METHODS:
             return
+        # Defence in depth on top of the token (OWASP CSRF Cheat Sheet):
+        # browsers send Origin with every POST, and a page of another site
+        # cannot forge it. Requests without one (old browsers, scripts) still
+        # need the token. request.scheme and request.host are the public ones
+        # when ProxyFix trusts the proxy's X-Forwarded-Proto/-Host.
+        origin = request.headers.get("Origin")
+        if origin is not None and origin_of(origin) != origin_of(f"{request.scheme}://{request.host}"):
+            raise CrossOriginError()
         # No cookie means no session the token could be tied to: the form was
         # not loaded in this browser, or the cookie expired meanwhile.
         session = request.session

@@ -10,6 +10,9 @@ ENV_PREFIX = "WSGIAUTH_"
 # OWASP Password Storage Cheat Sheet: scrypt with N=2^15, r=8 and p=3 is one
 # of its listed equivalent settings. Werkzeug's own default (p=1) is weaker.
 DEFAULT_PASSWORD_METHOD = "scrypt:32768:8:3"
+# Production refuses shorter secret keys: 32 bytes = 256 bits for the HMAC.
+MIN_SECRET_BYTES = 32
+GENERATE_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
 class ConfigError(Exception):
@@ -29,8 +32,22 @@ class Settings:
     SECURE_COOKIES: bool = False
     # werkzeug.security method string used for new password hashes.
     PASSWORD_METHOD: str = DEFAULT_PASSWORD_METHOD
-    # How long a signed-in session lasts on the server, in seconds.
+    # Production mode (WSGIAUTH_ENV=production) refuses to start with settings
+    # that are only acceptable on a developer's machine (see check_production).
+    ENV: str = "development"
+    # Production normally runs on MySQL/MariaDB; 1 accepts SQLite there too.
+    ALLOW_SQLITE_IN_PRODUCTION: bool = False
+    # Old secret keys, comma-separated: cookies and tokens signed with them
+    # are still accepted while everything new is signed with SECRET_KEY.
+    SECRET_KEY_FALLBACKS: str = ""
+    # Session lifetimes in seconds; the README justifies each default.
+    # Without "Keep me signed in": at most 12 hours, and 2 hours unused.
     SESSION_LIFETIME: int = 12 * 60 * 60
+    SESSION_IDLE_TIMEOUT: int = 2 * 60 * 60
+    # With "Keep me signed in": at most 30 days (ASVS 3.3.2's Level 1
+    # ceiling), and 7 days unused.
+    REMEMBER_LIFETIME: int = 30 * 24 * 60 * 60
+    REMEMBER_IDLE_TIMEOUT: int = 7 * 24 * 60 * 60
     # Larger request bodies are refused with 413 before they are read.
     MAX_CONTENT_LENGTH: int = 1024 * 1024
     # How many reverse proxies in front of the app to trust for the client's
@@ -40,6 +57,14 @@ class Settings:
     DB_POOL_SIZE: int = 5
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
+
+    @property
+    def signing_keys(self) -> list:
+        """Return every key that may verify a signature, the one that signs last."""
+        # itsdangerous signs with the last key of a list and verifies with
+        # any of them: rotating the key does not sign everybody out at once.
+        fallbacks = [key.strip() for key in self.SECRET_KEY_FALLBACKS.split(",") if key.strip()]
+        return fallbacks + [self.SECRET_KEY]
 
 
 def _parse(field: dataclasses.Field, raw: str):
@@ -77,7 +102,40 @@ def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
     if not settings.SECRET_KEY:
         raise ConfigError(
             f"{ENV_PREFIX}SECRET_KEY is not set. Generate one with "
-            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` "
-            "(serve.py makes and keeps one in instance/ for development)."
+            f"`{GENERATE_KEY}` (serve.py makes and keeps one in instance/ for development)."
         )
+    check_values(settings)
+    if settings.ENV == "production":
+        check_production(settings)
     return settings
+
+
+def check_values(settings: Settings) -> None:
+    """Refuse settings that make no sense whatever the environment."""
+    if settings.ENV not in ("development", "production"):
+        # A typo such as "prod" must not silently mean "development".
+        raise ConfigError(f"{ENV_PREFIX}ENV must be development or production, not {settings.ENV!r}")
+    for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "REMEMBER_IDLE_TIMEOUT"):
+        if getattr(settings, name) <= 0:
+            raise ConfigError(f"{ENV_PREFIX}{name} must be a positive number of seconds")
+
+
+def check_production(settings: Settings) -> None:
+    """Refuse to start in production with settings that are only safe on a laptop; say each reason."""
+    problems = []
+    # One signed cookie lets an attacker test guesses of the key offline, so
+    # the HMAC-SHA256 key needs its full 256 bits of randomness.
+    for key in settings.signing_keys:
+        if len(key.encode("utf-8")) < MIN_SECRET_BYTES:
+            which = "SECRET_KEY" if key == settings.SECRET_KEY else "SECRET_KEY_FALLBACKS (one of its keys)"
+            problems.append(f"{ENV_PREFIX}{which} is {len(key.encode('utf-8'))} bytes; production needs "
+                            f"at least {MIN_SECRET_BYTES} random bytes (`{GENERATE_KEY}`)")
+    if settings.DATABASE.startswith("sqlite:") and not settings.ALLOW_SQLITE_IN_PRODUCTION:
+        problems.append(f"{ENV_PREFIX}DATABASE is SQLite; production expects MySQL/MariaDB "
+                        f"(set {ENV_PREFIX}ALLOW_SQLITE_IN_PRODUCTION=1 to run on SQLite anyway)")
+    if not settings.SECURE_COOKIES:
+        # ASVS 3.4.1: a session cookie without Secure travels in clear text.
+        problems.append(f"{ENV_PREFIX}SECURE_COOKIES is off; production must be served over HTTPS "
+                        f"with {ENV_PREFIX}SECURE_COOKIES=1")
+    if problems:
+        raise ConfigError("Refusing to start with WSGIAUTH_ENV=production: " + "; ".join(problems) + ".")

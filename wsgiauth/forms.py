@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from .passwords import normalize
+
 # The database's column sizes; checked here so SQLite (which ignores VARCHAR
 # lengths) and MySQL (which would refuse the row) behave the same.
 NAME_MAX = 100
@@ -60,14 +62,37 @@ def check_email(value, errors, field="email"):
     return value
 
 
-def check_new_password(value, errors, field="password"):
-    """Validate a password being chosen (length only: ASVS 2.1.9, no composition rules)."""
+def _squash(text: str) -> str:
+    """Return text NFKC-normalised, case-folded and without spaces, for likeness checks."""
+    return "".join(normalize(text).casefold().split())
+
+
+def is_personal(password: str, personal) -> bool:
+    """Say whether password is one of the user's own email, its local part, or name."""
+    candidates = set()
+    for item in filter(None, personal):
+        candidates.add(_squash(item))
+        candidates.add(_squash(item.split("@", 1)[0]))  # "ada.lovelace" of an email
+    names = [_squash(item) for item in personal if item and "@" not in item]
+    candidates.add("".join(names))  # first and last name together
+    candidates.add("".join(reversed(names)))
+    candidates.discard("")
+    return _squash(password) in candidates
+
+
+def check_new_password(value, errors, field="password", personal=()):
+    """Validate a password being chosen: length, and not the user's email or name."""
+    # Length only, no composition rules (ASVS 2.1.9); any Unicode (2.1.4);
+    # never trimmed or truncated (2.1.3). `personal` holds the email and
+    # names: a password equal to one of them is the first thing guessed.
     if not value:
         errors[field] = "Please enter a password."
     elif len(value) < PASSWORD_MIN:
         errors[field] = f"Password must be at least {PASSWORD_MIN} characters."
     elif len(value) > PASSWORD_MAX:
         errors[field] = f"Password must be at most {PASSWORD_MAX} characters."
+    elif is_personal(value, personal):
+        errors[field] = "Password must not be your email address or name."
     return value
 
 
@@ -78,9 +103,10 @@ def validate_signup(form):
         "firstname": check_name(form, errors, "firstname", "First name", "Please enter your first name."),
         "lastname": check_name(form, errors, "lastname", "Last name", "Please enter your last name."),
         "email": check_email(form.get("email", ""), errors),
-        # Never trimmed or altered: a password is exactly what was typed.
-        "password": check_new_password(form.get("password", ""), errors),
     }
+    # Never trimmed or altered: a password is exactly what was typed.
+    data["password"] = check_new_password(form.get("password", ""), errors,
+                                          personal=(data["email"], data["firstname"], data["lastname"]))
     return data, errors
 
 
@@ -93,4 +119,6 @@ def validate_signin(form):
         errors["email"] = "Please enter your email address."
     if not password:
         errors["password"] = "Please enter your password."
-    return {"email": email, "password": password}, errors
+    # "Keep me signed in": a persistent cookie and the longer session lifetimes.
+    remember = bool(form.get("remember"))
+    return {"email": email, "password": password, "remember": remember}, errors

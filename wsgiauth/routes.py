@@ -14,6 +14,7 @@ VIEWS = {
     "signin": accounts.signin,
     "profile": accounts.profile,
     "signout": accounts.signout,
+    "signout_others": accounts.signout_others,
 }
 
 
@@ -27,6 +28,7 @@ def url_map() -> Map:
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/profile", endpoint="profile", methods=["GET"]),
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
+            Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
             Rule("/static/<path:filename>", endpoint="static", methods=["GET"]),
         ]
     )

@@ -5,16 +5,26 @@ import secrets
 
 from itsdangerous import BadSignature, Signer
 
+from . import client
+
 # 32 random bytes = 256 bits, well above the 64 bits ASVS 3.2.2 asks for.
 SESSION_ID_BYTES = 32
+# last_seen is written at most once a minute per session: the idle timeout
+# needs no finer clock, and most requests then write nothing at all.
+LAST_SEEN_EVERY = 60
 
 
 class Session:
     """What one request knows about its browser: the session id and, if signed in, the user."""
 
-    def __init__(self, sid, user=None, has_cookie=False):
+    def __init__(self, sid, user=None, has_cookie=False, ip="", agent=""):
         self.sid = sid
         self.user = user
+        # "Keep me signed in": a persistent cookie and the longer lifetimes.
+        self.remember = bool(user and user["remember"])
+        # Where the request came from, stored with a session it begins.
+        self.ip = ip
+        self.agent = agent
         # True when the browser sent a valid cookie carrying this id.
         self.has_cookie = has_cookie
         # True when the browser must be sent a (new) cookie with this response.
@@ -35,6 +45,9 @@ class SessionStore:
 
     def __init__(self, settings):
         self.lifetime = settings.SESSION_LIFETIME
+        self.idle_timeout = settings.SESSION_IDLE_TIMEOUT
+        self.remember_lifetime = settings.REMEMBER_LIFETIME
+        self.remember_idle_timeout = settings.REMEMBER_IDLE_TIMEOUT
         self.secure = settings.SECURE_COOKIES
         self.clock = settings.CLOCK
         # The __Host- prefix makes browsers refuse the cookie unless it is
@@ -42,18 +55,28 @@ class SessionStore:
         # plant one (session fixation). It needs HTTPS, hence only when secure.
         self.cookie_name = "__Host-wsgiauth" if self.secure else "wsgiauth"
         # itsdangerous signs the cookie: a changed byte fails the HMAC check,
-        # so only ids this server issued are ever looked up.
-        self._cookie_signer = Signer(settings.SECRET_KEY, salt="wsgiauth.session-cookie",
-                                     digest_method=hashlib.sha256)
-        self._csrf_signer = Signer(settings.SECRET_KEY, salt="wsgiauth.csrf-token",
-                                   digest_method=hashlib.sha256)
+        # so only ids this server issued are ever looked up. Given a list of
+        # keys, it signs with the last (SECRET_KEY) and accepts any of them
+        # (SECRET_KEY_FALLBACKS), so a key can be rotated without signing
+        # everybody out.
+        keys = settings.signing_keys
+        self._cookie_signer = Signer(keys, salt="wsgiauth.session-cookie", digest_method=hashlib.sha256)
+        self._csrf_signer = Signer(keys, salt="wsgiauth.csrf-token", digest_method=hashlib.sha256)
 
     def now(self) -> int:
         """Return the current time in whole seconds, from the configured clock."""
         return int(self.clock())
 
+    def live(self, now: int) -> dict:
+        """Return the query parameters that tell a live session from an expired or idle one."""
+        # ASVS 3.3.2: a session ends at its absolute expiry (12 hours, or 30
+        # days when remembered) or after the idle timeout, whichever is first.
+        return {"now": now, "idle_since": now - self.idle_timeout,
+                "remember_idle_since": now - self.remember_idle_timeout}
+
     def load(self, db, request) -> Session:
         """Read the cookie and return the request's Session (signed in or not)."""
+        where = {"ip": client.ip(request), "agent": client.agent(request)}
         raw = request.cookies.get(self.cookie_name)
         if raw:
             try:
@@ -61,24 +84,30 @@ class SessionStore:
             except (BadSignature, UnicodeDecodeError):
                 sid = None  # tampered or signed with another key: a stranger
             if sid:
+                now = self.now()
                 with db.transaction() as tx:
-                    row = tx.one("session_user", id_hash=hash_id(sid), now=self.now())
-                # No row: never signed in, signed out, or expired. The id is
-                # still this browser's, and keeps its CSRF token valid.
-                return Session(sid, user=row, has_cookie=True)
+                    row = tx.one("session_user", id_hash=hash_id(sid), **self.live(now))
+                    if row and now - row["last_seen"] >= LAST_SEEN_EVERY:
+                        tx.run("touch_session", id_hash=hash_id(sid), now=now)
+                # No row: never signed in, signed out, expired or idle too
+                # long. The id is still this browser's, and keeps its CSRF
+                # token valid.
+                return Session(sid, user=row, has_cookie=True, **where)
         # A fresh anonymous id; the cookie is only sent if a form needs it.
-        return Session(secrets.token_urlsafe(SESSION_ID_BYTES))
+        return Session(secrets.token_urlsafe(SESSION_ID_BYTES), **where)
 
-    def begin(self, tx, session: Session, uid: int) -> None:
+    def begin(self, tx, session: Session, uid: int, remember: bool = False) -> None:
         """Sign session in as uid under a brand-new id (ASVS 3.2.1: new session id at sign-in)."""
         # The old id, which an attacker may have planted before sign-in, is
         # dropped, never promoted: session fixation cannot work.
-        tx.run("delete_session", id_hash=hash_id(session.sid))
-        tx.run("delete_expired_sessions", now=self.now())
-        session.sid = secrets.token_urlsafe(SESSION_ID_BYTES)
         now = self.now()
-        tx.run("insert_session", id_hash=hash_id(session.sid), uid=uid, now=now,
-               expires_at=now + self.lifetime)
+        tx.run("delete_session", id_hash=hash_id(session.sid))
+        tx.run("delete_expired_sessions", **self.live(now))
+        session.sid = secrets.token_urlsafe(SESSION_ID_BYTES)
+        session.remember = bool(remember)
+        lifetime = self.remember_lifetime if remember else self.lifetime
+        tx.run("insert_session", id_hash=hash_id(session.sid), uid=uid, now=now, expires_at=now + lifetime,
+               remember=int(session.remember), ip=session.ip, user_agent=session.agent)
         session.needs_cookie = True
 
     def end(self, tx, session: Session) -> None:
@@ -86,6 +115,25 @@ class SessionStore:
         tx.run("delete_session", id_hash=hash_id(session.sid))
         session.user = None
         session.ended = True
+
+    def end_others(self, tx, session: Session) -> int:
+        """End every session of this user except this one; return how many ended."""
+        # For "Sign out everywhere else" and after a password change: a thief's
+        # copy of an old cookie stops working at once.
+        return tx.run("delete_other_sessions", uid=session.user["uid"], id_hash=hash_id(session.sid))
+
+    def end_all(self, tx, uid: int) -> int:
+        """End every session of user uid (e.g. after a password reset); return how many ended."""
+        return tx.run("delete_user_sessions", uid=uid)
+
+    def active(self, tx, session: Session) -> list:
+        """List this user's live sessions, newest use first, marking the current one."""
+        rows = tx.all("user_sessions", uid=session.user["uid"], **self.live(self.now()))
+        current = hash_id(session.sid)
+        for row in rows:
+            # The id hashes stay here: the page only learns which row is this browser.
+            row["current"] = row.pop("id_hash") == current
+        return rows
 
     def csrf_token(self, session: Session) -> str:
         """Return the CSRF token for this browser: an HMAC of its session id."""
@@ -107,8 +155,10 @@ class SessionStore:
             response.delete_cookie(self.cookie_name, path="/", secure=self.secure,
                                    httponly=True, samesite="Lax")
         elif session.needs_cookie:
-            # No Max-Age: the cookie ends with the browser; the server-side
-            # row carries the real expiry. HttpOnly keeps it from scripts;
-            # SameSite=Lax keeps it off cross-site POSTs.
+            # Unless "Keep me signed in" was ticked, no Max-Age: the cookie
+            # ends with the browser. Either way the server-side row carries
+            # the real expiry. HttpOnly keeps it from scripts (ASVS 3.4.2);
+            # SameSite=Lax keeps it off cross-site POSTs (ASVS 3.4.3).
+            max_age = self.remember_lifetime if session.remember else None
             response.set_cookie(self.cookie_name, self._cookie_signer.sign(session.sid).decode("ascii"),
-                                path="/", secure=self.secure, httponly=True, samesite="Lax")
+                                max_age=max_age, path="/", secure=self.secure, httponly=True, samesite="Lax")

@@ -1,7 +1,11 @@
 """Sign up, sign in, profile and sign out."""
 
+from werkzeug.utils import redirect
+
+from .. import audit, throttle
 from ..db import IntegrityError
 from ..forms import PASSWORD_MAX, validate_signin, validate_signup
+from ..redirects import local_path, location
 
 TAKEN = "That email is already taken"
 INVALID_SIGNIN = "Invalid e-mail or password"
@@ -20,6 +24,9 @@ def signup(app, request):
     if request.method == "POST":
         data, errors = validate_signup(request.form)
         if not errors:
+            # Counted once the form is valid: only those attempts probe
+            # emails or cost a hash. Over the limit: 429 (ASVS 2.2.1).
+            throttle.check_ip(app, request, throttle.SIGNUP_PER_IP)
             errors = create_account(app, request, data)
         if not errors:
             return app.redirect_to(request, "profile")
@@ -39,6 +46,7 @@ def create_account(app, request, data):
             uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
                             email=data["email"], pwdhash=pwdhash, created_at=app.sessions.now())
             app.sessions.begin(tx, request.session, uid)
+            audit.record(app, tx, request, "signup", uid=uid)
     except IntegrityError:
         # Two sign-ups raced past the look above: the UNIQUE index on email
         # decides, and the loser gets the same message, not a 500.
@@ -48,45 +56,103 @@ def create_account(app, request, data):
 
 def signin(app, request):
     """Show the sign-in form, or check the password and start a session."""
+    # Where to go afterwards: a page of this site, or the profile.
+    next_path = local_path(request, request.values.get("next"))
     if request.session.user:
-        return app.redirect_to(request, "profile")
-    errors, failed = {}, False
+        return after_signin(app, request, next_path)
+    errors, alert, wait = {}, None, 0
     if request.method == "POST":
         data, errors = validate_signin(request.form)
         if not errors:
-            failed = not authenticate(app, request, data["email"], data["password"])
-        if not errors and not failed:
-            return app.redirect_to(request, "profile")
-    return app.render(request, "signin.html", form=typed(request, "email"), errors=errors,
-                      failed=failed and INVALID_SIGNIN)
+            throttle.check_ip(app, request, throttle.SIGNIN_PER_IP)
+            wait, alert = authenticate(app, request, data)
+            if alert is None:
+                return after_signin(app, request, next_path)
+    # The account's backoff: the form again, with 429 and Retry-After.
+    response = app.render(request, "signin.html", status=429 if wait else 200, form=typed(request, "email"),
+                          errors=errors, failed=alert, remember=request.form.get("remember"), next=next_path)
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
-def authenticate(app, request, email, password):
-    """Check email and password; on success sign the browser in and return True."""
+def after_signin(app, request, next_path):
+    """Redirect to the checked `next` page, else to the profile."""
+    if next_path:
+        return redirect(location(request, next_path), code=303)
+    return app.redirect_to(request, "profile")
+
+
+def authenticate(app, request, data):
+    """Check email and password, and sign in; return (seconds to wait, message), (0, None) on success."""
+    email, password = data["email"], data["password"]
+    now = app.sessions.now()
     with app.db.transaction() as tx:
         user = tx.one("user_for_signin", email=email)
+        # Throttled first, so a throttled attempt costs no hash. The backoff
+        # is keyed by the email typed, known or not: the answer is the same
+        # either way and reveals nothing (ASVS 2.2.1).
+        wait = throttle.SIGNIN_PER_ACCOUNT.retry_after(tx, email, now)
+        if wait:
+            audit.record(app, tx, request, "signin_throttled", uid=user and user["uid"])
+    if wait:
+        return wait, throttle.try_again_message(wait)
+    if not check_password(app, user, password):
+        with app.db.transaction() as tx:
+            throttle.SIGNIN_PER_ACCOUNT.record(tx, email, now)
+            audit.record(app, tx, request, "signin_failed", uid=user and user["uid"])
+        return 0, INVALID_SIGNIN
+    # Hash upgrade: the password is known to be right only now, so this is
+    # the one moment an old hash can be replaced by one with today's method.
+    new_hash = app.passwords.hash(password) if app.passwords.needs_rehash(user["pwdhash"]) else None
+    with app.db.transaction() as tx:
+        if new_hash:
+            tx.run("upgrade_pwdhash", uid=user["uid"], pwdhash=new_hash, old_pwdhash=user["pwdhash"])
+        throttle.SIGNIN_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
+        app.sessions.begin(tx, request.session, user["uid"], remember=data["remember"])
+        audit.record(app, tx, request, "signin", uid=user["uid"])
+    return 0, None
+
+
+def check_password(app, user, password):
+    """Say whether password is user's, running exactly one hash (also for no such user)."""
     if len(password) > PASSWORD_MAX:
         return False  # longer than any password we accept: no need to hash
     if user is None:
+        # The same hash work as a real check, so timing does not tell which
+        # emails have accounts (ASVS 2.2.1; Django does the same).
         return app.passwords.check_unknown_user(password)
-    if not app.passwords.check(user["pwdhash"], password):
-        return False
-    with app.db.transaction() as tx:
-        app.sessions.begin(tx, request.session, user["uid"])
-    return True
+    return app.passwords.check(user["pwdhash"], password)
 
 
 def profile(app, request):
-    """Show the signed-in user's profile; send anyone else to sign in."""
+    """Show the signed-in user's profile, sessions and recent sign-ins; send anyone else to sign in."""
     if not request.session.user:
-        return app.redirect_to(request, "signin")
-    return app.render(request, "profile.html")
+        # ASVS 4.1.1: checked on the server for every request. Come back
+        # here after signing in (only local paths are ever followed).
+        return app.redirect_to(request, "signin", next=request.path)
+    with app.db.transaction() as tx:
+        sessions = app.sessions.active(tx, request.session)
+        signins = audit.recent_signins(tx, request.session.user["uid"])
+    return app.render(request, "profile.html", sessions=sessions, signins=signins)
 
 
 def signout(app, request):
     """End the session on POST; on GET show a page with the Sign Out button."""
     if request.method == "POST":
         with app.db.transaction() as tx:
+            if request.session.user:
+                audit.record(app, tx, request, "signout", uid=request.session.user["uid"])
             app.sessions.end(tx, request.session)
         return app.redirect_to(request, "home")
     return app.render(request, "signout.html")
+
+
+def signout_others(app, request):
+    """End every other session of the signed-in user ("Sign out everywhere else")."""
+    if not request.session.user:
+        return app.redirect_to(request, "signin")
+    with app.db.transaction() as tx:
+        ended = app.sessions.end_others(tx, request.session)
+        audit.record(app, tx, request, "signout_others", uid=request.session.user["uid"], detail=ended)
+    return app.redirect_to(request, "profile")

@@ -1,0 +1,66 @@
+"""Helpers for the ASVS tests: sign-in with extra fields, cookie inspection, counting password hashes."""
+
+import pytest
+from werkzeug.test import Client
+
+from conftest import AuthActions, csrf_token_in
+
+PASSWORD = "correct horse"
+INVALID = "Invalid e-mail or password"
+
+
+def signin(client, email="ada@example.com", password=PASSWORD, remember=False, path="/signin", **extra):
+    """Load the sign-in page for its token and post the form (optionally ticking "Keep me signed in")."""
+    page = client.get(path)
+    data = {"email": email, "password": password, "csrf_token": csrf_token_in(page.get_data(as_text=True)),
+            **extra}
+    if remember:
+        data["remember"] = "1"
+    return client.post("/signin", data=data)
+
+
+class EnvironClient(Client):
+    """A test client whose every request carries the same extra WSGI environ (address, headers)."""
+
+    def __init__(self, app, **environ):
+        super().__init__(app)
+        self.environ = environ
+
+    def open(self, *args, **kwargs):
+        """Send a request with this client's environ under the request's own."""
+        kwargs["environ_base"] = {**self.environ, **(kwargs.get("environ_base") or {})}
+        return super().open(*args, **kwargs)
+
+
+def browser(app, addr="127.0.0.1", agent="Mozilla/5.0 (X11; Linux x86_64) Firefox/128.0", **environ):
+    """Return a test client that always comes from addr with the given User-Agent."""
+    return EnvironClient(app, REMOTE_ADDR=addr, HTTP_USER_AGENT=agent, **environ)
+
+
+def signed_up(app, addr="127.0.0.1", **fields):
+    """Return a browser that signed up (and so is signed in) as Ada, or with other fields."""
+    client = browser(app, addr)
+    response = AuthActions(client).signup(**fields)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def cookie_headers(response):
+    """Return the Set-Cookie headers of a response."""
+    return response.headers.getlist("Set-Cookie")
+
+
+@pytest.fixture
+def hash_calls(app, monkeypatch):
+    """Count every password hash the app runs: app.passwords.hash and .check, wrapped."""
+    calls = []
+    for name in ("hash", "check"):
+        original = getattr(app.passwords, name)
+
+        def counted(*args, _original=original, _name=name):
+            calls.append(_name)
+            return _original(*args)
+
+        # check_unknown_user calls self.check, so the dummy hash is counted too.
+        monkeypatch.setattr(app.passwords, name, counted)
+    return calls

@@ -1,0 +1,187 @@
+"""Every response (headers, caching, safe redirects) and the audit trail: ASVS V14.4, V8.2, V5.1.5, V7."""
+
+import logging
+
+import pytest
+from werkzeug.test import Client
+
+from conftest import AuthActions
+from support import PASSWORD, browser, signed_up, signin
+from wsgiauth import audit, throttle
+
+CSP = ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'",
+       "base-uri 'none'")
+
+
+def throttled_response(app):
+    """Return a 429 from the per-IP sign-in limit."""
+    client = browser(app, addr="127.0.0.77")
+    for n in range(throttle.SIGNIN_PER_IP.limit):
+        signin(client, email=f"u{n}@example.com")
+    response = signin(client, email="last@example.com")
+    assert response.status_code == 429
+    return response
+
+
+# -- V14.4: headers on every response -----------------------------------------
+
+@pytest.mark.parametrize("secure", [False, True])
+def test_v14_4_security_headers_on_every_response(make_app, secure):
+    """ASVS 14.4.3-14.4.7: CSP without inline script, nosniff, same-origin referrer, DENY framing, HSTS."""
+    app = make_app(SECURE_COOKIES=secure)
+    client = Client(app)
+    base = "https://localhost" if secure else "http://localhost"
+    responses = [client.get(base + path) for path in ("/", "/about", "/signup", "/signin", "/profile",
+                                                      "/signout", "/static/style.css", "/nowhere")]
+    responses += [client.post(base + "/signin"), client.put(base + "/signin"), throttled_response(app)]
+    for response in responses:
+        headers = response.headers
+        directives = [d.strip() for d in headers["Content-Security-Policy"].split(";")]
+        assert all(d in directives for d in CSP), directives
+        assert "unsafe-inline" not in headers["Content-Security-Policy"]
+        assert headers["X-Content-Type-Options"] == "nosniff"
+        assert headers["Referrer-Policy"] == "same-origin"
+        assert headers["X-Frame-Options"] == "DENY"
+        if secure:
+            assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+        else:
+            assert "Strict-Transport-Security" not in headers
+
+
+def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
+    """ASVS 8.2.1: pages with forms or a user's data are never cached; only static files may be."""
+    client = signed_up(app)
+    for path in ("/", "/about", "/profile", "/signout", "/nowhere"):
+        assert client.get(path).headers["Cache-Control"] == "no-store", path
+    anonymous = Client(app)
+    for path in ("/signup", "/signin"):
+        assert anonymous.get(path).headers["Cache-Control"] == "no-store", path
+    assert "no-store" not in anonymous.get("/static/style.css").headers.get("Cache-Control", "")
+
+
+# -- V5.1.5: the redirect after sign-in ---------------------------------------
+
+def test_v5_1_5_signin_returns_to_the_page_asked_for(app):
+    """ASVS 5.1.5: /profile -> /signin?next=/profile -> back to /profile after sign-in."""
+    client = signed_up(app)
+    AuthActions(client).signout()
+    assert client.get("/profile").headers["Location"] == "/signin?next=/profile"
+    page = client.get("/signin?next=/profile").get_data(as_text=True)
+    assert '<input type="hidden" name="next" value="/profile">' in page
+    response = signin(client, path="/signin?next=/profile", next="/about")
+    assert response.headers["Location"] == "/about"
+
+
+# Absolute URLs, scheme-relative ones, backslashes browsers read as "/",
+# schemes, encoded slashes, whitespace browsers strip, and paths that are
+# not pages here.
+EVIL_TARGETS = [
+    "http://evil.example", "https://evil.example/profile", "//evil.example", "///evil.example",
+    "/\\evil.example", "\\\\evil.example", "/\\/evil.example", "javascript:alert(1)", "JaVaScRiPt:alert(1)",
+    "data:text/html,<script>alert(1)</script>", "%2F%2Fevil.example", "/%2F%2Fevil.example",
+    "/\t/evil.example", "/\n/evil.example", "\t//evil.example", " //evil.example", "/\r\nSet-Cookie: x=1",
+    "evil.example", "/profile#@evil.example", "/nowhere", "/static/style.css", "/" + "a" * 2000,
+    "http:/evil.example", "https:evil.example", "/\u3000/evil.example",
+]
+
+
+def test_v5_1_5_next_never_leaves_the_site(app):
+    """ASVS 5.1.5: anything but a path of one of our own pages goes to /profile."""
+    client = signed_up(app)
+    AuthActions(client).signout()
+    for target in EVIL_TARGETS:
+        page = client.get("/signin", query_string={"next": target}).get_data(as_text=True)
+        assert 'name="next"' not in page, target
+        response = signin(client, next=target)
+        assert (response.status_code, response.headers["Location"]) == (303, "/profile"), target
+        AuthActions(client).signout()
+
+
+def test_v5_1_5_next_when_already_signed_in(app):
+    """ASVS 5.1.5: a signed-in visit to /signin?next=... follows only local paths too."""
+    client = signed_up(app)
+    assert client.get("/signin?next=/about").headers["Location"] == "/about"
+    assert client.get("/signin?next=//evil.example").headers["Location"] == "/profile"
+
+
+def test_v5_1_5_next_inside_a_mount_point(app):
+    """ASVS 5.1.5: mounted under a prefix, the redirect stays inside it."""
+    client = signed_up(app)
+    AuthActions(client).signout()
+    page = client.get("/signin", base_url="http://localhost/auth/").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    response = client.post("/signin?next=/about", base_url="http://localhost/auth/",
+                           data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token})
+    assert response.headers["Location"] == "/auth/about"
+
+
+# -- V7: the audit trail --------------------------------------------------------
+
+def test_v7_1_1_security_events_are_recorded_without_secrets(make_app, clock, query, caplog):
+    """ASVS 7.1.1/7.1.2 (L1) and 7.1.3: events in the table and the log; no password, token or cookie."""
+    app = make_app()
+    with caplog.at_level(logging.INFO, logger="wsgiauth.audit"):
+        client = signed_up(app)
+        cookie = client.get_cookie("wsgiauth").value
+        AuthActions(client).signout()
+        for _ in range(5):
+            signin(client, password="wrong password")
+        signin(client)  # throttled
+        clock.advance(60)
+        signin(client)
+        throttled_response(app)
+    events = query("security_events_for_tests")
+    ada, stranger = events[:9], events[9:]
+    assert [e["event"] for e in ada] == ["signup", "signout"] + ["signin_failed"] * 5 + ["signin_throttled",
+                                                                                         "signin"]
+    assert {e["uid"] for e in ada} == {1}
+    # Unknown emails from another address, then that address's 429.
+    assert [e["event"] for e in stranger] == ["signin_failed"] * 30 + ["rate_limited"]
+    assert {e["uid"] for e in stranger} == {None}
+    assert stranger[-1]["detail"] == "signin-ip" and stranger[-1]["ip"] == "127.0.0.77"
+    assert events[0]["ip"] == "127.0.0.1" and "Firefox" in events[0]["user_agent"]
+    everything = str(events) + caplog.text + str(query("attempts_for_tests"))
+    for secret in (PASSWORD, "wrong password", cookie, cookie.split(".")[0], "ada@example.com"):
+        assert secret not in everything, secret
+    assert caplog.text.count("security event signin_failed uid=1 ip=127.0.0.1") == 5
+
+
+def test_v7_1_1_unknown_email_is_not_stored(app, query):
+    """ASVS 7.1.2: an email typed at sign-in for no account (maybe a password) is never stored."""
+    client = browser(app)
+    signin(client, email="my-password-by-mistake@example.com")
+    (event,) = query("security_events_for_tests")
+    assert event["event"] == "signin_failed" and event["uid"] is None
+    assert "my-password-by-mistake" not in str(query("security_events_for_tests") + query("attempts_for_tests"))
+
+
+def test_profile_shows_the_last_ten_signins(app, clock):
+    """Issue 5: the profile lists the user's last 10 sign-ins (when, IP, browser)."""
+    client = signed_up(app)
+    for n in range(12):
+        clock.advance(60)
+        other = browser(app, addr=f"127.0.2.{n}")
+        signin(other)
+    page = client.get("/profile").get_data(as_text=True)
+    section = page.split("Recent sign-ins")[1]
+    assert section.count("<tr><td>") == 10
+    assert "127.0.2.11" in section and "127.0.2.2" in section and "127.0.2.1<" not in section
+
+
+def test_audit_refuses_unknown_event_names(app):
+    """Only the documented events can be written (a typo fails loudly, in tests)."""
+    with pytest.raises(ValueError, match="unknown security event 'signed_in'"):
+        audit.record(app, None, None, "signed_in")
+
+
+# -- The attempts table stays small ---------------------------------------------
+
+def test_old_attempts_are_pruned(app, clock, query):
+    """Attempts older than a day are deleted now and then (at most every 5 minutes per process)."""
+    client = browser(app)
+    for _ in range(3):
+        signin(client, password="wrong password")
+    assert len(query("attempts_for_tests")) == 6  # per-IP and per-account, 3 each
+    clock.advance(24 * 3600 + 1)
+    signin(client, password="wrong password")
+    assert len(query("attempts_for_tests")) == 2

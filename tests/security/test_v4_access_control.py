@@ -1,0 +1,110 @@
+"""ASVS 4.0.3 V4 Access control, Level 1, with the CSRF and Origin checks behind 4.2.2."""
+
+import re
+
+import pytest
+from werkzeug.test import Client
+
+from conftest import csrf_token_in
+from support import browser, signed_up, signin
+
+SIGNUP = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
+
+
+def test_v4_1_1_profile_is_checked_on_the_server(client):
+    """ASVS 4.1.1: no session row, no profile: signed-out users are sent to sign in, and back."""
+    response = client.get("/profile")
+    assert response.status_code == 303
+    assert response.headers["Location"] == "/signin?next=/profile"
+    client.set_cookie("wsgiauth", "made-up.value")
+    assert client.get("/profile").status_code == 303
+
+
+def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
+    """ASVS 4.1.2: no parameter, field or cookie a user sends can change whose data is shown."""
+    signed_up(app, addr="127.0.0.21", email="bob@example.com", firstname="Bob", lastname="Builder")
+    ada = signed_up(app, addr="127.0.0.22")
+    ada.set_cookie("uid", "1")
+    ada.set_cookie("email", "bob@example.com")
+    for path in ("/profile?uid=1", "/profile?email=bob@example.com"):
+        page = ada.get(path).get_data(as_text=True)
+        assert "This is ada@example.com's profile page" in page and "bob@example.com" not in page
+
+
+def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
+    """ASVS 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your own."""
+    bob = signed_up(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
+    ada = signed_up(app, addr="127.0.0.32")
+    page = ada.get("/profile").get_data(as_text=True)
+    assert "127.0.0.31" not in page
+    signin(browser(app, addr="127.0.0.33"))  # Ada's second browser, so the button shows
+    page = ada.get("/profile").get_data(as_text=True)
+    token = re.search(r'action="/signout/others">\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
+                      page).group(1)
+    assert ada.post("/signout/others", data={"csrf_token": token, "uid": "1"}).status_code == 303
+    assert bob.get("/profile").status_code == 200
+
+
+def test_v4_1_5_access_control_fails_closed_on_errors(app, auth, client, caplog):
+    """ASVS 4.1.5: if the session cannot be checked (a database error), nothing private is shown."""
+    auth.signup()
+    app.db.queries["session_user"] = "SELECT no_such_column FROM sessions"
+    with caplog.at_level("ERROR", logger="wsgiauth"):
+        response = client.get("/profile")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "ada@example.com" not in page and "Lovelace" not in page
+
+
+def test_v4_2_1_no_direct_object_references(client, auth):
+    """ASVS 4.2.1: no URL names a record by id: there is nothing to enumerate."""
+    auth.signup()
+    for path in ("/profile/1", "/profile/2", "/users/1", "/sessions/1"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_v4_2_2_csrf_token_is_required(client, query):
+    """ASVS 4.2.2: state changes need this browser's token (SameSite=Lax as well)."""
+    client.get("/signup")
+    assert client.post("/signup", data=SIGNUP).status_code == 400
+    assert client.post("/signup", data={**SIGNUP, "csrf_token": "forged"}).status_code == 400
+    assert query("all_users_for_tests") == []
+
+
+def test_v4_2_2_post_from_another_origin_is_refused(client, query):
+    """ASVS 4.2.2: a POST whose Origin is another site gets 403, even with a valid token."""
+    token = csrf_token_in(client.get("/signup").get_data(as_text=True))
+    for origin in ("https://evil.example", "http://localhost.evil.example", "null", "http://localhost:8080",
+                   "https://localhost"):
+        response = client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers={"Origin": origin})
+        assert response.status_code == 403, origin
+        assert "This request came from another site, so it was refused." in response.get_data(as_text=True)
+    assert query("all_users_for_tests") == []
+
+
+@pytest.mark.parametrize("origin", ["http://localhost", "http://LOCALHOST:80", None])
+def test_v4_2_2_post_from_our_own_origin_or_without_origin_is_accepted(make_app, origin):
+    """ASVS 4.2.2: the same origin (default port or not), or no Origin header (the token still guards)."""
+    client = Client(make_app())
+    token = csrf_token_in(client.get("/signup").get_data(as_text=True))
+    headers = {"Origin": origin} if origin else {}
+    assert client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers=headers).status_code == 303
+
+
+def test_v4_2_2_origin_check_uses_the_public_origin_behind_a_trusted_proxy(make_app):
+    """ASVS 4.2.2: behind WSGIAUTH_TRUSTED_PROXIES=1 the origin is the proxy's X-Forwarded-Proto/-Host."""
+    app = make_app(TRUSTED_PROXIES=1)
+    client = browser(app, HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_HOST="auth.example.org")
+    token = csrf_token_in(client.get("/signup").get_data(as_text=True))
+    refused = client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers={"Origin": "http://localhost"})
+    assert refused.status_code == 403
+    accepted = client.post("/signup", data={**SIGNUP, "csrf_token": token},
+                           headers={"Origin": "https://auth.example.org"})
+    assert accepted.status_code == 303
+
+
+def test_v4_3_2_no_directory_listing_or_metadata_files(client):
+    """ASVS 4.3.2: no directory listings, no source, SQL, templates or metadata files."""
+    for path in ("/static/", "/static", "/.git/config", "/static/../app.py", "/sql/queries.sql",
+                 "/templates/base.html", "/static/.DS_Store", "/wsgiauth/", "/static/%2e%2e/app.py"):
+        assert client.get(path).status_code == 404, path

@@ -1,0 +1,42 @@
+"""The audit trail: security events written to the security_events table and to Python's logging."""
+
+import logging
+
+from . import client
+
+log = logging.getLogger("wsgiauth.audit")
+
+# Every event name the trail knows (ASVS 7.1.3 / 7.2.1: authentication
+# decisions are logged). A fixed list keeps typos out of the table.
+EVENTS = frozenset({
+    "signup",             # an account was created (and signed in)
+    "signin",             # a correct password: a new session began
+    "signin_failed",      # a wrong password, or an email nobody has
+    "signin_throttled",   # the account's backoff refused an attempt (no hash was run)
+    "rate_limited",       # a per-IP limit answered 429 (detail: which limit)
+    "signout",            # the user signed out
+    "signout_others",     # "Sign out everywhere else" (detail: how many sessions)
+    "password_change",    # issue 4
+    "password_reset",     # issue 4
+    "email_change",       # issue 4
+    "account_delete",     # issue 4
+})
+
+
+def record(app, tx, request, event: str, uid=None, detail: str = "") -> None:
+    """Write one security event (time, user, IP, browser) inside tx, and log it."""
+    # Never pass a password, token, cookie or typed email here: the columns
+    # are read by whoever reads the database or the logs. `detail` is for
+    # short facts the app itself produced (a limit's name, a count).
+    if event not in EVENTS:
+        raise ValueError(f"unknown security event {event!r}")
+    ip, user_agent = client.ip(request), client.agent(request)
+    tx.run("insert_security_event", at=app.sessions.now(), event=event, uid=uid, ip=ip,
+           user_agent=user_agent, detail=str(detail)[:64])
+    # %r quotes the user agent, so nothing it contains can forge a log line.
+    log.info("security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent)
+
+
+def recent_signins(tx, uid: int) -> list:
+    """Return the user's last 10 sign-ins (time, IP, browser), newest first."""
+    return tx.all("recent_signins", uid=uid)

@@ -1,0 +1,46 @@
+"""What a request tells about its client: the IP address and the browser, cleaned for storing."""
+
+import re
+import string
+import unicodedata
+
+# The database columns' sizes (sessions and security_events).
+IP_MAX = 45  # the longest textual IPv6 address
+AGENT_MAX = 200
+
+# Characters an IPv4 or IPv6 address (with a zone id) can contain.
+_IP_CHARS = frozenset(string.ascii_letters + string.digits + ":.%-_")
+
+# (pattern, name) pairs, first match wins: Edge and Opera say "Chrome" too,
+# and Chrome says "Safari", so the more specific names come first.
+_BROWSERS = [(r"Edg(e|A|iOS)?/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/|FxiOS/", "Firefox"),
+             (r"Chrome/|CriOS/|Chromium/", "Chrome"), (r"Safari/", "Safari"), (r"curl/", "curl")]
+_SYSTEMS = [(r"Android", "Android"), (r"iPhone|iPad|iPod", "iOS"), (r"Windows", "Windows"),
+            (r"Mac OS X|Macintosh", "macOS"), (r"CrOS", "ChromeOS"), (r"Linux", "Linux")]
+
+
+def ip(request) -> str:
+    """Return the client's IP address as the app sees it."""
+    # request.remote_addr is REMOTE_ADDR, or, with WSGIAUTH_TRUSTED_PROXIES=N,
+    # the address ProxyFix took from X-Forwarded-For (app.py). Anything odd is
+    # masked so it fits the ASCII column and cannot smuggle markup or newlines.
+    raw = request.remote_addr or ""
+    return "".join(ch if ch in _IP_CHARS else "?" for ch in raw)[:IP_MAX]
+
+
+def agent(request) -> str:
+    """Return the User-Agent header without control characters, cut to the column size."""
+    # No line breaks reach the log or the profile page (log injection).
+    raw = request.headers.get("User-Agent", "")
+    return "".join(ch for ch in raw if unicodedata.category(ch) != "Cc")[:AGENT_MAX]
+
+
+def describe_agent(user_agent: str) -> str:
+    """Return a short human name for a User-Agent string, e.g. "Firefox on Linux"."""
+    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent)), None)
+    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, user_agent)), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    if browser or system:
+        return browser or system
+    return user_agent[:60] or "Unknown browser"
