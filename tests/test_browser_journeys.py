@@ -58,11 +58,11 @@ def test_sign_out_from_the_nav_and_back_shows_no_profile(page):
     # Back returns to the profile's place in history: it must be asked for
     # again (Cache-Control: no-store), and the server now sends it to sign in.
     page.go_back()
-    expect(page).to_have_url("/signin")
+    expect(page).to_have_url("/signin?next=/profile")
     expect(page.get_by_role("heading", level=1)).to_have_text("Sign In")
     expect(page.get_by_text("ada@example.com")).to_have_count(0)
     page.goto("/profile")
-    expect(page).to_have_url("/signin")
+    expect(page).to_have_url("/signin?next=/profile")
     assert nav_names(page) == SIGNED_OUT_NAV
 
 
@@ -118,7 +118,7 @@ def test_the_whole_site_by_keyboard_alone(new_page):
 
     activate(page, "link:Sign In")
     assert check_keyboard_page(page) == signed_out + [
-        "field:Email", "field:Password", "button:Sign In", "link:No account yet? Sign up"] + FOOTER
+        "field:Email", "field:Password", "field:Keep me signed in", "button:Sign In", "link:No account yet? Sign up"] + FOOTER
     tab_to(page, "field:Email")
     page.keyboard.type("ada@example.com")
     page.keyboard.press("Tab")
