@@ -10,6 +10,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
+from .outbox import Outbox
 from .passwords import Passwords
 from .routes import VIEWS, url_map
 from .sessions import SessionStore
@@ -53,6 +54,9 @@ class WSGIAuth:
         self.url_map = url_map()
         self.sessions = SessionStore(settings)
         self.passwords = Passwords(settings.PASSWORD_METHOD)
+        # Every email goes through the outbox: enqueue(tx, ...) in the
+        # transaction that causes it, deliver_after(response, id) to send it.
+        self.outbox = Outbox(db, settings)
         # Templates are compiled once per process and kept (auto_reload off):
         # no stat() of template files on every request.
         self.jinja = Environment(
