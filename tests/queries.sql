@@ -8,3 +8,11 @@ SELECT uid, firstname, lastname, email, pwdhash FROM users ORDER BY uid;
 
 -- name: delete_user_for_tests
 DELETE FROM users WHERE email = :email;
+
+-- name: all_outbox_for_tests
+SELECT id, message_id, mail_from, mail_to, reply_to, subject, body, status, attempts, last_error,
+       next_attempt_at, claim, claimed_until, created_at, sent_at
+FROM outbox ORDER BY id;
+
+-- name: all_contact_messages_for_tests
+SELECT id, uid, name, email, subject, message, created_at FROM contact_messages ORDER BY id;

@@ -97,7 +97,8 @@ def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
     if not settings.MAIL_URL.startswith("file:"):
         # Real mail with the development addresses would go nowhere useful
         # (or to a stranger's localhost): refuse to start instead.
-        defaults = [name for name in ("MAIL_FROM", "CONTACT_TO") if getattr(settings, name) == getattr(Settings, name)]
+        defaults = [name for name in ("MAIL_FROM", "CONTACT_TO")
+                    if getattr(settings, name) == getattr(Settings, name)]
         if defaults:
             raise ConfigError(
                 f"{ENV_PREFIX}MAIL_URL sends real mail, so set "

@@ -77,7 +77,9 @@ def describe_error(error: Exception) -> str:
         replies = [f"{code} {reply.decode(errors='replace')}" for code, reply in error.recipients.values()]
         text = "Recipient refused: " + "; ".join(replies)
     elif isinstance(error, smtplib.SMTPResponseException):
-        reply = error.smtp_error.decode(errors="replace") if isinstance(error.smtp_error, bytes) else error.smtp_error
+        reply = error.smtp_error
+        if isinstance(reply, bytes):
+            reply = reply.decode(errors="replace")
         text = f"{type(error).__name__}: {error.smtp_code} {reply}"
     else:
         text = f"{type(error).__name__}: {error}"

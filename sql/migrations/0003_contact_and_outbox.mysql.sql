@@ -24,6 +24,7 @@ CREATE TABLE outbox (
     mail_to VARCHAR(400) NOT NULL,
     reply_to VARCHAR(400) NULL,
     subject VARCHAR(300) NOT NULL,
+    -- MEDIUMTEXT (16 MiB): TEXT would stop at 64 KiB of UTF-8.
     body MEDIUMTEXT NOT NULL,
     created_at BIGINT NOT NULL,
     status VARCHAR(16) CHARACTER SET ascii NOT NULL,
