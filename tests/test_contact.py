@@ -1,11 +1,14 @@
 """The Contact page as a visitor sees it, and its mail as a real SMTP server receives it."""
 
 import re
+import sys
+import time
 
 import pytest
 from werkzeug.test import Client
 
-from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, AuthActions
+from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, TEST_SECRET_KEY, AuthActions
+from live import Browser, free_port, running
 from smtpserver import text
 
 THANKS = "Thank you for your message. We'll get back to you shortly."
@@ -236,3 +239,30 @@ def test_form_needs_the_csrf_token(visitor, query):
     response = visitor.client.post("/contact", data=ZOE)
     assert response.status_code == 400
     assert query("all_contact_messages_for_tests") == []
+
+
+def test_under_gunicorn_a_slow_mail_server_does_not_hold_up_the_page(database_url, smtp_server, tmp_path):
+    # The SMTP server takes the message but does not answer until released:
+    # the visitor must have the thank-you page meanwhile.
+    smtp_server.handler.release.clear()
+    port = free_port()
+    env = {"WSGIAUTH_DATABASE": database_url, "WSGIAUTH_SECRET_KEY": TEST_SECRET_KEY,
+           "WSGIAUTH_MAIL_URL": smtp_server.url, "WSGIAUTH_MAIL_FROM": TEST_MAIL_FROM,
+           "WSGIAUTH_CONTACT_TO": TEST_CONTACT_TO}
+    command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
+               "wsgiauth:create_app()"]
+    try:
+        with running(command, port, env=env, cwd=tmp_path) as base_url:
+            browser = Browser(base_url)
+            status, headers, _ = browser.submit("/contact", ZOE)
+            assert (status, headers["Location"]) == (303, "/contact/sent")
+            assert smtp_server.handler.arrived.wait(30) and smtp_server.messages == []
+            assert THANKS in browser.request("/contact/sent")[2]
+            smtp_server.handler.release.set()
+            deadline = time.monotonic() + 30
+            while not smtp_server.messages and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        smtp_server.handler.release.set()
+    (mail,) = smtp_server.messages
+    assert mail["Subject"] == "[Contact] " + ZOE["subject"]

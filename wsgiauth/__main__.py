@@ -8,7 +8,7 @@ import time
 
 from .config import ConfigError, Settings, read_settings
 from .db import Database
-from .migrations import check_current, migrate
+from .migrations import SchemaBehind, check_current, migrate
 from .outbox import Outbox
 
 
@@ -37,15 +37,24 @@ def cmd_deliver_mail(args) -> int:
         settings = read_settings(overrides)
         db = Database(settings.DATABASE)
         outbox = Outbox(db, settings)
-    except ConfigError as error:
+    except (ConfigError, ValueError) as error:  # ValueError: a malformed WSGIAUTH_DATABASE
         print(f"deliver-mail: {error}", file=sys.stderr)
         return 2
     try:
         check_current(db)
         report = outbox.deliver_due(retry_now=args.now)
         waiting, next_at = outbox.waiting()
+    except SchemaBehind as error:
+        print(f"deliver-mail: {error}", file=sys.stderr)
+        return 2
     finally:
         db.close()
+    print_report(report, waiting, next_at, outbox.backend.describe())
+    return 1 if report.failed or report.not_tried else 0
+
+
+def print_report(report, waiting, next_at, backend) -> None:
+    """Print one line per message sent or failed, then a summary (ids and domains only)."""
     for mail_id, domain in report.sent:
         print(f"Sent #{mail_id} to a recipient at {domain}")
     for mail_id, domain, attempts, error, next_attempt_at in report.failed:
@@ -55,8 +64,7 @@ def cmd_deliver_mail(args) -> int:
         print(f"Not tried: {len(report.not_tried)} message(s), the mail server is unusable right now")
     print(f"Sent {len(report.sent)}, failed {len(report.failed)}, not tried {len(report.not_tried)}; "
           + (f"{waiting} waiting to be retried (next after {utc(next_at)})" if waiting else "none waiting")
-          + f" [{outbox.backend.describe()}]")
-    return 1 if report.failed or report.not_tried else 0
+          + f" [{backend}]")
 
 
 def utc(epoch) -> str:
