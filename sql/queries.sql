@@ -80,8 +80,10 @@ SELECT id, message_id, mail_from, mail_to, reply_to, subject, body, created_at, 
 FROM outbox WHERE id = :id AND claim = :claim;
 
 -- name: outbox_sent
+-- The text is dropped once delivered: account mails carry one-time links
+-- (tokens), which must not stay readable in the database after their job.
 UPDATE outbox SET status = 'sent', sent_at = :now, attempts = attempts + 1, last_error = NULL,
-                  claim = NULL, claimed_until = 0
+                  claim = NULL, claimed_until = 0, body = ''
 WHERE id = :id AND claim = :claim;
 
 -- name: outbox_failed

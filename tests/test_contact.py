@@ -82,6 +82,7 @@ def test_message_reaches_the_smtp_server_with_every_header(visitor, smtp_server,
     (row,) = query("all_outbox_for_tests")
     assert (row["status"], row["attempts"], row["last_error"]) == ("sent", 1, None)
     assert row["message_id"] == mail["Message-ID"]
+    assert row["body"] == ""  # delivered: the outbox keeps no copy of the text
 
 
 def test_page_is_answered_before_the_mail_is_sent(visitor, smtp_server, query):
