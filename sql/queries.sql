@@ -91,3 +91,48 @@ SELECT at, ip, user_agent FROM security_events
 WHERE uid = :uid AND event = 'signin'
 ORDER BY at DESC, id DESC
 LIMIT 10;
+
+-- name: insert_contact_message
+INSERT INTO contact_messages (uid, name, email, subject, message, created_at)
+VALUES (:uid, :name, :email, :subject, :message, :created_at);
+
+-- name: insert_outbox
+INSERT INTO outbox (message_id, mail_from, mail_to, reply_to, subject, body, created_at,
+                    status, attempts, last_error, next_attempt_at, claim, claimed_until, sent_at)
+VALUES (:message_id, :mail_from, :mail_to, :reply_to, :subject, :body, :created_at,
+        'pending', 0, NULL, :created_at, NULL, 0, NULL);
+
+-- name: outbox_due
+-- Pending messages whose retry time has come and that nobody is sending.
+SELECT id FROM outbox
+WHERE status = 'pending' AND next_attempt_at <= :due_by AND claimed_until <= :now
+ORDER BY next_attempt_at, id
+LIMIT :limit;
+
+-- name: claim_outbox
+-- Take one message for sending. The WHERE clause is re-checked under the
+-- row lock, so of two processes claiming at once exactly one changes the
+-- row (rowcount 1) and sends; the other sees rowcount 0 and skips it.
+UPDATE outbox SET claim = :claim, claimed_until = :claimed_until
+WHERE id = :id AND status = 'pending' AND next_attempt_at <= :due_by AND claimed_until <= :now;
+
+-- name: claimed_outbox
+SELECT id, message_id, mail_from, mail_to, reply_to, subject, body, created_at, attempts
+FROM outbox WHERE id = :id AND claim = :claim;
+
+-- name: outbox_sent
+-- The text is dropped once delivered: account mails carry one-time links
+-- (tokens), which must not stay readable in the database after their job.
+UPDATE outbox SET status = 'sent', sent_at = :now, attempts = attempts + 1, last_error = NULL,
+                  claim = NULL, claimed_until = 0, body = ''
+WHERE id = :id AND claim = :claim;
+
+-- name: outbox_failed
+UPDATE outbox SET attempts = attempts + 1, last_error = :error, next_attempt_at = :next_attempt_at,
+                  claim = NULL, claimed_until = 0
+WHERE id = :id AND claim = :claim;
+
+-- name: outbox_waiting
+-- How many messages are pending but not yet due, and when the next one is.
+SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next_at FROM outbox
+WHERE status = 'pending' AND next_attempt_at > :due_by;

@@ -8,6 +8,7 @@ import pytest
 from werkzeug.test import Client
 
 import mariadb  # tests/mariadb.py: the throwaway server
+import smtpserver  # tests/smtpserver.py: a real SMTP server (aiosmtpd)
 from wsgiauth import create_app
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
@@ -18,6 +19,10 @@ TEST_PASSWORD_METHOD = "pbkdf2:sha256:1000"
 TEST_SECRET_KEY = "test-secret-key-that-is-long-enough-0123456789"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_QUERIES = Path(__file__).with_name("queries.sql")
+# Mail settings every test app gets; tests that need a real SMTP server
+# pass MAIL_URL=smtp_server.url to make_app.
+TEST_MAIL_FROM = "wsgiauth <noreply@example.org>"
+TEST_CONTACT_TO = "owner@example.org"
 
 # The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
 pytest_plugins = ["chromium"]
@@ -80,6 +85,15 @@ def query(database_url):
 
 
 @pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port; .stop()/.start() it, read .messages."""
+    server = smtpserver.SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
 def clock():
     """A controllable clock: tests move time with clock.advance(seconds)."""
     return FakeClock()
@@ -99,7 +113,7 @@ class FakeClock:
 
 
 @pytest.fixture
-def make_app(database_url, clock):
+def make_app(database_url, clock, tmp_path):
     """Return a factory for apps on this test's database, with overridable settings."""
     apps = []
 
@@ -109,6 +123,10 @@ def make_app(database_url, clock):
             "SECRET_KEY": TEST_SECRET_KEY,
             "PASSWORD_METHOD": TEST_PASSWORD_METHOD,
             "CLOCK": clock,
+            # Mail goes to .eml files in this test's folder, never ./instance.
+            "MAIL_URL": f"file://{tmp_path / 'outbox'}",
+            "MAIL_FROM": TEST_MAIL_FROM,
+            "CONTACT_TO": TEST_CONTACT_TO,
         }
         config.update(overrides)
         app = create_app(config)
@@ -118,6 +136,12 @@ def make_app(database_url, clock):
     yield factory
     for app in apps:
         app.db.close()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp_server):
+    """An app that sends its mail to the real SMTP server of the smtp_server fixture."""
+    return make_app(MAIL_URL=smtp_server.url)
 
 
 @pytest.fixture

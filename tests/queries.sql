@@ -17,3 +17,11 @@ SELECT at, event, uid, ip, user_agent, detail FROM security_events ORDER BY id;
 
 -- name: attempts_for_tests
 SELECT bucket, key_hash, at FROM attempts ORDER BY id;
+
+-- name: all_outbox_for_tests
+SELECT id, message_id, mail_from, mail_to, reply_to, subject, body, status, attempts, last_error,
+       next_attempt_at, claim, claimed_until, created_at, sent_at
+FROM outbox ORDER BY id;
+
+-- name: all_contact_messages_for_tests
+SELECT id, uid, name, email, subject, message, created_at FROM contact_messages ORDER BY id;

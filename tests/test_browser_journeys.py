@@ -8,9 +8,9 @@ from person import (ADA, activate, check_keyboard_page, field_errors, fill, focu
 
 pytestmark = pytest.mark.browser
 
-SIGNED_OUT_NAV = ["Home", "About", "Sign Up", "Sign In"]
-SIGNED_IN_NAV = ["Home", "About", "Profile", "Sign Out"]
-HEADER = ["link:Skip to content", "link:wsgiauth", "link:Home", "link:About"]
+SIGNED_OUT_NAV = ["Home", "About", "Contact", "Sign Up", "Sign In"]
+SIGNED_IN_NAV = ["Home", "About", "Contact", "Profile", "Sign Out"]
+HEADER = ["link:Skip to content", "link:wsgiauth", "link:Home", "link:About", "link:Contact"]
 FOOTER = ["link:How it works"]
 
 

@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
 from .client import describe_agent
+from .outbox import Outbox
 from .passwords import Passwords
 from .ratelimit import Pruner
 from .routes import VIEWS, url_map
@@ -80,6 +81,9 @@ class WSGIAuth:
         self.passwords = Passwords(settings.PASSWORD_METHOD)
         # Deletes old rows of the attempts table now and then (throttle.py).
         self.pruner = Pruner()
+        # Every email goes through the outbox: enqueue(tx, ...) in the
+        # transaction that causes it, deliver_after(response, id) to send it.
+        self.outbox = Outbox(db, settings)
         # Templates are compiled once per process and kept (auto_reload off):
         # no stat() of template files on every request.
         self.jinja = Environment(

@@ -55,6 +55,15 @@ class Settings:
     TRUSTED_PROXIES: int = 0
     # Idle MySQL connections kept per process.
     DB_POOL_SIZE: int = 5
+    # Where outgoing mail goes: smtp://[user:pass@]host[:port][?starttls=1],
+    # smtps://user:pass@host[:465], or file://folder (.eml files, for development).
+    MAIL_URL: str = "file://instance/outbox"
+    # The From address of every email (a visitor's address only ever goes in Reply-To).
+    MAIL_FROM: str = "wsgiauth <noreply@localhost>"
+    # Who receives the Contact page's messages.
+    CONTACT_TO: str = "contact@localhost"
+    # Seconds before a silent mail server is given up on (per network operation).
+    MAIL_TIMEOUT: int = 10
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
 
@@ -84,7 +93,7 @@ def _parse(field: dataclasses.Field, raw: str):
     return raw
 
 
-def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
+def read_settings(config: Optional[dict] = None, environ=None) -> Settings:
     """Build Settings: each key from `config` if given there, else from the environment."""
     config = dict(config or {})
     environ = os.environ if environ is None else environ
@@ -98,7 +107,12 @@ def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
             values[name] = config[name]
         elif ENV_PREFIX + name in environ and name != "CLOCK":
             values[name] = _parse(field, environ[ENV_PREFIX + name])
-    settings = Settings(**values)
+    return Settings(**values)
+
+
+def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
+    """Build and check the Settings the web application needs."""
+    settings = read_settings(config, environ)
     if not settings.SECRET_KEY:
         raise ConfigError(
             f"{ENV_PREFIX}SECRET_KEY is not set. Generate one with "
@@ -107,6 +121,17 @@ def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
     check_values(settings)
     if settings.ENV == "production":
         check_production(settings)
+    if not settings.MAIL_URL.startswith("file:"):
+        # Real mail with the development addresses would go nowhere useful
+        # (or to a stranger's localhost): refuse to start instead.
+        defaults = [name for name in ("MAIL_FROM", "CONTACT_TO")
+                    if getattr(settings, name) == getattr(Settings, name)]
+        if defaults:
+            raise ConfigError(
+                f"{ENV_PREFIX}MAIL_URL sends real mail, so set "
+                + " and ".join(ENV_PREFIX + name for name in defaults)
+                + " to real addresses (they are still the development defaults)."
+            )
     return settings
 
 

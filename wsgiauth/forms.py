@@ -4,10 +4,13 @@ import re
 import unicodedata
 
 from .passwords import normalize
+from .mail import address
 
 # The database's column sizes; checked here so SQLite (which ignores VARCHAR
 # lengths) and MySQL (which would refuse the row) behave the same.
 NAME_MAX = 100
+SUBJECT_MAX = 200
+MESSAGE_MAX = 5000
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN = 8  # ASVS 2.1.1
 PASSWORD_MAX = 1024  # ASVS 2.1.2 asks for at least 64; a cap bounds hashing work
@@ -38,16 +41,21 @@ def clean_email(value: str) -> str:
     return value.strip().lower()
 
 
-def check_name(data, errors, field, label, missing):
-    """Validate one name field into data/errors."""
-    value = clean_name(data.get(field, ""))
+def check_line(value, errors, field, label, missing, maximum):
+    """Validate one single-line text (a name, a subject) into errors; return it."""
     if not value:
         errors[field] = missing
-    elif len(value) > NAME_MAX:
-        errors[field] = f"{label} must be at most {NAME_MAX} characters."
+    elif len(value) > maximum:
+        errors[field] = f"{label} must be at most {maximum} characters."
     elif has_control_chars(value):
+        # A CR or LF here could end up in an email header (header injection).
         errors[field] = f"{label} must not contain line breaks or control characters."
     return value
+
+
+def check_name(data, errors, field, label, missing):
+    """Validate one name field into data/errors."""
+    return check_line(clean_name(data.get(field, "")), errors, field, label, missing, NAME_MAX)
 
 
 def check_email(value, errors, field="email"):
@@ -122,3 +130,26 @@ def validate_signin(form):
     # "Keep me signed in": a persistent cookie and the longer session lifetimes.
     remember = bool(form.get("remember"))
     return {"email": email, "password": password, "remember": remember}, errors
+
+
+def validate_contact(form):
+    """Check the Contact form; return (clean data, errors)."""
+    errors = {}
+    # Kept as typed (only trimmed): this name is for a person to read.
+    name = check_line(form.get("name", "").strip(), errors, "name", "Name", "Please enter your name.", NAME_MAX)
+    email = check_email(form.get("email", ""), errors)
+    if "email" not in errors:
+        try:
+            address("", email)  # it goes in a Reply-To header: it must parse as one
+        except ValueError:
+            errors["email"] = "Please enter your email address."
+    subject = check_line(form.get("subject", "").strip(), errors, "subject", "Subject", "Please enter a subject.",
+                         SUBJECT_MAX)
+    # Browsers send CRLF but count a line break as one character towards
+    # maxlength; count it the same way here.
+    message = form.get("message", "").replace("\r\n", "\n").strip()
+    if not message:
+        errors["message"] = "Please enter a message."
+    elif len(message) > MESSAGE_MAX:
+        errors["message"] = f"Message must be at most {MESSAGE_MAX} characters."
+    return {"name": name, "email": email, "subject": subject, "message": message}, errors

@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import accounts, pages
+from .views import accounts, contact, pages
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -10,6 +10,8 @@ VIEWS = {
     "static": pages.static,
     "home": pages.home,
     "about": pages.about,
+    "contact": contact.contact,
+    "contact_sent": contact.contact_sent,
     "signup": accounts.signup,
     "signin": accounts.signin,
     "profile": accounts.profile,
@@ -24,6 +26,8 @@ def url_map() -> Map:
         [
             Rule("/", endpoint="home", methods=["GET"]),
             Rule("/about", endpoint="about", methods=["GET"]),
+            Rule("/contact", endpoint="contact", methods=["GET", "POST"]),
+            Rule("/contact/sent", endpoint="contact_sent", methods=["GET"]),
             Rule("/signup", endpoint="signup", methods=["GET", "POST"]),
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/profile", endpoint="profile", methods=["GET"]),

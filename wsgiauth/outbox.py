@@ -1,0 +1,143 @@
+"""The outbox: every email is stored with the change that causes it, then delivered and retried."""
+
+import dataclasses
+import logging
+import secrets
+
+from .mail import MESSAGE_ERRORS, SERVER_ERRORS, backend_from_url, build_message, describe_error, domain_of
+from .mail import new_message_id
+
+log = logging.getLogger("wsgiauth.outbox")
+
+# Retry after 1, 2, 4, 8 ... minutes, never waiting more than an hour, and
+# never giving up: a message leaves the outbox only by being delivered.
+FIRST_RETRY = 60
+LONGEST_RETRY = 60 * 60
+# "Every pending message, whatever its retry time" (deliver-mail --now).
+ANY_TIME = 2**62
+
+
+def retry_delay(attempts: int) -> int:
+    """Return the seconds to wait after the given number of failed attempts."""
+    return min(FIRST_RETRY * 2 ** (attempts - 1), LONGEST_RETRY)
+
+
+@dataclasses.dataclass
+class Report:
+    """What one delivery run did, for the log and for deliver-mail's output."""
+
+    sent: list = dataclasses.field(default_factory=list)  # (id, recipient domain)
+    failed: list = dataclasses.field(default_factory=list)  # (id, domain, attempts, error, next_attempt_at)
+    not_tried: list = dataclasses.field(default_factory=list)  # ids left for later: server unusable
+
+
+class Outbox:
+    """Queue mail in the caller's transaction; deliver it after commit or from cron."""
+
+    def __init__(self, db, settings):
+        self.db = db
+        self.clock = settings.CLOCK
+        self.mail_from = settings.MAIL_FROM
+        self.backend = backend_from_url(settings.MAIL_URL, settings.MAIL_TIMEOUT)
+        # A claim outlives any one SMTP conversation (each network step is
+        # bounded by the timeout), so it only lapses if its process died.
+        self.claim_seconds = max(300, 20 * settings.MAIL_TIMEOUT)
+
+    def now(self) -> int:
+        """Return the configured clock's time in whole seconds."""
+        return int(self.clock())
+
+    def enqueue(self, tx, *, to, subject, body, reply_to=None) -> int:
+        """Store one email in the outbox inside tx and return its id (ValueError on a bad header)."""
+        now = self.now()
+        row = dict(message_id=new_message_id(self.mail_from), mail_from=self.mail_from, mail_to=to,
+                   reply_to=reply_to, subject=subject, body=body, created_at=now)
+        # Built once now, so a header the email package refuses (e.g. a CR/LF
+        # injection) fails the caller's transaction instead of being stored.
+        self.message(row)
+        return tx.insert("insert_outbox", **row)
+
+    @staticmethod
+    def message(row):
+        """Return the EmailMessage for an outbox row."""
+        return build_message(mail_from=row["mail_from"], to=row["mail_to"], reply_to=row["reply_to"],
+                             subject=row["subject"], body=row["body"], message_id=row["message_id"],
+                             date=row["created_at"])
+
+    def deliver_after(self, response, *ids):
+        """Deliver the given outbox ids once response has been sent; return response."""
+        # The WSGI server calls close() after the last byte of the page is
+        # written, so the visitor never waits for (or on) the mail server.
+        # The caller's transaction has committed by then, so the rows exist.
+        if ids:
+            response.call_on_close(lambda: self._deliver_quietly(ids))
+        return response
+
+    def _deliver_quietly(self, ids):
+        """Deliver ids, logging instead of raising (the response is already gone)."""
+        try:
+            self.deliver(ids)
+        except Exception:
+            log.exception("Delivering mail after the response failed; deliver-mail will retry")
+
+    def deliver(self, ids, retry_now=False) -> Report:
+        """Try to send the given outbox ids (those pending, due and unclaimed); report."""
+        report = Report()
+        connection = self.backend.connect()
+        try:
+            for position, mail_id in enumerate(ids):
+                if not self._deliver_one(connection, mail_id, retry_now, report):
+                    report.not_tried.extend(ids[position + 1:])
+                    break
+        finally:
+            connection.close()
+        return report
+
+    def deliver_due(self, retry_now=False, limit=1000) -> Report:
+        """Send every pending message whose retry time has come (all of them if retry_now)."""
+        now = self.now()
+        with self.db.transaction() as tx:
+            rows = tx.all("outbox_due", due_by=ANY_TIME if retry_now else now, now=now, limit=limit)
+        return self.deliver([row["id"] for row in rows], retry_now)
+
+    def waiting(self):
+        """Return (how many messages wait out a retry delay, when the next is due)."""
+        with self.db.transaction() as tx:
+            row = tx.one("outbox_waiting", due_by=self.now())
+        return row["n"], row["next_at"]
+
+    def _claim(self, mail_id, retry_now):
+        """Claim one message for this process; return (row, claim) or (None, None)."""
+        now, claim = self.now(), secrets.token_hex(16)
+        with self.db.transaction() as tx:
+            taken = tx.run("claim_outbox", id=mail_id, claim=claim, claimed_until=now + self.claim_seconds,
+                           due_by=ANY_TIME if retry_now else now, now=now)
+            # rowcount decides: 0 means sent already, not due, or another
+            # process (a request, a second cron run) holds it right now.
+            if taken != 1:
+                return None, None
+            return tx.one("claimed_outbox", id=mail_id, claim=claim), claim
+
+    def _deliver_one(self, connection, mail_id, retry_now, report) -> bool:
+        """Send one claimed message and record the outcome; False if the server is unusable."""
+        row, claim = self._claim(mail_id, retry_now)
+        if row is None:
+            return True
+        domain = domain_of(row["mail_to"])
+        try:
+            connection.send(self.message(row))
+        except (*MESSAGE_ERRORS, *SERVER_ERRORS) as error:
+            attempts = row["attempts"] + 1
+            next_at = self.now() + retry_delay(attempts)
+            text = describe_error(error)
+            with self.db.transaction() as tx:
+                tx.run("outbox_failed", id=mail_id, claim=claim, error=text, next_attempt_at=next_at)
+            # The log names the recipient's domain only, never the body.
+            log.warning("Mail #%s to a recipient at %s failed (attempt %d): %s", mail_id, domain, attempts, text)
+            report.failed.append((mail_id, domain, attempts, text, next_at))
+            return isinstance(error, MESSAGE_ERRORS)
+        with self.db.transaction() as tx:
+            tx.run("outbox_sent", id=mail_id, claim=claim, now=self.now())
+        log.info("Mail #%s sent to a recipient at %s via %s", mail_id, domain, self.backend.describe())
+        report.sent.append((mail_id, domain))
+        return True

@@ -1,0 +1,83 @@
+"""The Contact page: a message to the site's owner, stored and mailed through the outbox."""
+
+import logging
+
+from werkzeug.exceptions import TooManyRequests
+
+from ..forms import validate_contact
+from ..mail import address
+from ..ratelimit import Limit, minutes
+from .accounts import typed
+
+log = logging.getLogger("wsgiauth.contact")
+
+# At most 5 messages per client IP per hour, counted in the database so the
+# limit holds across processes and servers (OWASP: limit anonymous mailers).
+CONTACT_LIMIT = Limit("contact", 5, 3600)
+# A field people never see; bots fill in every field they find.
+HONEYPOT = "website"
+FIELDS = ("name", "email", "subject", "message")
+
+
+def contact(app, request):
+    """Show the Contact form, or store and queue the message and redirect to the thank-you."""
+    errors = {}
+    if request.method == "POST":
+        data, errors = validate_contact(request.form)
+        trapped = bool(request.form.get(HONEYPOT))
+        # A filled honeypot gets the same thank-you as a person, whatever
+        # else it sent, so a bot learns nothing from the answer.
+        if trapped or not errors:
+            return send_message(app, request, data, trapped)
+        form = typed(request, *FIELDS)
+    else:
+        user = request.session.user
+        form = dict.fromkeys(FIELDS, "")
+        if user:
+            form.update(name=f"{user['firstname']} {user['lastname']}", email=user["email"])
+    return app.render(request, "contact.html", form=form, errors=errors, sent=False, honeypot=HONEYPOT)
+
+
+def contact_sent(app, request):
+    """Show the thank-you after a message was sent (a GET, so reloading sends nothing)."""
+    return app.render(request, "contact.html", sent=True)
+
+
+def send_message(app, request, data, trapped):
+    """Count the attempt; store and queue the message unless trapped; redirect (303)."""
+    now = app.sessions.now()
+    user = request.session.user
+    mail_ids = []
+    with app.db.transaction() as tx:
+        # ProxyFix has already put the real client address here when
+        # WSGIAUTH_TRUSTED_PROXIES says there are proxies in front.
+        wait = CONTACT_LIMIT.hit(tx, request.remote_addr or "unknown", now)
+        if wait:
+            raise too_many(wait)
+        if trapped:
+            log.info("Contact message dropped: the honeypot field was filled in")
+        else:
+            uid = user["uid"] if user else None
+            tx.insert("insert_contact_message", uid=uid, created_at=now, **data)
+            # Same transaction: the message and its email are stored together or not at all.
+            mail_ids.append(app.outbox.enqueue(
+                tx, to=app.settings.CONTACT_TO, reply_to=address(data["name"], data["email"]),
+                subject=f"[Contact] {data['subject']}", body=mail_body(data, uid)))
+    return app.outbox.deliver_after(app.redirect_to(request, "contact_sent"), *mail_ids)
+
+
+def mail_body(data, uid):
+    """Return the text of the email that carries a contact message."""
+    account = f" (signed in as user #{uid})" if uid else ""
+    return (f"{data['name']} <{data['email']}>{account} wrote through the Contact page:\n\n"
+            f"{data['message']}\n")
+
+
+def too_many(wait):
+    """Return the 429 error saying when the next message will be accepted."""
+    n = minutes(wait)
+    return TooManyRequests(
+        f"You have sent {CONTACT_LIMIT.limit} messages in the last hour, the most we accept. "
+        f"Please try again in {n} minute{'s' if n != 1 else ''}.",
+        retry_after=wait,
+    )
