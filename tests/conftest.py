@@ -23,6 +23,7 @@ TEST_QUERIES = Path(__file__).with_name("queries.sql")
 # pass MAIL_URL=smtp_server.url to make_app.
 TEST_MAIL_FROM = "wsgiauth <noreply@example.org>"
 TEST_CONTACT_TO = "owner@example.org"
+TEST_BASE_URL = "http://localhost"
 
 
 def skip_or_fail(reason):
@@ -124,6 +125,8 @@ def make_app(database_url, clock, tmp_path):
             "MAIL_URL": f"file://{tmp_path / 'outbox'}",
             "MAIL_FROM": TEST_MAIL_FROM,
             "CONTACT_TO": TEST_CONTACT_TO,
+            # Links in emails: the test client's own host, as production sets it.
+            "BASE_URL": TEST_BASE_URL,
         }
         config.update(overrides)
         app = create_app(config)
