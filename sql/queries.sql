@@ -39,7 +39,7 @@ DELETE FROM sessions WHERE expires_at <= :now;
 DELETE FROM sessions WHERE uid = :uid;
 
 -- name: delete_other_sessions
-DELETE FROM sessions WHERE uid = :uid AND id_hash <> :keep_hash;
+DELETE FROM sessions WHERE uid = :uid AND id_hash <> :id_hash;
 
 -- name: rename_session
 UPDATE sessions SET id_hash = :new_hash WHERE id_hash = :old_hash;

@@ -195,3 +195,18 @@ class AuthActions:
 def auth(client):
     """Account actions through the test client."""
     return AuthActions(client)
+
+
+class ClosingClient(Client):
+    """A test client that closes each response once read, as a WSGI server does after sending it."""
+
+    # Closing is when the outbox delivers what the request queued, so the
+    # mail has reached the SMTP server by the time the test looks for it.
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+@pytest.fixture
+def new_browser(mail_app):
+    """Return a function that opens a new browser (its own cookies) on the mail-sending app."""
+    return lambda: AuthActions(ClosingClient(mail_app))

@@ -35,10 +35,10 @@ def wait_for_http(url, process, timeout=30.0):
 
 
 @contextlib.contextmanager
-def running(command, port, env=None, cwd=None, timeout=30.0):
-    """Run a server command until the block ends; yield its base URL."""
+def running(command, port, env=None, cwd=None, timeout=30.0, output=None):
+    """Run a server command until the block ends; yield its base URL (its output goes to the file output, if given)."""
     full_env = {**os.environ, **(env or {})}
-    process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=subprocess.PIPE,
+    process = subprocess.Popen(command, cwd=cwd, env=full_env, stdout=output or subprocess.PIPE,
                                stderr=subprocess.STDOUT, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:

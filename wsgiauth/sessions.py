@@ -126,15 +126,15 @@ class SessionStore:
         session.stored = False
         session.ended = True
 
-    @staticmethod
-    def end_all(tx, uid: int) -> None:
-        """End every session of the user, everywhere (password reset, account deletion)."""
-        tx.run("delete_user_sessions", uid=uid)
+    def end_others(self, tx, session: Session) -> int:
+        """End every session of this user except this one; return how many ended."""
+        # For "Sign out everywhere else" and after a password change: a thief's
+        # copy of an old cookie stops working at once.
+        return tx.run("delete_other_sessions", uid=session.user["uid"], id_hash=hash_id(session.sid))
 
-    @staticmethod
-    def end_others(tx, uid: int, keep_sid: str) -> None:
-        """End every session of the user but keep_sid (ASVS 3.3.3: after a password change)."""
-        tx.run("delete_other_sessions", uid=uid, keep_hash=hash_id(keep_sid))
+    def end_all(self, tx, uid: int) -> int:
+        """End every session of user uid (e.g. after a password reset); return how many ended."""
+        return tx.run("delete_user_sessions", uid=uid)
 
     def notify(self, tx, session: Session, text: str) -> None:
         """Leave a one-shot notice for this browser's next page, in its session row or a signed cookie."""

@@ -75,7 +75,7 @@ def account_password(app, request):
             return show(app, request, {"current_password": WRONG_PASSWORD})
         # ASVS 3.3.3: other sessions end with a password change; this one
         # continues under a new id (a copy of the old cookie is worthless).
-        app.sessions.end_others(tx, user["uid"], request.session.sid)
+        app.sessions.end_others(tx, request.session)
         app.sessions.rotate(tx, request.session)
         app.sessions.notify(tx, request.session, PASSWORD_UPDATED)
         mail_id = queue_password_notice(app, request, tx, user)
