@@ -210,3 +210,11 @@ class ClosingClient(Client):
 def new_browser(mail_app):
     """Return a function that opens a new browser (its own cookies) on the mail-sending app."""
     return lambda: AuthActions(ClosingClient(mail_app))
+
+
+@pytest.fixture
+def ada(new_browser):
+    """A browser that has just signed up as Ada on the mail-sending app (so she has mail, and is signed in)."""
+    browser = new_browser()
+    assert browser.signup().status_code == 303
+    return browser

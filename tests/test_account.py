@@ -44,14 +44,6 @@ def twin(browser):
     return copy
 
 
-@pytest.fixture
-def ada(new_browser):
-    """A browser signed in as Ada."""
-    browser = new_browser()
-    browser.signup()
-    return browser
-
-
 def test_account_needs_sign_in(client):
     response = client.get("/account")
     assert (response.status_code, response.headers["Location"]) == (303, "/signin")

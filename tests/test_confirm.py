@@ -29,14 +29,6 @@ def page(response):
     return response.get_data(as_text=True)
 
 
-@pytest.fixture
-def ada(new_browser):
-    """A browser that has just signed up as Ada (and so holds her confirmation email)."""
-    browser = new_browser()
-    assert browser.signup().status_code == 303
-    return browser
-
-
 def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, clock):
     mail = mail_to(smtp_server, "ada@example.com", SUBJECT)
     assert "Hello Ada," in text(mail) and "within 48 hours" in text(mail)

@@ -4,8 +4,6 @@ import email
 import email.policy
 import re
 
-import pytest
-
 from conftest import AuthActions, ClosingClient, csrf_token_in
 from smtpserver import link_in, mail_to, text
 
@@ -36,23 +34,15 @@ def choose(browser, link, password="a brand new password", again=None, form_path
                              form_path=form_path)
 
 
-@pytest.fixture
-def ada(new_browser):
-    """Ada's account, with the browser she signed up in (still signed in)."""
-    browser = new_browser()
-    browser.signup()
-    return browser
-
-
 def test_signin_page_links_to_forgot(client):
     assert '<a href="/forgot">Forgot your password?</a>' in page(client.get("/signin"))
 
 
 def test_same_answer_for_known_and_unknown_addresses(ada, new_browser, smtp_server, query):
     answers = []
-    for email in ("ada@example.com", "nobody@example.com"):
+    for address in ("ada@example.com", "nobody@example.com"):
         browser = new_browser()
-        response = ask(browser, email)
+        response = ask(browser, address)
         assert (response.status_code, response.headers["Location"]) == (303, "/forgot/sent")
         shown = browser.client.get("/forgot/sent")
         assert ANSWER in page(shown)
