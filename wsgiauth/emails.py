@@ -6,12 +6,17 @@ SITE = "wsgiauth"
 SIGNATURE = f"\n-- \nThe {SITE} team\n"
 
 
-def enqueue_for(app, tx, user, letter, to=None) -> int:
-    """Queue letter (subject, body) for user, at `to` if given (a new address); return the outbox id."""
+def mail_for(user, letter, to=None) -> dict:
+    """Return the outbox fields (to, subject, body) of letter (subject, body) for user, at `to` if given."""
     subject, body = letter
     # The bare address, no display name: a 100 + 100 character name would
     # not fit the outbox's To column, and the greeting names the user anyway.
-    return app.outbox.enqueue(tx, to=address("", to or user["email"]), subject=subject, body=body + SIGNATURE)
+    return {"to": address("", to or user["email"]), "subject": subject, "body": body + SIGNATURE}
+
+
+def enqueue_for(app, tx, user, letter, to=None) -> int:
+    """Queue letter for user (at `to` if given, e.g. a new address) inside tx; return the outbox id."""
+    return app.outbox.enqueue(tx, **mail_for(user, letter, to))
 
 
 def confirm_email(user, link):
