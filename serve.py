@@ -8,16 +8,41 @@ WSGI server instead (see the README): `gunicorn 'wsgiauth:create_app()'`.
 import argparse
 import logging
 import os
+import re
 import secrets
 from pathlib import Path
+from urllib.parse import unquote
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from wsgiauth import create_app
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
+from wsgiauth.routes import url_map
 
 INSTANCE = Path("instance")
+# "/confirm/", "/reset/", "/account/email/": every URL whose rule has a
+# <token>, so a new kind of link is covered without touching this file.
+TOKEN_PREFIXES = sorted(rule.rule.split("<token>")[0] for rule in url_map().iter_rules()
+                        if "token" in rule.arguments)
+TOKEN_PATH = re.compile("(" + "|".join(map(re.escape, TOKEN_PREFIXES)) + r")[^/?#\s'\"]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """Return text with every token in a URL path replaced by <token>, e.g. /reset/<token>."""
+    # Matched on the percent-decoded text too, so /res%65t/... hides nothing.
+    decoded = unquote(text)
+    return TOKEN_PATH.sub(r"\1<token>", decoded) if TOKEN_PATH.search(decoded) else text
+
+
+class RedactingRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, but its log never shows the token of a reset or confirmation link."""
+
+    def log(self, type, message, *args):
+        """Log like Werkzeug, with tokens taken out of the request line and error messages."""
+        # A token in a log is a live password-reset link for whoever reads
+        # the log (OWASP Logging Cheat Sheet: never log session ids or tokens).
+        super().log(type, message, *(redact(arg) if isinstance(arg, str) else arg for arg in args))
 
 
 def instance_secret_key(instance: Path) -> str:
@@ -54,7 +79,7 @@ def main(argv=None):
 
     app = create_app(config)
     print(f" * wsgiauth is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
-    run_simple(args.host, args.port, app, threaded=True)
+    run_simple(args.host, args.port, app, threaded=True, request_handler=RedactingRequestHandler)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :nam
 SELECT uid FROM users WHERE email = :email;
 
 -- name: user_for_signin
-SELECT uid, pwdhash FROM users WHERE email = :email;
+SELECT uid, pwdhash, confirmed_at FROM users WHERE email = :email;
 
 -- name: insert_user
 INSERT INTO users (firstname, lastname, email, pwdhash, created_at)
@@ -25,8 +25,10 @@ VALUES (:id_hash, :uid, :now, :now, :expires_at, :remember, :ip, :user_agent);
 -- name: session_user
 -- One query per request: the live session and its user, or no row. A session
 -- is live until its absolute expiry and while it has been used recently
--- enough (the idle timeout depends on "Keep me signed in").
-SELECT s.uid, s.last_seen, s.expires_at, s.remember, u.firstname, u.lastname, u.email
+-- enough (the idle timeout depends on "Keep me signed in"). notice is the
+-- one-shot message waiting for this browser's next page.
+SELECT s.uid, s.last_seen, s.expires_at, s.remember, s.notice, u.firstname, u.lastname, u.email,
+       u.confirmed_at, u.pending_email
 FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
   AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END;
@@ -56,13 +58,51 @@ WHERE uid = :uid AND expires_at > :now
   AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
 ORDER BY last_seen DESC, created_at DESC;
 
--- name: upgrade_pwdhash
--- Only if the hash is still the one just checked: a password changed in the
--- meantime is never overwritten by the old one.
-UPDATE users SET pwdhash = :pwdhash WHERE uid = :uid AND pwdhash = :old_pwdhash;
+-- name: rename_session
+UPDATE sessions SET id_hash = :new_hash WHERE id_hash = :old_hash;
+
+-- name: set_session_notice
+UPDATE sessions SET notice = :notice WHERE id_hash = :id_hash;
+
+-- name: clear_session_notice
+UPDATE sessions SET notice = NULL WHERE id_hash = :id_hash;
 
 -- name: user_by_uid
 SELECT uid, firstname, lastname, email FROM users WHERE uid = :uid;
+
+-- name: account_by_uid
+-- Everything the account emails and their links need to know about a user.
+SELECT uid, firstname, lastname, email, pwdhash, confirmed_at, pending_email FROM users WHERE uid = :uid;
+
+-- name: account_by_email
+SELECT uid, firstname, lastname, email, pwdhash, confirmed_at, pending_email FROM users WHERE email = :email;
+
+-- name: confirm_email
+-- Only the address the link was sent to, and only once.
+UPDATE users SET confirmed_at = :now WHERE uid = :uid AND email = :email AND confirmed_at IS NULL;
+
+-- name: update_name
+UPDATE users SET firstname = :firstname, lastname = :lastname WHERE uid = :uid;
+
+-- name: set_pending_email
+UPDATE users SET pending_email = :pending_email WHERE uid = :uid;
+
+-- name: apply_pending_email
+-- The new address is confirmed by the very link that applies it. The
+-- UNIQUE index on email refuses it if another account took it meanwhile.
+UPDATE users SET email = :pending_email, pending_email = NULL, confirmed_at = :now
+WHERE uid = :uid AND pending_email = :pending_email;
+
+-- name: change_password
+-- Only if the hash is still the one the caller checked: of two changes
+-- (or two uses of one reset link) racing, exactly one wins, and a hash
+-- upgrade at sign-in never overwrites a password changed meanwhile.
+UPDATE users SET pwdhash = :new_pwdhash WHERE uid = :uid AND pwdhash = :old_pwdhash;
+
+-- name: delete_user
+-- Sessions go with the user (ON DELETE CASCADE, and deleted first anyway);
+-- contact messages keep their text but lose the link (ON DELETE SET NULL).
+DELETE FROM users WHERE uid = :uid;
 
 -- name: record_attempt
 INSERT INTO attempts (bucket, key_hash, at) VALUES (:bucket, :key_hash, :at);

@@ -23,6 +23,7 @@ TEST_QUERIES = Path(__file__).with_name("queries.sql")
 # pass MAIL_URL=smtp_server.url to make_app.
 TEST_MAIL_FROM = "wsgiauth <noreply@example.org>"
 TEST_CONTACT_TO = "owner@example.org"
+TEST_BASE_URL = "http://localhost"
 
 # The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
 pytest_plugins = ["chromium"]
@@ -127,6 +128,8 @@ def make_app(database_url, clock, tmp_path):
             "MAIL_URL": f"file://{tmp_path / 'outbox'}",
             "MAIL_FROM": TEST_MAIL_FROM,
             "CONTACT_TO": TEST_CONTACT_TO,
+            # Links in emails: the test client's own host, as production sets it.
+            "BASE_URL": TEST_BASE_URL,
         }
         config.update(overrides)
         app = create_app(config)
@@ -195,3 +198,26 @@ class AuthActions:
 def auth(client):
     """Account actions through the test client."""
     return AuthActions(client)
+
+
+class ClosingClient(Client):
+    """A test client that closes each response once read, as a WSGI server does after sending it."""
+
+    # Closing is when the outbox delivers what the request queued, so the
+    # mail has reached the SMTP server by the time the test looks for it.
+    def open(self, *args, buffered=True, **kwargs):
+        return super().open(*args, buffered=buffered, **kwargs)
+
+
+@pytest.fixture
+def new_browser(mail_app):
+    """Return a function that opens a new browser (its own cookies) on the mail-sending app."""
+    return lambda: AuthActions(ClosingClient(mail_app))
+
+
+@pytest.fixture
+def ada(new_browser):
+    """A browser that has just signed up as Ada on the mail-sending app (so she has mail, and is signed in)."""
+    browser = new_browser()
+    assert browser.signup().status_code == 303
+    return browser

@@ -3,9 +3,11 @@
 import asyncio
 import email
 import email.policy
+import re
 import ssl
 import subprocess
 import threading
+from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -99,6 +101,24 @@ class SMTPServer:
 def text(message):
     """Return a received message's decoded body with LF line ends (SMTP sends CRLF)."""
     return message.get_content().replace("\r\n", "\n")
+
+
+def link_in(message, prefix, base_url="http://localhost"):
+    """Return the path of the link in message whose path starts with prefix (e.g. "/reset/")."""
+    for url in re.findall(r"https?://\S+", text(message)):
+        parts = urlsplit(url)
+        if parts.path.startswith(prefix):
+            # Absolute, on the configured WSGIAUTH_BASE_URL.
+            assert f"{parts.scheme}://{parts.netloc}" == base_url, url
+            return parts.path
+    raise AssertionError(f"no {prefix} link in:\n{text(message)}")
+
+
+def mail_to(server, address, subject):
+    """Return the one message the server received for address with this subject."""
+    found = [m for m in server.messages if m["To"] == address and m["Subject"] == subject]
+    assert len(found) == 1, [(m["To"], m["Subject"]) for m in server.messages]
+    return found[0]
 
 
 def self_signed_cert(folder):

@@ -110,7 +110,9 @@ def test_the_whole_site_by_keyboard_alone(new_page):
     expect(page).to_have_url("/profile")
 
     signed_in = HEADER + ["link:Profile", "button:Sign Out"]
-    assert check_keyboard_page(page) == signed_in + FOOTER
+    # The address is not confirmed yet: the profile offers the link again.
+    assert check_keyboard_page(page) == signed_in + [
+        "button:Send the link again", "link:Account settings"] + FOOTER
     activate(page, "link:About")
     assert check_keyboard_page(page) == signed_in + FOOTER
     activate(page, "button:Sign Out")
@@ -118,7 +120,8 @@ def test_the_whole_site_by_keyboard_alone(new_page):
 
     activate(page, "link:Sign In")
     assert check_keyboard_page(page) == signed_out + [
-        "field:Email", "field:Password", "field:Keep me signed in", "button:Sign In", "link:No account yet? Sign up"] + FOOTER
+        "field:Email", "field:Password", "field:Keep me signed in", "button:Sign In", "link:Forgot your password?",
+        "link:No account yet? Sign up"] + FOOTER
     tab_to(page, "field:Email")
     page.keyboard.type("ada@example.com")
     page.keyboard.press("Tab")

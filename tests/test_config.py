@@ -83,3 +83,28 @@ def test_migrate_command_on_mariadb(mariadb_admin_url):
         app.db.close()
     finally:
         mariadb.drop_database(url)
+
+
+@pytest.mark.parametrize("url", ["example.org", "ftp://example.org", "https://", "https://example.org/?next=x",
+                                 "https://example.org/#top", "https://user@example.org"])
+def test_base_url_must_be_a_plain_http_address(database_url, url):
+    with pytest.raises(ConfigError, match="WSGIAUTH_BASE_URL must look like https://example.org"):
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "BASE_URL": url})
+
+
+def test_real_mail_needs_base_url(database_url):
+    # Without it, reset links would be built from the Host header a client sends.
+    with pytest.raises(ConfigError, match=r"set WSGIAUTH_BASE_URL \(they still have their development defaults\)"):
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "MAIL_URL": "smtp://127.0.0.1:25",
+                    "MAIL_FROM": "noreply@example.org", "CONTACT_TO": "owner@example.org"})
+
+
+def test_lifecycle_settings_come_from_the_environment(database_url, monkeypatch):
+    monkeypatch.setenv("WSGIAUTH_BASE_URL", "https://example.org/accounts")
+    monkeypatch.setenv("WSGIAUTH_REQUIRE_CONFIRMED_EMAIL", "1")
+    app = create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
+    try:
+        assert app.settings.REQUIRE_CONFIRMED_EMAIL is True
+        assert app.settings.BASE_URL == "https://example.org/accounts"
+    finally:
+        app.db.close()

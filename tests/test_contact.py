@@ -249,7 +249,7 @@ def test_under_gunicorn_a_slow_mail_server_does_not_hold_up_the_page(database_ur
     port = free_port()
     env = {"WSGIAUTH_DATABASE": database_url, "WSGIAUTH_SECRET_KEY": TEST_SECRET_KEY,
            "WSGIAUTH_MAIL_URL": smtp_server.url, "WSGIAUTH_MAIL_FROM": TEST_MAIL_FROM,
-           "WSGIAUTH_CONTACT_TO": TEST_CONTACT_TO}
+           "WSGIAUTH_CONTACT_TO": TEST_CONTACT_TO, "WSGIAUTH_BASE_URL": f"http://127.0.0.1:{port}"}
     command = [sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                "wsgiauth:create_app()"]
     try:

@@ -296,7 +296,8 @@ def test_silent_server_is_given_up_on_after_the_timeout(make_app, query):
 def test_bad_mail_urls_are_explained_without_the_password(database_url, url, message):
     with pytest.raises(ConfigError, match=message) as error:
         create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "MAIL_URL": url,
-                    "MAIL_FROM": "noreply@example.org", "CONTACT_TO": "owner@example.org"})
+                    "MAIL_FROM": "noreply@example.org", "CONTACT_TO": "owner@example.org",
+                    "BASE_URL": "https://example.org"})
     assert "hunter2" not in str(error.value)
 
 
@@ -308,7 +309,7 @@ def test_real_mail_needs_real_addresses(database_url):
 def test_mail_settings_come_from_the_environment(database_url, smtp_server, monkeypatch):
     for name, value in {"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "MAIL_URL": smtp_server.url,
                         "MAIL_FROM": "Site <site@example.net>", "CONTACT_TO": "desk@example.net",
-                        "MAIL_TIMEOUT": "3"}.items():
+                        "MAIL_TIMEOUT": "3", "BASE_URL": "https://example.net"}.items():
         monkeypatch.setenv("WSGIAUTH_" + name, value)
     app = create_app()
     try:

@@ -1,6 +1,7 @@
 """The app under real servers: `python serve.py` on a fresh directory, and gunicorn."""
 
 import os
+import socket
 import stat
 import sys
 from pathlib import Path
@@ -55,3 +56,25 @@ def test_gunicorn_serves_the_app(database_url):
                "wsgiauth:create_app()"]
     with running(command, port, env=env, cwd=ROOT) as base_url:
         sign_up_out_and_in(base_url)
+
+
+def test_serve_py_request_log_never_shows_a_token(tmp_path):
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WSGIAUTH_")}
+    command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
+    log = tmp_path / "serve.log"
+    with running(command, port, env=env, cwd=tmp_path, log=log) as base_url:
+        browser = Browser(base_url)
+        for path in ("/reset/SECRET-1.abc", "/confirm/SECRET-2", "/account/email/SECRET-3?x=1",
+                     "/res%65t/SECRET-4", "//confirm/SECRET-5"):
+            browser.request(path)
+        # A malformed request line is logged whole, in an error message.
+        with socket.create_connection(("127.0.0.1", port)) as raw:
+            raw.sendall(b"GET /reset/SECRET-6 HTTP/1.1 junk\r\n\r\n")
+            raw.recv(4096)
+        browser.request("/about")  # the log is written in order: this line comes last
+    logged = log.read_text()
+    assert '"GET /about HTTP/1.1" 200' in logged
+    assert "SECRET" not in logged
+    for shown in ("/reset/<token>", "/confirm/<token>", "/account/email/<token>"):
+        assert shown in logged

@@ -3,6 +3,7 @@
 import logging
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, RequestEntityTooLarge
@@ -17,6 +18,7 @@ from .passwords import Passwords
 from .ratelimit import Pruner
 from .routes import VIEWS, url_map
 from .sessions import SessionStore
+from .tokens import Tokens
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("wsgiauth")
@@ -84,6 +86,16 @@ class WSGIAuth:
         # Every email goes through the outbox: enqueue(tx, ...) in the
         # transaction that causes it, deliver_after(response, id) to send it.
         self.outbox = Outbox(db, settings)
+        # The signed, timed tokens in the links of account emails.
+        # Signed with SECRET_KEY, and still accepted under SECRET_KEY_FALLBACKS,
+        # like the cookies: a key rotation does not break links already mailed.
+        self.tokens = Tokens(settings.signing_keys, settings.CLOCK)
+        # Links in emails are built against WSGIAUTH_BASE_URL when it is set,
+        # never against the Host header a client sent (see external_url).
+        self.base_urls = None
+        if settings.BASE_URL:
+            base = urlsplit(settings.BASE_URL)
+            self.base_urls = self.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
         # Templates are compiled once per process and kept (auto_reload off):
         # no stat() of template files on every request.
         self.jinja = Environment(
@@ -107,6 +119,16 @@ class WSGIAuth:
         """Build a URL from the Map (mount-aware: it includes SCRIPT_NAME)."""
         return request.urls.build(endpoint, values)
 
+    def external_url(self, request, endpoint, **values):
+        """Build an absolute URL for a link in an email: from WSGIAUTH_BASE_URL, else from this request."""
+        if self.base_urls is not None:
+            return self.base_urls.build(endpoint, values, force_external=True)
+        # Development only: the host comes from the request, which the client
+        # controls (OWASP Forgot Password Cheat Sheet: never trust the Host
+        # header for reset links). load_settings() refuses real mail without
+        # BASE_URL, so such a link can only reach a development outbox.
+        return request.urls.build(endpoint, values, force_external=True)
+
     def redirect_to(self, request, endpoint, **values):
         """Answer with a 303 See Other to an endpoint (a POST becomes a GET)."""
         return redirect(self.url_for(request, endpoint, **values), code=303)
@@ -120,6 +142,9 @@ class WSGIAuth:
             endpoint=getattr(request.url_rule, "endpoint", None),
             url_for=lambda endpoint, **values: self.url_for(request, endpoint, **values),
             csrf_token=lambda: self.sessions.csrf_token(session),
+            # One-shot notices ("Your name has been updated.") are used up by
+            # the page that shows them, never by an error page in between.
+            notices=self.sessions.take_notices(self.db, session) if session and status == 200 else [],
         )
         html = self.jinja.get_template(template).render(context)
         return Response(html, status=status, content_type="text/html; charset=utf-8")

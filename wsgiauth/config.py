@@ -4,6 +4,7 @@ import dataclasses
 import os
 import time
 from typing import Callable, Optional
+from urllib.parse import urlsplit
 
 ENV_PREFIX = "WSGIAUTH_"
 
@@ -64,6 +65,13 @@ class Settings:
     CONTACT_TO: str = "contact@localhost"
     # Seconds before a silent mail server is given up on (per network operation).
     MAIL_TIMEOUT: int = 10
+    # The site's public address (https://example.org, or with a path if it is
+    # mounted there): every link in an email starts with it. Unset, links
+    # follow the request's Host header, which the client chooses: fine on
+    # your own machine only, so real mail refuses to start without it.
+    BASE_URL: str = ""
+    # Refuse to sign in accounts whose email address is not confirmed yet.
+    REQUIRE_CONFIRMED_EMAIL: bool = False
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
 
@@ -123,14 +131,18 @@ def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
         check_production(settings)
     if not settings.MAIL_URL.startswith("file:"):
         # Real mail with the development addresses would go nowhere useful
-        # (or to a stranger's localhost): refuse to start instead.
-        defaults = [name for name in ("MAIL_FROM", "CONTACT_TO")
+        # (or to a stranger's localhost): refuse to start instead. Without
+        # BASE_URL, the links in reset emails would be built from the Host
+        # header, and an attacker who asks for a reset of your account with
+        # "Host: evil.example" would get you a real link to their site
+        # (password-reset poisoning): refuse that too.
+        defaults = [name for name in ("MAIL_FROM", "CONTACT_TO", "BASE_URL")
                     if getattr(settings, name) == getattr(Settings, name)]
         if defaults:
             raise ConfigError(
                 f"{ENV_PREFIX}MAIL_URL sends real mail, so set "
                 + " and ".join(ENV_PREFIX + name for name in defaults)
-                + " to real addresses (they are still the development defaults)."
+                + " (they still have their development defaults)."
             )
     return settings
 
@@ -143,6 +155,7 @@ def check_values(settings: Settings) -> None:
     for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "REMEMBER_IDLE_TIMEOUT"):
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{ENV_PREFIX}{name} must be a positive number of seconds")
+    check_base_url(settings.BASE_URL)
 
 
 def check_production(settings: Settings) -> None:
@@ -164,3 +177,14 @@ def check_production(settings: Settings) -> None:
                         f"with {ENV_PREFIX}SECURE_COOKIES=1")
     if problems:
         raise ConfigError("Refusing to start with WSGIAUTH_ENV=production: " + "; ".join(problems) + ".")
+
+
+def check_base_url(url: str) -> None:
+    """Refuse a BASE_URL that is not a plain http(s)://host[:port][/path]."""
+    if not url:
+        return
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
+            or "@" in parts.netloc:
+        raise ConfigError(f"{ENV_PREFIX}BASE_URL must look like https://example.org or "
+                          f"https://example.org/accounts, not {url!r}")

@@ -21,6 +21,11 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 _WORD_START = re.compile(r"(^|[\s\-'’])(\w)")
 
 
+def typed(request, *fields):
+    """Return what the user typed into fields, to re-show the form (never a password)."""
+    return {field: request.form.get(field, "") for field in fields}
+
+
 def has_control_chars(value: str) -> bool:
     """Say whether value contains line breaks or other control characters."""
     return any(unicodedata.category(ch) == "Cc" for ch in value)
@@ -65,9 +70,18 @@ def check_email(value, errors, field="email"):
         errors[field] = "Please enter your email address."
     elif len(value) > EMAIL_MAX:
         errors[field] = f"Email address must be at most {EMAIL_MAX} characters."
-    elif not _EMAIL.match(value) or has_control_chars(value):
+    elif not _EMAIL.match(value) or has_control_chars(value) or not is_mailable(value):
         errors[field] = "Please enter your email address."
     return value
+
+
+def is_mailable(email: str) -> bool:
+    """Say whether email can stand in a To or Reply-To header (account emails go to it)."""
+    try:
+        address("", email)
+    except ValueError:
+        return False
+    return True
 
 
 def _squash(text: str) -> str:
@@ -104,18 +118,78 @@ def check_new_password(value, errors, field="password", personal=()):
     return value
 
 
-def validate_signup(form):
-    """Check the sign-up form; return (clean data, errors)."""
+def check_password_twice(form, errors, field, again):
+    """Validate a new password typed twice into errors; return it."""
+    password = check_new_password(form.get(field, ""), errors, field)
+    if field not in errors and form.get(again, "") != password:
+        errors[again] = "The two passwords do not match."
+    return password
+
+
+def check_filled(form, errors, field, missing):
+    """Put missing in errors if the field is empty; return its value as typed (for passwords)."""
+    value = form.get(field, "")
+    if not value:
+        errors[field] = missing
+    return value
+
+
+def validate_name(form):
+    """Check first and last name (sign-up, account settings); return (clean data, errors)."""
     errors = {}
     data = {
         "firstname": check_name(form, errors, "firstname", "First name", "Please enter your first name."),
         "lastname": check_name(form, errors, "lastname", "Last name", "Please enter your last name."),
-        "email": check_email(form.get("email", ""), errors),
     }
+    return data, errors
+
+
+def validate_signup(form):
+    """Check the sign-up form; return (clean data, errors)."""
+    data, errors = validate_name(form)
+    data["email"] = check_email(form.get("email", ""), errors)
     # Never trimmed or altered: a password is exactly what was typed.
     data["password"] = check_new_password(form.get("password", ""), errors,
                                           personal=(data["email"], data["firstname"], data["lastname"]))
     return data, errors
+
+
+def validate_email_field(form):
+    """Check a form whose one field is an email address (forgot password, new link)."""
+    errors = {}
+    return {"email": check_email(form.get("email", ""), errors)}, errors
+
+
+def validate_email_change(form):
+    """Check the change-email form: the new address and the current password."""
+    errors = {}
+    email = check_email(form.get("email", ""), errors)
+    password = check_filled(form, errors, "email_password", "Please enter your current password.")
+    return {"email": email, "password": password}, errors
+
+
+def validate_password_change(form):
+    """Check the change-password form: the current password and the new one twice."""
+    errors = {}
+    current = check_filled(form, errors, "current_password", "Please enter your current password.")
+    new = check_password_twice(form, errors, "new_password", "new_password2")
+    return {"current": current, "new": new}, errors
+
+
+def validate_password_reset(form):
+    """Check the reset form: the new password twice."""
+    errors = {}
+    return {"password": check_password_twice(form, errors, "password", "password2")}, errors
+
+
+def validate_delete(form):
+    """Check the delete-account form: the current password and the word DELETE."""
+    errors = {}
+    password = check_filled(form, errors, "delete_password", "Please enter your current password.")
+    # Typed, not clicked: deleting cannot happen by a slip of the mouse.
+    if form.get("delete_confirm", "").strip() != "DELETE":
+        errors["delete_confirm"] = "Please type DELETE (in capitals) to confirm."
+    return {"password": password}, errors
 
 
 def validate_signin(form):
@@ -137,12 +211,7 @@ def validate_contact(form):
     errors = {}
     # Kept as typed (only trimmed): this name is for a person to read.
     name = check_line(form.get("name", "").strip(), errors, "name", "Name", "Please enter your name.", NAME_MAX)
-    email = check_email(form.get("email", ""), errors)
-    if "email" not in errors:
-        try:
-            address("", email)  # it goes in a Reply-To header: it must parse as one
-        except ValueError:
-            errors["email"] = "Please enter your email address."
+    email = check_email(form.get("email", ""), errors)  # it goes in a Reply-To header
     subject = check_line(form.get("subject", "").strip(), errors, "subject", "Subject", "Please enter a subject.",
                          SUBJECT_MAX)
     # Browsers send CRLF but count a line break as one character towards

@@ -49,13 +49,16 @@ class Outbox:
 
     def enqueue(self, tx, *, to, subject, body, reply_to=None) -> int:
         """Store one email in the outbox inside tx and return its id (ValueError on a bad header)."""
-        now = self.now()
+        return tx.insert("insert_outbox", **self.draft(to=to, subject=subject, body=body, reply_to=reply_to))
+
+    def draft(self, *, to, subject, body, reply_to=None) -> dict:
+        """Return the outbox row for one email, checked by building the message once."""
         row = dict(message_id=new_message_id(self.mail_from), mail_from=self.mail_from, mail_to=to,
-                   reply_to=reply_to, subject=subject, body=body, created_at=now)
+                   reply_to=reply_to, subject=subject, body=body, created_at=self.now())
         # Built once now, so a header the email package refuses (e.g. a CR/LF
         # injection) fails the caller's transaction instead of being stored.
         self.message(row)
-        return tx.insert("insert_outbox", **row)
+        return row
 
     @staticmethod
     def message(row):

@@ -112,6 +112,14 @@ class Pruner:
         tx.run("delete_old_attempts", before=now - ATTEMPTS_KEPT)
 
 
-def minutes(seconds: int) -> int:
-    """Round a wait up to whole minutes, for messages like "Try again in N minutes."."""
-    return max(1, math.ceil(seconds / 60))
+def in_minutes(seconds: int) -> str:
+    """Return a wait as "1 minute" or "N minutes", rounded up, for messages like "Try again in N minutes."."""
+    n = max(1, math.ceil(seconds / 60))
+    return f"{n} minute{'s' if n != 1 else ''}"
+
+
+def account_key(user, email: str = "") -> str:
+    """Return what a per-account limit counts: the user id, or the typed address when no account has it."""
+    # Counting for an address nobody has costs the same write as for an
+    # account, so the time an answer takes does not tell them apart.
+    return f"uid:{user['uid']}" if user else f"email:{email}"

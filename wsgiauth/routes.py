@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import accounts, contact, pages
+from .views import account, accounts, confirm, contact, email_change, pages, password_reset
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -17,6 +17,17 @@ VIEWS = {
     "profile": accounts.profile,
     "signout": accounts.signout,
     "signout_others": accounts.signout_others,
+    "confirm": confirm.confirm,
+    "confirm_new": confirm.confirm_new,
+    "forgot": password_reset.forgot,
+    "forgot_sent": password_reset.forgot_sent,
+    "reset": password_reset.reset,
+    "account": account.account,
+    "account_name": account.account_name,
+    "account_email": email_change.account_email,
+    "account_email_confirm": email_change.account_email_confirm,
+    "account_password": account.account_password,
+    "account_delete": account.account_delete,
 }
 
 
@@ -33,6 +44,19 @@ def url_map() -> Map:
             Rule("/profile", endpoint="profile", methods=["GET"]),
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
             Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
+            # Links in emails carry a <token>: the request log of serve.py and
+            # the error log print these rules, never the token itself.
+            Rule("/confirm", endpoint="confirm_new", methods=["GET", "POST"]),
+            Rule("/confirm/<token>", endpoint="confirm", methods=["GET"]),
+            Rule("/forgot", endpoint="forgot", methods=["GET", "POST"]),
+            Rule("/forgot/sent", endpoint="forgot_sent", methods=["GET"]),
+            Rule("/reset/<token>", endpoint="reset", methods=["GET", "POST"]),
+            Rule("/account", endpoint="account", methods=["GET"]),
+            Rule("/account/name", endpoint="account_name", methods=["POST"]),
+            Rule("/account/email", endpoint="account_email", methods=["POST"]),
+            Rule("/account/email/<token>", endpoint="account_email_confirm", methods=["GET"]),
+            Rule("/account/password", endpoint="account_password", methods=["POST"]),
+            Rule("/account/delete", endpoint="account_delete", methods=["POST"]),
             Rule("/static/<path:filename>", endpoint="static", methods=["GET"]),
         ]
     )

@@ -3,15 +3,19 @@
 import hashlib
 import secrets
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadData, BadSignature, Signer
 
 from . import client
+from .tokens import timed_serializer
 
 # 32 random bytes = 256 bits, well above the 64 bits ASVS 3.2.2 asks for.
 SESSION_ID_BYTES = 32
 # last_seen is written at most once a minute per session: the idle timeout
 # needs no finer clock, and most requests then write nothing at all.
 LAST_SEEN_EVERY = 60
+# A notice for a browser with no session row (e.g. "Your account has been
+# deleted.") travels in a signed cookie that is only believed this long.
+NOTICE_COOKIE_SECONDS = 300
 
 
 class Session:
@@ -27,10 +31,19 @@ class Session:
         self.agent = agent
         # True when the browser sent a valid cookie carrying this id.
         self.has_cookie = has_cookie
+        # True when the server holds a row for this id (signed in, perhaps
+        # only during this request).
+        self.stored = user is not None
         # True when the browser must be sent a (new) cookie with this response.
         self.needs_cookie = False
         # True when the response must expire the cookie (sign-out).
         self.ended = False
+        # One-shot notices: from the session row, from the notice cookie, and
+        # one to hand to a browser without a row in a new notice cookie.
+        self.row_notice = user.pop("notice", None) if user else None
+        self.cookie_notice = None
+        self.notice_for_cookie = None
+        self.drop_notice_cookie = False
 
 
 def hash_id(sid: str) -> str:
@@ -54,6 +67,7 @@ class SessionStore:
         # Secure, Path=/ and has no Domain, so a sibling subdomain cannot
         # plant one (session fixation). It needs HTTPS, hence only when secure.
         self.cookie_name = "__Host-wsgiauth" if self.secure else "wsgiauth"
+        self.notice_cookie_name = self.cookie_name + "-notice"
         # itsdangerous signs the cookie: a changed byte fails the HMAC check,
         # so only ids this server issued are ever looked up. Given a list of
         # keys, it signs with the last (SECRET_KEY) and accepts any of them
@@ -62,6 +76,9 @@ class SessionStore:
         keys = settings.signing_keys
         self._cookie_signer = Signer(keys, salt="wsgiauth.session-cookie", digest_method=hashlib.sha256)
         self._csrf_signer = Signer(keys, salt="wsgiauth.csrf-token", digest_method=hashlib.sha256)
+        # Signed so that nobody can make the site say something it did not
+        # (a link that "tells" a visitor their account was deleted).
+        self._notices = timed_serializer(keys, "wsgiauth.notice", self.clock)
 
     def now(self) -> int:
         """Return the current time in whole seconds, from the configured clock."""
@@ -75,7 +92,18 @@ class SessionStore:
                 "remember_idle_since": now - self.remember_idle_timeout}
 
     def load(self, db, request) -> Session:
-        """Read the cookie and return the request's Session (signed in or not)."""
+        """Read the cookies and return the request's Session (signed in or not)."""
+        session = self._load(db, request)
+        raw = request.cookies.get(self.notice_cookie_name)
+        if raw:
+            try:
+                session.cookie_notice = self._notices.loads(raw, max_age=NOTICE_COOKIE_SECONDS)
+            except BadData:
+                session.drop_notice_cookie = True  # stale or forged: forget it
+        return session
+
+    def _load(self, db, request) -> Session:
+        """Read the session cookie and return the Session it names, or a fresh anonymous one."""
         where = {"ip": client.ip(request), "agent": client.agent(request)}
         raw = request.cookies.get(self.cookie_name)
         if raw:
@@ -109,11 +137,23 @@ class SessionStore:
         tx.run("insert_session", id_hash=hash_id(session.sid), uid=uid, now=now, expires_at=now + lifetime,
                remember=int(session.remember), ip=session.ip, user_agent=session.agent)
         session.needs_cookie = True
+        session.stored = True
+
+    def rotate(self, tx, session: Session) -> None:
+        """Move the signed-in session to a new id, keeping its row (after a password change)."""
+        # The old id may be what a thief copied; the row stays, and with it
+        # its expiry and "Keep me signed in" (session.remember is unchanged,
+        # so save() gives the new cookie the same persistence).
+        new_sid = secrets.token_urlsafe(SESSION_ID_BYTES)
+        tx.run("rename_session", old_hash=hash_id(session.sid), new_hash=hash_id(new_sid))
+        session.sid = new_sid
+        session.needs_cookie = True
 
     def end(self, tx, session: Session) -> None:
         """Delete the server-side row, so a copy of the cookie is worthless (ASVS 3.3.1)."""
         tx.run("delete_session", id_hash=hash_id(session.sid))
         session.user = None
+        session.stored = False
         session.ended = True
 
     def end_others(self, tx, session: Session) -> int:
@@ -134,6 +174,25 @@ class SessionStore:
             # The id hashes stay here: the page only learns which row is this browser.
             row["current"] = row.pop("id_hash") == current
         return rows
+
+    def notify(self, tx, session: Session, text: str) -> None:
+        """Leave a one-shot notice for this browser's next page, in its session row or a signed cookie."""
+        if session.stored:
+            tx.run("set_session_notice", id_hash=hash_id(session.sid), notice=text)
+        else:
+            # Signed out (or just deleted): no row to keep it in.
+            session.notice_for_cookie = text
+
+    def take_notices(self, db, session: Session) -> list:
+        """Return the notices waiting for this browser and forget them (each is shown once)."""
+        notices = [n for n in (session.row_notice, session.cookie_notice) if n]
+        if session.row_notice:
+            with db.transaction() as tx:
+                tx.run("clear_session_notice", id_hash=hash_id(session.sid))
+        if session.cookie_notice:
+            session.drop_notice_cookie = True
+        session.row_notice = session.cookie_notice = None
+        return notices
 
     def csrf_token(self, session: Session) -> str:
         """Return the CSRF token for this browser: an HMAC of its session id."""
@@ -162,3 +221,10 @@ class SessionStore:
             max_age = self.remember_lifetime if session.remember else None
             response.set_cookie(self.cookie_name, self._cookie_signer.sign(session.sid).decode("ascii"),
                                 max_age=max_age, path="/", secure=self.secure, httponly=True, samesite="Lax")
+        if session.notice_for_cookie:
+            response.set_cookie(self.notice_cookie_name, self._notices.dumps(session.notice_for_cookie),
+                                max_age=NOTICE_COOKIE_SECONDS, path="/", secure=self.secure, httponly=True,
+                                samesite="Lax")
+        elif session.drop_notice_cookie:
+            response.delete_cookie(self.notice_cookie_name, path="/", secure=self.secure, httponly=True,
+                                   samesite="Lax")

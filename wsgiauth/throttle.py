@@ -3,7 +3,7 @@
 from werkzeug.exceptions import TooManyRequests
 
 from . import audit, client
-from .ratelimit import Backoff, Limit, minutes
+from .ratelimit import Backoff, Limit, in_minutes
 
 # Per client IP, counted in the database so the limits hold across worker
 # processes and machines (OWASP Authentication Cheat Sheet; ASVS 2.2.1).
@@ -20,8 +20,7 @@ SIGNIN_PER_ACCOUNT = Backoff("signin-account", failures=5, window=15 * 60, first
 
 def try_again_message(wait: int) -> str:
     """Return "Too many attempts. Try again in N minutes." for a wait in seconds."""
-    n = minutes(wait)
-    return f"Too many attempts. Try again in {n} minute{'' if n == 1 else 's'}."
+    return f"Too many attempts. Try again in {in_minutes(wait)}."
 
 
 class TooManyAttempts(TooManyRequests):

@@ -4,20 +4,21 @@ from werkzeug.utils import redirect
 
 from .. import audit, throttle
 from ..db import IntegrityError
-from ..forms import PASSWORD_MAX, validate_signin, validate_signup
+from ..forms import PASSWORD_MAX, typed, validate_signin, validate_signup
 from ..redirects import local_path, location
+from .confirm import queue_confirmation
 
 TAKEN = "That email is already taken"
 INVALID_SIGNIN = "Invalid e-mail or password"
-
-
-def typed(request, *fields):
-    """Return what the user typed into fields, to re-show the form (never a password)."""
-    return {field: request.form.get(field, "") for field in fields}
+# What authenticate() can answer.
+SIGNED_IN, FAILED, UNCONFIRMED, THROTTLED = "signed in", "failed", "unconfirmed", "throttled"
+# The sign-in page's status for each refusal: the account's backoff is 429
+# (with Retry-After), an unconfirmed address 403.
+SIGNIN_STATUS = {THROTTLED: 429, UNCONFIRMED: 403}
 
 
 def signup(app, request):
-    """Show the sign-up form, or create the account and sign it in."""
+    """Show the sign-up form, or create the account, mail the confirmation link and sign in."""
     if request.session.user:
         return app.redirect_to(request, "profile")
     errors = {}
@@ -27,31 +28,41 @@ def signup(app, request):
             # Counted once the form is valid: only those attempts probe
             # emails or cost a hash. Over the limit: 429 (ASVS 2.2.1).
             throttle.check_ip(app, request, throttle.SIGNUP_PER_IP)
-            errors = create_account(app, request, data)
+            errors, mail_id = create_account(app, request, data)
         if not errors:
-            return app.redirect_to(request, "profile")
+            # With WSGIAUTH_REQUIRE_CONFIRMED_EMAIL the account may only sign
+            # in once the link is opened: no session yet.
+            target = "signin" if app.settings.REQUIRE_CONFIRMED_EMAIL else "profile"
+            return app.outbox.deliver_after(app.redirect_to(request, target), mail_id)
     return app.render(request, "signup.html", form=typed(request, "firstname", "lastname", "email"),
                       errors=errors)
 
 
 def create_account(app, request, data):
-    """Insert the user and sign them in; return form errors ({} on success)."""
+    """Insert the user, queue the confirmation email, sign in; return (form errors, outbox id)."""
     with app.db.transaction() as tx:
         # A cheap look first, so a taken email does not cost a password hash.
         if tx.one("user_uid_by_email", email=data["email"]):
-            return {"email": TAKEN}
+            return {"email": TAKEN}, None
     pwdhash = app.passwords.hash(data["password"])
     try:
         with app.db.transaction() as tx:
             uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
                             email=data["email"], pwdhash=pwdhash, created_at=app.sessions.now())
-            app.sessions.begin(tx, request.session, uid)
             audit.record(app, tx, request, "signup", uid=uid)
+            # Same transaction: the account and its confirmation email exist together or not at all.
+            mail_id = queue_confirmation(app, request, tx, tx.one("account_by_uid", uid=uid))
+            link_sent = f"We have sent a link to {data['email']}: please open it to confirm your email address"
+            if app.settings.REQUIRE_CONFIRMED_EMAIL:
+                app.sessions.notify(tx, request.session, link_sent + ", then sign in.")
+            else:
+                app.sessions.begin(tx, request.session, uid)
+                app.sessions.notify(tx, request.session, f"Welcome, {data['firstname']}! {link_sent}.")
     except IntegrityError:
         # Two sign-ups raced past the look above: the UNIQUE index on email
         # decides, and the loser gets the same message, not a 500.
-        return {"email": TAKEN}
-    return {}
+        return {"email": TAKEN}, None
+    return {}, mail_id
 
 
 def signin(app, request):
@@ -60,17 +71,20 @@ def signin(app, request):
     next_path = local_path(request, request.values.get("next"))
     if request.session.user:
         return after_signin(app, request, next_path)
-    errors, alert, wait = {}, None, 0
+    errors, outcome, wait = {}, None, 0
     if request.method == "POST":
         data, errors = validate_signin(request.form)
         if not errors:
             throttle.check_ip(app, request, throttle.SIGNIN_PER_IP)
-            wait, alert = authenticate(app, request, data)
-            if alert is None:
+            outcome, wait = authenticate(app, request, data)
+            if outcome == SIGNED_IN:
                 return after_signin(app, request, next_path)
-    # The account's backoff: the form again, with 429 and Retry-After.
-    response = app.render(request, "signin.html", status=429 if wait else 200, form=typed(request, "email"),
-                          errors=errors, failed=alert, remember=request.form.get("remember"), next=next_path)
+    alert = throttle.try_again_message(wait) if outcome == THROTTLED else outcome == FAILED and INVALID_SIGNIN
+    response = app.render(request, "signin.html", status=SIGNIN_STATUS.get(outcome, 200),
+                          form=typed(request, "email"), errors=errors, failed=alert,
+                          # The refusal's message offers a new link to the address typed.
+                          unconfirmed=outcome == UNCONFIRMED and data["email"],
+                          remember=request.form.get("remember"), next=next_path)
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
@@ -84,7 +98,7 @@ def after_signin(app, request, next_path):
 
 
 def authenticate(app, request, data):
-    """Check email and password, and sign in; return (seconds to wait, message), (0, None) on success."""
+    """Check email and password, and sign in; return (outcome, seconds to wait): SIGNED_IN on success."""
     email, password = data["email"], data["password"]
     now = app.sessions.now()
     with app.db.transaction() as tx:
@@ -96,22 +110,27 @@ def authenticate(app, request, data):
         if wait:
             audit.record(app, tx, request, "signin_throttled", uid=user and user["uid"])
     if wait:
-        return wait, throttle.try_again_message(wait)
+        return THROTTLED, wait
     if not check_password(app, user, password):
         with app.db.transaction() as tx:
             throttle.SIGNIN_PER_ACCOUNT.record(tx, email, now)
             audit.record(app, tx, request, "signin_failed", uid=user and user["uid"])
-        return 0, INVALID_SIGNIN
+        return FAILED, 0
+    # Told only after the right password: the message cannot be used to
+    # find out which addresses have accounts. Not a sign-in, so the count
+    # of failures and the stored hash stay as they are.
+    if app.settings.REQUIRE_CONFIRMED_EMAIL and not user["confirmed_at"]:
+        return UNCONFIRMED, 0
     # Hash upgrade: the password is known to be right only now, so this is
     # the one moment an old hash can be replaced by one with today's method.
     new_hash = app.passwords.hash(password) if app.passwords.needs_rehash(user["pwdhash"]) else None
     with app.db.transaction() as tx:
         if new_hash:
-            tx.run("upgrade_pwdhash", uid=user["uid"], pwdhash=new_hash, old_pwdhash=user["pwdhash"])
+            tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash, old_pwdhash=user["pwdhash"])
         throttle.SIGNIN_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
         app.sessions.begin(tx, request.session, user["uid"], remember=data["remember"])
         audit.record(app, tx, request, "signin", uid=user["uid"])
-    return 0, None
+    return SIGNED_IN, 0
 
 
 def check_password(app, user, password):

@@ -4,10 +4,9 @@ import logging
 
 from werkzeug.exceptions import TooManyRequests
 
-from ..forms import validate_contact
+from ..forms import typed, validate_contact
 from ..mail import address
-from ..ratelimit import Limit, minutes
-from .accounts import typed
+from ..ratelimit import Limit, in_minutes
 
 log = logging.getLogger("wsgiauth.contact")
 
@@ -75,9 +74,8 @@ def mail_body(data, uid):
 
 def too_many(wait):
     """Return the 429 error saying when the next message will be accepted."""
-    n = minutes(wait)
     return TooManyRequests(
         f"You have sent {CONTACT_LIMIT.limit} messages in the last hour, the most we accept. "
-        f"Please try again in {n} minute{'s' if n != 1 else ''}.",
+        f"Please try again in {in_minutes(wait)}.",
         retry_after=wait,
     )

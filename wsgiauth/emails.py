@@ -1,0 +1,66 @@
+"""The account emails: what each one says, and queueing one for a user in the caller's transaction."""
+
+from .mail import address
+
+SITE = "wsgiauth"
+SIGNATURE = f"\n-- \nThe {SITE} team\n"
+
+
+def mail_for(user, letter, to=None) -> dict:
+    """Return the outbox fields (to, subject, body) of letter (subject, body) for user, at `to` if given."""
+    subject, body = letter
+    # The bare address, no display name: a 100 + 100 character name would
+    # not fit the outbox's To column, and the greeting names the user anyway.
+    return {"to": address("", to or user["email"]), "subject": subject, "body": body + SIGNATURE}
+
+
+def enqueue_for(app, tx, user, letter, to=None) -> int:
+    """Queue letter for user (at `to` if given, e.g. a new address) inside tx; return the outbox id."""
+    return app.outbox.enqueue(tx, **mail_for(user, letter, to))
+
+
+def confirm_email(user, link):
+    """Return the letter with the link that confirms a new account's address."""
+    return "Please confirm your email address", (
+        f"Hello {user['firstname']},\n\n"
+        f"Please confirm that {user['email']} is your email address by opening this link "
+        f"within 48 hours:\n\n{link}\n\n"
+        f"If you did not create an account at {SITE}, you can ignore this email.\n")
+
+
+def reset_password(user, link):
+    """Return the letter with the link that lets the owner choose a new password."""
+    return "Reset your password", (
+        f"Hello {user['firstname']},\n\n"
+        f"Someone, hopefully you, asked to reset the password of your {SITE} account. "
+        f"To choose a new one, open this link within 1 hour:\n\n{link}\n\n"
+        "The link works once. If you did not ask for it, ignore this email: "
+        "your password stays as it is.\n")
+
+
+def password_changed(user, forgot_link, contact_link):
+    """Return the notice that the account's password has just been changed."""
+    return "Your password has been changed", (
+        f"Hello {user['firstname']},\n\n"
+        f"The password of your {SITE} account has just been changed, and every other "
+        "browser signed in to it has been signed out.\n\n"
+        f"If you did not do this, choose a new password now at\n\n{forgot_link}\n\n"
+        f"and tell us through {contact_link}\n")
+
+
+def change_email(user, new_email, link):
+    """Return the letter, sent to the new address, whose link makes the change."""
+    return "Confirm your new email address", (
+        f"Hello {user['firstname']},\n\n"
+        f"You asked to use {new_email} for your {SITE} account instead of {user['email']}. "
+        f"Open this link within 48 hours to make the change:\n\n{link}\n\n"
+        "Until you do, nothing changes. If you did not ask for this, ignore this email.\n")
+
+
+def email_changed(user, old_email, new_email, contact_link):
+    """Return the notice, sent to the old address, that the account now uses another one."""
+    return "Your email address has been changed", (
+        f"Hello {user['firstname']},\n\n"
+        f"Your {SITE} account now uses {new_email} instead of {old_email}; "
+        "this address will get no more email about it.\n\n"
+        f"If you did not do this, tell us at once through {contact_link}\n")

@@ -1,0 +1,100 @@
+"""Account settings: change name and password, delete the account (email changes: email_change.py)."""
+
+import functools
+
+from ..forms import PASSWORD_MAX, typed, validate_delete, validate_name, validate_password_change
+from .password_reset import queue_password_notice
+
+WRONG_PASSWORD = "That is not your current password."
+NAME_UPDATED = "Your name has been updated."
+PASSWORD_UPDATED = "Your password has been changed. Every other browser signed in to your account has been signed out."
+ACCOUNT_DELETED = "Your account has been deleted."
+
+
+def signed_in(view):
+    """Wrap an account view so that anyone not signed in is sent to the sign-in page instead."""
+    @functools.wraps(view)
+    def wrapper(app, request, **values):
+        if not request.session.user:
+            return app.redirect_to(request, "signin")
+        return view(app, request, **values)
+    return wrapper
+
+
+def show(app, request, errors=None, form=None):
+    """Render the settings page, with one form's errors and what was typed into it."""
+    user = request.session.user
+    values = {"firstname": user["firstname"], "lastname": user["lastname"], "email": "", "delete_confirm": ""}
+    values.update(form or {})
+    return app.render(request, "account.html", form=values, errors=errors or {})
+
+
+def current_user_if_password(app, request, data, errors, field):
+    """Once the form is otherwise valid, check the current password; return the user row, or None with errors[field]."""
+    if errors:
+        return None  # no hashing while the form still has mistakes
+    with app.db.transaction() as tx:
+        user = tx.one("account_by_uid", uid=request.session.user["uid"])
+    # Longer than any password we accept: wrong without spending a hash on it.
+    if len(data["password"]) <= PASSWORD_MAX and app.passwords.check(user["pwdhash"], data["password"]):
+        return user
+    errors[field] = WRONG_PASSWORD
+    return None
+
+
+@signed_in
+def account(app, request):
+    """Show the account settings: name, email, password, delete."""
+    return show(app, request)
+
+
+@signed_in
+def account_name(app, request):
+    """Change first and last name (the sign-up rules apply)."""
+    data, errors = validate_name(request.form)
+    if errors:
+        return show(app, request, errors, typed(request, "firstname", "lastname"))
+    with app.db.transaction() as tx:
+        tx.run("update_name", uid=request.session.user["uid"], **data)
+        app.sessions.notify(tx, request.session, NAME_UPDATED)
+    return app.redirect_to(request, "account")
+
+
+@signed_in
+def account_password(app, request):
+    """Change the password: end every other session, move this one to a new id, send a notice."""
+    data, errors = validate_password_change(request.form)
+    user = current_user_if_password(app, request, {"password": data["current"]}, errors, "current_password")
+    if user is None:
+        return show(app, request, errors)
+    pwdhash = app.passwords.hash(data["new"])
+    with app.db.transaction() as tx:
+        # Only if the hash is still the one just checked: a change made
+        # meanwhile in another tab wins, and this one asks again.
+        if not tx.run("change_password", uid=user["uid"], old_pwdhash=user["pwdhash"], new_pwdhash=pwdhash):
+            return show(app, request, {"current_password": WRONG_PASSWORD})
+        # ASVS 3.3.3: other sessions end with a password change; this one
+        # continues under a new id (a copy of the old cookie is worthless).
+        app.sessions.end_others(tx, request.session)
+        app.sessions.rotate(tx, request.session)
+        app.sessions.notify(tx, request.session, PASSWORD_UPDATED)
+        mail_id = queue_password_notice(app, request, tx, user)
+    return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
+
+
+@signed_in
+def account_delete(app, request):
+    """Delete the account for good: the user row, every session and every pending link."""
+    data, errors = validate_delete(request.form)
+    user = current_user_if_password(app, request, data, errors, "delete_password")
+    if user is None:
+        return show(app, request, errors, typed(request, "delete_confirm"))
+    with app.db.transaction() as tx:
+        # Every link in an email is bound to a column of this row (tokens.py),
+        # so deleting the row is what makes pending links worthless.
+        app.sessions.end_all(tx, user["uid"])
+        tx.run("delete_user", uid=user["uid"])
+        app.sessions.end(tx, request.session)
+        # The browser has no session row now: the notice goes in a cookie.
+        app.sessions.notify(tx, request.session, ACCOUNT_DELETED)
+    return app.redirect_to(request, "home")

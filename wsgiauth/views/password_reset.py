@@ -1,0 +1,86 @@
+"""Forgotten passwords: ask for a link by email, open it, choose a new password."""
+
+from .. import emails
+from ..forms import typed, validate_email_field, validate_password_reset
+from ..ratelimit import Limit, account_key
+from ..tokens import RESET_PASSWORD, USED
+from .confirm import link_page
+
+# At most 3 reset emails per account per hour: a lost email can be replaced,
+# but nobody can flood someone's mailbox from the Forgot page.
+RESET_MAIL_LIMIT = Limit("reset-mail", 3, 3600)
+PASSWORD_CHANGED = "Your password has been changed. Please sign in."
+
+
+def forgot(app, request):
+    """Show the Forgot form, or queue a reset link and give the one answer for every address."""
+    errors = {}
+    if request.method == "POST":
+        data, errors = validate_email_field(request.form)
+        if not errors:
+            mail_ids = request_reset(app, request, data["email"])
+            # The same redirect for every address; the email (if any) is
+            # sent after the response, so its time is not in the answer's.
+            return app.outbox.deliver_after(app.redirect_to(request, "forgot_sent"), *mail_ids)
+    return app.render(request, "forgot.html", form=typed(request, "email"), errors=errors, sent=False)
+
+
+def forgot_sent(app, request):
+    """Show the answer to the Forgot form (a GET, so reloading sends nothing)."""
+    return app.render(request, "forgot.html", sent=True)
+
+
+def request_reset(app, request, email):
+    """Queue a reset link if an account has this address and may have another; return the outbox ids."""
+    # OWASP Forgot Password Cheat Sheet: the same message for existing and
+    # unknown accounts, in about the same time. Every address costs the
+    # lookup, the limit's write, a token, the letter and a built message
+    # (building it is the slowest step, ~1 ms); only the outbox INSERT is
+    # extra for a real account, and the delivery comes after the response.
+    with app.db.transaction() as tx:
+        user = tx.one("account_by_email", email=email)
+        wait = RESET_MAIL_LIMIT.hit(tx, account_key(user, email), app.sessions.now())
+        addressee = user or {"uid": 0, "firstname": "", "email": email, "pwdhash": ""}
+        link = app.external_url(request, "reset", token=app.tokens.make(RESET_PASSWORD, addressee))
+        mail = emails.mail_for(addressee, emails.reset_password(addressee, link))
+        if user is None or wait:
+            app.outbox.draft(**mail)  # built and dropped: nothing is stored or sent
+            return []
+        return [app.outbox.enqueue(tx, **mail)]
+
+
+def reset(app, request, token):
+    """Show the new-password form for a good link; on POST set the password and end every session."""
+    with app.db.transaction() as tx:
+        user, problem = app.tokens.check(tx, RESET_PASSWORD, token)
+    errors = {}
+    if not problem and request.method == "POST":
+        data, errors = validate_password_reset(request.form)
+        if not errors:
+            mail_id = set_new_password(app, request, user, data["password"])
+            if mail_id:
+                return app.outbox.deliver_after(app.redirect_to(request, "signin"), mail_id)
+            problem = USED  # the same link was used a moment ago (another tab)
+    return link_page(app, request, "reset.html", problem, token=token, errors=errors)
+
+
+def set_new_password(app, request, user, password):
+    """Store the new password if the hash is still the one the link was for; return the notice's outbox id."""
+    pwdhash = app.passwords.hash(password)
+    with app.db.transaction() as tx:
+        if not tx.run("change_password", uid=user["uid"], old_pwdhash=user["pwdhash"], new_pwdhash=pwdhash):
+            return None
+        # ASVS 3.3.3: a password reset ends every session of the account, so
+        # whoever got in with the old password (or a stolen cookie) is out.
+        app.sessions.end_all(tx, user["uid"])
+        # This browser too, whoever it was signed in as: the user signs in
+        # with the new password, which proves they know it (no auto sign-in).
+        app.sessions.end(tx, request.session)
+        app.sessions.notify(tx, request.session, PASSWORD_CHANGED)
+        return queue_password_notice(app, request, tx, user)
+
+
+def queue_password_notice(app, request, tx, user) -> int:
+    """Queue the "your password has been changed" email for user inside tx; return its outbox id."""
+    letter = emails.password_changed(user, app.external_url(request, "forgot"), app.external_url(request, "contact"))
+    return emails.enqueue_for(app, tx, user, letter)
