@@ -20,8 +20,11 @@ def confirmation_link(smtp_server, address="ada@example.com"):
 
 
 def flip(token):
-    """Change the token's last character (its signature), whatever it is."""
-    return token[:-1] + ("B" if token[-1] == "A" else "A")
+    """Change the first character of the token's signature (its last part), whatever it is."""
+    # Not the last character: it carries base64 padding bits that decoding
+    # ignores, so A<->B there may leave the signature as it was.
+    rest, signature = token.rsplit(".", 1)
+    return rest + "." + ("B" if signature[0] == "A" else "A") + signature[1:]
 
 
 def page(response):
