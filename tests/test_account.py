@@ -47,7 +47,7 @@ def twin(browser):
 
 def test_account_needs_sign_in(client):
     response = client.get("/account")
-    assert (response.status_code, response.headers["Location"]) == (303, "/signin")
+    assert (response.status_code, response.headers["Location"]) == (303, "/signin?next=/account")
 
 
 def test_forms_need_sign_in_too(new_browser):

@@ -227,6 +227,13 @@ class WSGIAuth:
 
     def add_headers(self, request, response):
         """Add the security and caching headers every response carries."""
+        if "token" in getattr(request.url_rule, "arguments", ()):
+            # The URL holds a token from an email (/reset/<token>, ...): the
+            # browser must not pass it on in a Referer header, not even to our
+            # own stylesheet, whose request may reach an access log (OWASP
+            # Forgot Password Cheat Sheet). Every answer on such a URL: the
+            # page, its form's errors, the redirect after it, an error page.
+            response.headers["Referrer-Policy"] = "no-referrer"
         for name, value in SECURITY_HEADERS.items():
             response.headers.setdefault(name, value)
         if self.settings.SECURE_COOKIES:

@@ -9,17 +9,19 @@ log = logging.getLogger("wsgiauth.audit")
 # Every event name the trail knows (ASVS 7.1.3 / 7.2.1: authentication
 # decisions are logged). A fixed list keeps typos out of the table.
 EVENTS = frozenset({
-    "signup",             # an account was created (and signed in)
-    "signin",             # a correct password: a new session began
-    "signin_failed",      # a wrong password, or an email nobody has
-    "signin_throttled",   # the account's backoff refused an attempt (no hash was run)
-    "rate_limited",       # a per-IP limit answered 429 (detail: which limit)
-    "signout",            # the user signed out
-    "signout_others",     # "Sign out everywhere else" (detail: how many sessions)
-    "password_change",    # issue 4
-    "password_reset",     # issue 4
-    "email_change",       # issue 4
-    "account_delete",     # issue 4
+    "signup",                  # an account was created (and signed in, unless it must confirm first)
+    "signin",                  # a correct password: a new session began
+    "signin_failed",           # a wrong password, or an email nobody has
+    "signin_throttled",        # the account's backoff refused an attempt (no hash was run)
+    "rate_limited",            # a per-IP limit answered 429 (detail: which limit)
+    "signout",                 # the user signed out
+    "signout_others",          # "Sign out everywhere else" (detail: how many sessions)
+    "signin_unconfirmed",      # the right password, refused: the address is not confirmed yet
+    "password_change",         # the password was changed in the account settings
+    "password_reset",          # the password was set from a reset link
+    "email_change_requested",  # a link was sent to a new address (which is not recorded)
+    "email_change",            # that link was opened: the account uses the new address
+    "account_delete",          # the account was deleted (the trail keeps its uid)
 })
 
 

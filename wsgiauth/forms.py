@@ -118,9 +118,9 @@ def check_new_password(value, errors, field="password", personal=()):
     return value
 
 
-def check_password_twice(form, errors, field, again):
-    """Validate a new password typed twice into errors; return it."""
-    password = check_new_password(form.get(field, ""), errors, field)
+def check_password_twice(form, errors, field, again, personal):
+    """Validate a new password typed twice into errors (not the user's email or name); return it."""
+    password = check_new_password(form.get(field, ""), errors, field, personal)
     if field not in errors and form.get(again, "") != password:
         errors[again] = "The two passwords do not match."
     return password
@@ -149,8 +149,7 @@ def validate_signup(form):
     data, errors = validate_name(form)
     data["email"] = check_email(form.get("email", ""), errors)
     # Never trimmed or altered: a password is exactly what was typed.
-    data["password"] = check_new_password(form.get("password", ""), errors,
-                                          personal=(data["email"], data["firstname"], data["lastname"]))
+    data["password"] = check_new_password(form.get("password", ""), errors, personal=personal_of(data))
     return data, errors
 
 
@@ -168,18 +167,23 @@ def validate_email_change(form):
     return {"email": email, "password": password}, errors
 
 
-def validate_password_change(form):
-    """Check the change-password form: the current password and the new one twice."""
+def personal_of(user) -> tuple:
+    """Return what a user's new password must not be: their email address and names."""
+    return user["email"], user["firstname"], user["lastname"]
+
+
+def validate_password_change(form, user):
+    """Check the change-password form of user: the current password and the new one twice."""
     errors = {}
     current = check_filled(form, errors, "current_password", "Please enter your current password.")
-    new = check_password_twice(form, errors, "new_password", "new_password2")
+    new = check_password_twice(form, errors, "new_password", "new_password2", personal_of(user))
     return {"current": current, "new": new}, errors
 
 
-def validate_password_reset(form):
-    """Check the reset form: the new password twice."""
+def validate_password_reset(form, user):
+    """Check the reset form of user: the new password twice."""
     errors = {}
-    return {"password": check_password_twice(form, errors, "password", "password2")}, errors
+    return {"password": check_password_twice(form, errors, "password", "password2", personal_of(user))}, errors
 
 
 def validate_delete(form):

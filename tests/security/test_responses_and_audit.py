@@ -51,10 +51,10 @@ def test_v14_4_security_headers_on_every_response(make_app, secure):
 def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
     """ASVS 8.2.1: pages with forms or a user's data are never cached; only static files may be."""
     client = signed_up(app)
-    for path in ("/", "/about", "/profile", "/signout", "/nowhere"):
+    for path in ("/", "/about", "/profile", "/account", "/signout", "/nowhere"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
     anonymous = Client(app)
-    for path in ("/signup", "/signin"):
+    for path in ("/signup", "/signin", "/forgot", "/confirm", "/reset/not-a-token"):
         assert anonymous.get(path).headers["Cache-Control"] == "no-store", path
     assert "no-store" not in anonymous.get("/static/style.css").headers.get("Cache-Control", "")
 

@@ -2,6 +2,7 @@
 
 import functools
 
+from .. import audit
 from ..forms import PASSWORD_MAX, typed, validate_delete, validate_name, validate_password_change
 from .password_reset import queue_password_notice
 
@@ -16,7 +17,9 @@ def signed_in(view):
     @functools.wraps(view)
     def wrapper(app, request, **values):
         if not request.session.user:
-            return app.redirect_to(request, "signin")
+            # ASVS 4.1.1: checked on the server for every request. A page
+            # (GET) is shown again after signing in; a form's POST is not replayed.
+            return app.redirect_to(request, "signin", next=request.path if request.method == "GET" else None)
         return view(app, request, **values)
     return wrapper
 
@@ -63,7 +66,7 @@ def account_name(app, request):
 @signed_in
 def account_password(app, request):
     """Change the password: end every other session, move this one to a new id, send a notice."""
-    data, errors = validate_password_change(request.form)
+    data, errors = validate_password_change(request.form, request.session.user)
     user = current_user_if_password(app, request, {"password": data["current"]}, errors, "current_password")
     if user is None:
         return show(app, request, errors)
@@ -73,6 +76,7 @@ def account_password(app, request):
         # meanwhile in another tab wins, and this one asks again.
         if not tx.run("change_password", uid=user["uid"], old_pwdhash=user["pwdhash"], new_pwdhash=pwdhash):
             return show(app, request, {"current_password": WRONG_PASSWORD})
+        audit.record(app, tx, request, "password_change", uid=user["uid"])
         # ASVS 3.3.3: other sessions end with a password change; this one
         # continues under a new id (a copy of the old cookie is worthless).
         app.sessions.end_others(tx, request.session)
@@ -91,7 +95,9 @@ def account_delete(app, request):
         return show(app, request, errors, typed(request, "delete_confirm"))
     with app.db.transaction() as tx:
         # Every link in an email is bound to a column of this row (tokens.py),
-        # so deleting the row is what makes pending links worthless.
+        # so deleting the row is what makes pending links worthless. The
+        # audit row stays (it has no foreign key): the trail outlives the account.
+        audit.record(app, tx, request, "account_delete", uid=user["uid"])
         app.sessions.end_all(tx, user["uid"])
         tx.run("delete_user", uid=user["uid"])
         app.sessions.end(tx, request.session)

@@ -120,6 +120,8 @@ def authenticate(app, request, data):
     # find out which addresses have accounts. Not a sign-in, so the count
     # of failures and the stored hash stay as they are.
     if app.settings.REQUIRE_CONFIRMED_EMAIL and not user["confirmed_at"]:
+        with app.db.transaction() as tx:
+            audit.record(app, tx, request, "signin_unconfirmed", uid=user["uid"])
         return UNCONFIRMED, 0
     # Hash upgrade: the password is known to be right only now, so this is
     # the one moment an old hash can be replaced by one with today's method.

@@ -2,7 +2,7 @@
 
 from werkzeug.exceptions import TooManyRequests
 
-from .. import emails
+from .. import emails, throttle
 from ..forms import typed, validate_email_field
 from ..ratelimit import Limit, account_key, in_minutes
 from ..tokens import CONFIRM_EMAIL, EXPIRED, INVALID, TAKEN, USED
@@ -18,12 +18,8 @@ LINK_STATUS = {None: 200, INVALID: 400, EXPIRED: 410, USED: 410, TAKEN: 409}
 
 def link_page(app, request, template, problem, **context):
     """Render a page opened from a link in an email, with the status its problem calls for."""
-    response = app.render(request, template, status=LINK_STATUS[problem], problem=problem, **context)
-    # The URL holds the token: the browser must not pass it on in a Referer
-    # header, not even to our own stylesheet (whose request may reach an
-    # access log). Also set on the forms, so submitting them sends none.
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    # Its URL holds the token: app.add_headers sends Referrer-Policy: no-referrer.
+    return app.render(request, template, status=LINK_STATUS[problem], problem=problem, **context)
 
 
 def queue_confirmation(app, request, tx, user) -> int:
@@ -54,6 +50,9 @@ def confirm_new(app, request):
             return resend_to_user(app, request)
         data, errors = validate_email_field(request.form)
         if not errors:
+            # Like /forgot, this form mails an address anyone may type: it
+            # shares the forgot-password limit per IP (ASVS 2.2.1).
+            throttle.check_ip(app, request, throttle.FORGOT_PER_IP)
             return resend_to_address(app, request, data["email"])
     return app.render(request, "confirm_new.html", form=typed(request, "email"), errors=errors)
 

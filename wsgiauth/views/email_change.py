@@ -2,7 +2,7 @@
 
 from werkzeug.exceptions import TooManyRequests
 
-from .. import emails
+from .. import audit, emails
 from ..db import IntegrityError
 from ..forms import typed, validate_email_change
 from ..ratelimit import Limit, account_key, in_minutes
@@ -38,6 +38,8 @@ def account_email(app, request):
                 f"send. Please try again in {in_minutes(wait)}.", retry_after=wait)
         # Only remembered: the account keeps its address until the link is opened.
         tx.run("set_pending_email", uid=user["uid"], pending_email=new_email)
+        # The addresses stay out of the trail: only that a change was asked for.
+        audit.record(app, tx, request, "email_change_requested", uid=user["uid"])
         user = dict(user, pending_email=new_email)
         link = app.external_url(request, "account_email_confirm", token=app.tokens.make(CHANGE_EMAIL, user))
         mail_id = emails.enqueue_for(app, tx, user, emails.change_email(user, new_email, link), to=new_email)
@@ -68,6 +70,7 @@ def apply_change(app, request, tx, user):
     new_email = user["pending_email"]
     if not tx.run("apply_pending_email", uid=user["uid"], pending_email=new_email, now=app.sessions.now()):
         return []  # opened twice at once: the other request made the change
+    audit.record(app, tx, request, "email_change", uid=user["uid"])
     # The old address hears about it, so an owner who did not ask can react.
     letter = emails.email_changed(user, user["email"], new_email, app.external_url(request, "contact"))
     return [emails.enqueue_for(app, tx, user, letter)]
