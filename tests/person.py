@@ -3,6 +3,12 @@
 from chromium import DESKTOP, expect
 
 ADA = {"First name": "Ada", "Last name": "Lovelace", "Email": "ada@example.com", "Password": "correct horse"}
+# Another browser of Ada's, as the profile's list of sessions names it ("Safari on iOS").
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " \
+         "Version/17.5 Mobile/15E148 Safari/604.1"
+
+SIGNED_OUT_NAV = ["Home", "About", "Contact", "Sign Up", "Sign In"]
+SIGNED_IN_NAV = ["Home", "About", "Contact", "Profile", "Sign Out"]
 
 # How an element is named in these tests: "field:Email", "button:Sign Out",
 # "link:Home". Fields go by their label, as a person (or screen reader) knows them.
@@ -27,7 +33,8 @@ FOCUSED_JS = """() => {
 
 FOCUSABLE_JS = """() => [...document.querySelectorAll(
     'a[href], button, input:not([type=hidden]), textarea, select, [tabindex]:not([tabindex="-1"])')]
-  .filter(el => !el.disabled && el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter(el => !el.disabled && el.tabIndex >= 0 && el.getClientRects().length
+    && getComputedStyle(el).visibility !== 'hidden')
   .map(%s)""" % DESCRIBE_JS
 
 # Structural checks every page must pass; returns what is wrong, in words.
@@ -130,6 +137,16 @@ def sign_up(page, **fields):
     page.goto("/signup")
     fill(page, {**ADA, **fields})
     submit(page, "Create account")
+    expect(page).to_have_url("/profile")
+
+
+def sign_in(page, email=ADA["Email"], password=ADA["Password"], remember=False):
+    """Sign in through the form, ticking "Keep me signed in" if asked, and land on the profile."""
+    page.goto("/signin")
+    fill(page, {"Email": email, "Password": password})
+    if remember:
+        page.get_by_label("Keep me signed in").check()
+    submit(page, "Sign In")
     expect(page).to_have_url("/profile")
 
 

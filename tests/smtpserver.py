@@ -6,6 +6,7 @@ import email.policy
 import ssl
 import subprocess
 import threading
+import time
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
@@ -88,6 +89,13 @@ class SMTPServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    def wait_for_messages(self, count, timeout=30.0):
+        """Return the messages once count have arrived (mail leaves after the page is sent)."""
+        deadline = time.monotonic() + timeout
+        while len(self.handler.envelopes) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
 
     @property
     def messages(self):

@@ -3,13 +3,11 @@
 import pytest
 
 from chromium import expect
-from person import (ADA, activate, check_keyboard_page, field_errors, fill, focused, nav_names, page_problems,
-                    sign_out, sign_up, submit, tab_to, typed_values)
+from person import (ADA, SIGNED_IN_NAV, SIGNED_OUT_NAV, activate, check_keyboard_page, field_errors, fill, focused,
+                    nav_names, page_problems, sign_out, sign_up, submit, tab_to, typed_values)
 
 pytestmark = pytest.mark.browser
 
-SIGNED_OUT_NAV = ["Home", "About", "Contact", "Sign Up", "Sign In"]
-SIGNED_IN_NAV = ["Home", "About", "Contact", "Profile", "Sign Out"]
 HEADER = ["link:Skip to content", "link:wsgiauth", "link:Home", "link:About", "link:Contact"]
 FOOTER = ["link:How it works"]
 
