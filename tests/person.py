@@ -71,6 +71,12 @@ PAGE_PROBLEMS_JS = """() => {
     problems.push(`focus is on ${name(document.activeElement)}, not the first invalid field ${name(invalid[0])}`);
   const root = document.documentElement;
   if (root.scrollWidth > root.clientWidth) problems.push(`scrolls sideways: ${root.scrollWidth}px > ${root.clientWidth}px`);
+  for (const el of document.querySelectorAll('main *')) {  // a part of the page that scrolls or cuts sideways
+    // Fields scroll their own text; 1px boxes are hidden on purpose (screen-reader-only text, the honeypot).
+    if (['INPUT', 'TEXTAREA'].includes(el.tagName) || el.clientWidth <= 1) continue;
+    if (getComputedStyle(el).overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1)
+      problems.push(`${name(el)} hides content sideways: ${el.scrollWidth}px in ${el.clientWidth}px`);
+  }
   if (innerWidth >= %d) {
     for (const selector of ['.site-header .bar', 'main']) {
       const r = document.querySelector(selector).getBoundingClientRect();
@@ -98,6 +104,13 @@ def field_errors(page):
     return page.evaluate(FIELD_ERRORS_JS)
 
 
+def check_errors(page, expected):
+    """Check the form shows exactly the expected {label: message}, each under its field, focus on the first."""
+    assert field_errors(page) == expected
+    assert page_problems(page) == []
+    assert focused(page)["name"] == f"field:{next(iter(expected))}"
+
+
 def typed_values(page, *labels):
     """Return {label: what the field now holds}."""
     return {label: page.get_by_label(label, exact=True).input_value() for label in labels}
@@ -113,13 +126,22 @@ def fill(page, values):
         page.keyboard.type(value)
 
 
+# Chromium moves focus to an [autofocus] field at its next rendering step,
+# a moment after the page has loaded: wait for that before looking at focus.
+AUTOFOCUS_DONE_JS = """() => {
+  const field = document.querySelector('[autofocus]');
+  return !field || document.activeElement === field;
+}"""
+
+
 def submit(page, key_or_button):
-    """Press Enter (in the focused field) or click the named button, and wait for the next page."""
+    """Press Enter (in the focused field) or click the named button; wait for the next page and its focus."""
     with page.expect_navigation():
         if key_or_button == "Enter":
             page.keyboard.press("Enter")
         else:
             page.get_by_role("button", name=key_or_button, exact=True).click()
+    page.wait_for_function(AUTOFOCUS_DONE_JS)
 
 
 def nav(page):
