@@ -59,6 +59,25 @@ def instance_secret_key(instance: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def closed_once_sent(app):
+    """Wrap a WSGI app so each response is closed as soon as its last byte is handed over."""
+    # PEP 3333 says the server must call close() on every response, even when
+    # the client went away. Werkzeug's development server reads the socket once
+    # more after the response, and if the browser has already reset the
+    # connection (Chromium does, after a redirect) that read raises and close()
+    # is skipped. close() is where wsgiauth sends the mail a request queued, so
+    # the mail would wait for `deliver-mail`; here close() runs either way.
+    def wrapped(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            yield from iterable
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wrapped
+
+
 def main(argv=None):
     """Prepare instance/, apply migrations and serve with Werkzeug's development server."""
     parser = argparse.ArgumentParser(description="Run wsgiauth with Werkzeug's development server.")
@@ -79,7 +98,7 @@ def main(argv=None):
 
     app = create_app(config)
     print(f" * wsgiauth is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
-    run_simple(args.host, args.port, app, threaded=True, request_handler=RedactingRequestHandler)
+    run_simple(args.host, args.port, closed_once_sent(app), threaded=True, request_handler=RedactingRequestHandler)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,12 @@
 from chromium import DESKTOP, expect
 
 ADA = {"First name": "Ada", "Last name": "Lovelace", "Email": "ada@example.com", "Password": "correct horse"}
+# Another browser of Ada's, as the profile's list of sessions names it ("Safari on iOS").
+IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) " \
+         "Version/17.5 Mobile/15E148 Safari/604.1"
+
+SIGNED_OUT_NAV = ["Home", "About", "Contact", "Sign Up", "Sign In"]
+SIGNED_IN_NAV = ["Home", "About", "Contact", "Profile", "Sign Out"]
 
 # How an element is named in these tests: "field:Email", "button:Sign Out",
 # "link:Home". Fields go by their label, as a person (or screen reader) knows them.
@@ -27,7 +33,8 @@ FOCUSED_JS = """() => {
 
 FOCUSABLE_JS = """() => [...document.querySelectorAll(
     'a[href], button, input:not([type=hidden]), textarea, select, [tabindex]:not([tabindex="-1"])')]
-  .filter(el => !el.disabled && el.getClientRects().length && getComputedStyle(el).visibility !== 'hidden')
+  .filter(el => !el.disabled && el.tabIndex >= 0 && el.getClientRects().length
+    && getComputedStyle(el).visibility !== 'hidden')
   .map(%s)""" % DESCRIBE_JS
 
 # Structural checks every page must pass; returns what is wrong, in words.
@@ -64,6 +71,12 @@ PAGE_PROBLEMS_JS = """() => {
     problems.push(`focus is on ${name(document.activeElement)}, not the first invalid field ${name(invalid[0])}`);
   const root = document.documentElement;
   if (root.scrollWidth > root.clientWidth) problems.push(`scrolls sideways: ${root.scrollWidth}px > ${root.clientWidth}px`);
+  for (const el of document.querySelectorAll('main *')) {  // a part of the page that scrolls or cuts sideways
+    // Fields scroll their own text; 1px boxes are hidden on purpose (screen-reader-only text, the honeypot).
+    if (['INPUT', 'TEXTAREA'].includes(el.tagName) || el.clientWidth <= 1) continue;
+    if (getComputedStyle(el).overflowX !== 'visible' && el.scrollWidth > el.clientWidth + 1)
+      problems.push(`${name(el)} hides content sideways: ${el.scrollWidth}px in ${el.clientWidth}px`);
+  }
   if (innerWidth >= %d) {
     for (const selector of ['.site-header .bar', 'main']) {
       const r = document.querySelector(selector).getBoundingClientRect();
@@ -91,6 +104,13 @@ def field_errors(page):
     return page.evaluate(FIELD_ERRORS_JS)
 
 
+def check_errors(page, expected):
+    """Check the form shows exactly the expected {label: message}, each under its field, focus on the first."""
+    assert field_errors(page) == expected
+    assert page_problems(page) == []
+    assert focused(page)["name"] == f"field:{next(iter(expected))}"
+
+
 def typed_values(page, *labels):
     """Return {label: what the field now holds}."""
     return {label: page.get_by_label(label, exact=True).input_value() for label in labels}
@@ -106,13 +126,22 @@ def fill(page, values):
         page.keyboard.type(value)
 
 
+# Chromium moves focus to an [autofocus] field at its next rendering step,
+# a moment after the page has loaded: wait for that before looking at focus.
+AUTOFOCUS_DONE_JS = """() => {
+  const field = document.querySelector('[autofocus]');
+  return !field || document.activeElement === field;
+}"""
+
+
 def submit(page, key_or_button):
-    """Press Enter (in the focused field) or click the named button, and wait for the next page."""
+    """Press Enter (in the focused field) or click the named button; wait for the next page and its focus."""
     with page.expect_navigation():
         if key_or_button == "Enter":
             page.keyboard.press("Enter")
         else:
             page.get_by_role("button", name=key_or_button, exact=True).click()
+    page.wait_for_function(AUTOFOCUS_DONE_JS)
 
 
 def nav(page):
@@ -130,6 +159,16 @@ def sign_up(page, **fields):
     page.goto("/signup")
     fill(page, {**ADA, **fields})
     submit(page, "Create account")
+    expect(page).to_have_url("/profile")
+
+
+def sign_in(page, email=ADA["Email"], password=ADA["Password"], remember=False):
+    """Sign in through the form, ticking "Keep me signed in" if asked, and land on the profile."""
+    page.goto("/signin")
+    fill(page, {"Email": email, "Password": password})
+    if remember:
+        page.get_by_label("Keep me signed in").check()
+    submit(page, "Sign In")
     expect(page).to_have_url("/profile")
 
 

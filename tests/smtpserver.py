@@ -7,6 +7,7 @@ import re
 import ssl
 import subprocess
 import threading
+import time
 from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
@@ -90,6 +91,13 @@ class SMTPServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
+
+    def wait_for_messages(self, count, timeout=30.0):
+        """Return the messages once count have arrived (mail leaves after the page is sent)."""
+        deadline = time.monotonic() + timeout
+        while len(self.handler.envelopes) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
 
     @property
     def messages(self):

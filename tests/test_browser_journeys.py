@@ -3,13 +3,11 @@
 import pytest
 
 from chromium import expect
-from person import (ADA, activate, check_keyboard_page, field_errors, fill, focused, nav_names, page_problems,
-                    sign_out, sign_up, submit, tab_to, typed_values)
+from person import (ADA, SIGNED_IN_NAV, SIGNED_OUT_NAV, activate, check_errors, check_keyboard_page, fill, focused,
+                    nav_names, sign_out, sign_up, submit, tab_to, typed_values)
 
 pytestmark = pytest.mark.browser
 
-SIGNED_OUT_NAV = ["Home", "About", "Contact", "Sign Up", "Sign In"]
-SIGNED_IN_NAV = ["Home", "About", "Contact", "Profile", "Sign Out"]
 HEADER = ["link:Skip to content", "link:wsgiauth", "link:Home", "link:About", "link:Contact"]
 FOOTER = ["link:How it works"]
 
@@ -24,23 +22,19 @@ def test_sign_up_with_mistakes_first_then_land_on_the_profile(page):
                             "Password": "new-password"}
 
     submit(page, "Create account")  # nothing typed yet
-    assert field_errors(page) == {
+    check_errors(page, {  # each message next to its field, focus on the first
         "First name": "Please enter your first name.",
         "Last name": "Please enter your last name.",
         "Email": "Please enter your email address.",
         "Password": "Please enter a password.",
-    }
-    assert page_problems(page) == []  # each message next to its field, focus on the first
-    assert focused(page)["name"] == "field:First name"
+    })
 
     fill(page, {**ADA, "Email": "ada@example", "Password": "short"})
     submit(page, "Enter")
-    assert field_errors(page) == {"Email": "Please enter your email address.",
-                                  "Password": "Password must be at least 8 characters."}
+    check_errors(page, {"Email": "Please enter your email address.",
+                        "Password": "Password must be at least 8 characters."})
     assert typed_values(page, *ADA) == {"First name": "Ada", "Last name": "Lovelace", "Email": "ada@example",
                                         "Password": ""}
-    assert page_problems(page) == []
-    assert focused(page)["name"] == "field:Email"
 
     fill(page, {"Email": "ada@example.com", "Password": "correct horse"})
     submit(page, "Enter")
@@ -95,6 +89,12 @@ def test_the_whole_site_by_keyboard_alone(new_page):
     signed_out = HEADER + ["link:Sign Up", "link:Sign In"]
     assert check_keyboard_page(page) == signed_out + ["link:Create an account", "link:Sign in"] + FOOTER
     activate_skip_link(page)
+
+    activate(page, "link:Contact")  # the honeypot field is not in the Tab order
+    assert check_keyboard_page(page) == signed_out + [
+        "field:Name", "field:Email", "field:Subject", "field:Message", "button:Send"] + FOOTER
+    activate(page, "button:Send")  # Enter on the button, nothing typed
+    assert focused(page)["name"] == "field:Name" and focused(page)["outline"]
 
     activate(page, "link:Sign Up")
     assert check_keyboard_page(page) == signed_out + [

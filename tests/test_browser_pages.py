@@ -3,17 +3,27 @@
 import pytest
 
 from chromium import DESKTOP, PHONE, expect
-from person import fill, nav, page_problems, sign_out, sign_up, submit
+from person import IPHONE, fill, nav, page_problems, sign_in, sign_out, sign_up, submit
 
 pytestmark = pytest.mark.browser
 
+CONTACT = {"Name": "Zoë Łukasiewicz", "Email": "zoe@example.com", "Subject": "A question",
+           "Message": "Hello!\nHow do I keep my sessions short?"}
 
-def every_page(page):
+
+def every_page(page, new_page):
     """Walk to every page of the site; yield (screenshot name, page kind) as each is shown."""
     page.goto("/")
     yield "home", "home"
     page.goto("/about")
     yield "about", "about"
+    page.goto("/contact")
+    yield "contact", "contact"
+    submit(page, "Send")
+    yield "contact-errors", "contact"
+    fill(page, CONTACT)
+    submit(page, "Send")
+    yield "contact-sent", "contact"
     page.goto("/signup")
     yield "signup", "signup"
     submit(page, "Create account")
@@ -29,6 +39,13 @@ def every_page(page):
     yield "404", "404"
     sign_up(page)
     yield "profile", "profile"
+    # Signed in on a phone too: the profile lists both sessions and the sign-in.
+    sign_in(new_page(width=PHONE, user_agent=IPHONE))
+    page.reload()
+    expect(page.get_by_role("table", name="Where you're signed in").locator("tbody tr")).to_have_count(2)
+    yield "profile-two-sessions", "profile"
+    page.goto("/contact")
+    yield "contact-signed-in", "contact"
     page.goto("/")
     yield "home-signed-in", "home"
     page.goto("/signout")
@@ -40,7 +57,7 @@ def every_page(page):
 def test_every_page_is_sound_at_each_width(new_page, screenshot, width):
     page = new_page(width=width)
     titles = {}
-    for name, kind in every_page(page):
+    for name, kind in every_page(page, new_page):
         assert page_problems(page) == [], name
         titles.setdefault(kind, set()).add(page.title())
         screenshot(page, name)

@@ -1,11 +1,15 @@
 """The app under real servers: `python serve.py` on a fresh directory, and gunicorn."""
 
 import os
+import re
 import socket
 import stat
+import struct
 import sys
+import urllib.parse
 from pathlib import Path
 
+from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, TEST_PASSWORD_METHOD
 from live import Browser, free_port, running
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +47,44 @@ def test_serve_py_runs_with_no_configuration(tmp_path, monkeypatch):
     with running(command, port, env=env, cwd=tmp_path) as base_url:
         browser.base_url = base_url
         assert browser.request("/profile")[0] == 200
+
+
+def post_and_reset(port, path, form, cookies):
+    """POST form over a raw socket, read the whole response, then drop the connection with a reset."""
+    body = urllib.parse.urlencode(form).encode()
+    head = (f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nCookie: {cookies}\r\n"
+            f"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {len(body)}\r\n\r\n")
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
+        sock.sendall(head.encode() + body)
+        response = b""
+        while b"\r\n\r\n" not in response:
+            response += sock.recv(65536)
+        headers, _, content = response.partition(b"\r\n\r\n")
+        length = int(re.search(rb"Content-Length: (\d+)", headers, re.I).group(1))
+        while len(content) < length:
+            content += sock.recv(65536)
+        # Linger 0: close() sends RST instead of FIN, as Chromium does with a
+        # connection it is done with (e.g. after following a redirect).
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    return headers.decode()
+
+
+def test_serve_py_sends_the_mail_when_the_browser_resets_the_connection(tmp_path, smtp_server):
+    # Werkzeug's server reads the socket once more after the response, and
+    # when that read fails it skips close(), where the queued mail is sent.
+    port = free_port()
+    env = {"WSGIAUTH_MAIL_URL": smtp_server.url, "WSGIAUTH_MAIL_FROM": TEST_MAIL_FROM,
+           "WSGIAUTH_CONTACT_TO": TEST_CONTACT_TO, "WSGIAUTH_PASSWORD_METHOD": TEST_PASSWORD_METHOD,
+           "WSGIAUTH_BASE_URL": f"http://127.0.0.1:{port}"}
+    command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
+    with running(command, port, env=env, cwd=tmp_path, log=tmp_path / "server.log"):
+        browser = Browser(f"http://127.0.0.1:{port}")
+        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.request("/contact")[2]).group(1)
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
+        form = {"name": "Zoë", "email": "zoe@example.com", "subject": "Hi", "message": "Hello", "csrf_token": token}
+        headers = post_and_reset(port, "/contact", form, cookies)
+        assert headers.startswith("HTTP/1.1 303") and "Location: /contact/sent" in headers
+        assert len(smtp_server.wait_for_messages(1)) == 1, (tmp_path / "server.log").read_text()
 
 
 def test_gunicorn_serves_the_app(database_url):
