@@ -6,7 +6,8 @@ Fixtures (loaded by conftest.py through `pytest_plugins`):
 - `live_server`: the base URL of `python serve.py` on a free loopback port, on a fresh
   SQLite database; `@pytest.mark.parametrize("live_server", ["mysql"], indirect=True)`
   runs it on a fresh, migrated MariaDB database instead. Override `live_server_env`
-  to give the server more settings (e.g. an SMTP catcher).
+  to give the server more settings (e.g. an SMTP catcher); WSGIAUTH_BASE_URL is already
+  the server's own address, so links in its emails lead back to it.
 - `new_page(width=1280, height=800, **context_options)`: a page in a new browser context
   whose base URL is the live server (so `page.goto("/signup")` works). Every context is
   watched: a console error (CSP violations are console errors), an uncaught exception or
@@ -83,8 +84,11 @@ def live_server(request, tmp_path, live_server_env):
         # Relative to the server's working directory: a fresh instance/ in
         # tmp_path, where serve.py also writes its secret key.
         database = "sqlite:///instance/wsgiauth.db"
-    env = {"WSGIAUTH_DATABASE": database, "WSGIAUTH_PASSWORD_METHOD": TEST_PASSWORD_METHOD, **live_server_env}
     port = free_port()
+    # Links in emails start with WSGIAUTH_BASE_URL, as in production: the
+    # server's own address, so a test opens them as a person would.
+    env = {"WSGIAUTH_DATABASE": database, "WSGIAUTH_PASSWORD_METHOD": TEST_PASSWORD_METHOD,
+           "WSGIAUTH_BASE_URL": f"http://127.0.0.1:{port}", **live_server_env}
     command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
     try:
         with running(command, port, env=env, cwd=tmp_path, log=tmp_path / "server.log") as base_url:

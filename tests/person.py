@@ -1,6 +1,7 @@
 """What a person does in the browser (type, click, Tab, Enter) and what every page must give them."""
 
 from chromium import DESKTOP, expect
+from smtpserver import link_in
 
 ADA = {"First name": "Ada", "Last name": "Lovelace", "Email": "ada@example.com", "Password": "correct horse"}
 
@@ -96,10 +97,10 @@ def typed_values(page, *labels):
     return {label: page.get_by_label(label, exact=True).input_value() for label in labels}
 
 
-def fill(page, values):
-    """Click into each labelled field, clear it and type the value like a person."""
+def fill(page, values, within=None):
+    """Click into each labelled field (of the form within, if given), clear it and type the value like a person."""
     for label, value in values.items():
-        field = page.get_by_label(label, exact=True)
+        field = (within or page).get_by_label(label, exact=True)
         field.click()
         page.keyboard.press("ControlOrMeta+A")
         page.keyboard.press("Delete")
@@ -195,3 +196,20 @@ def check_keyboard_page(page):
     unseen = [element for element in walk if not (element["outline"] and element["inViewport"])]
     assert not unseen, f"focus not visible on: {unseen}"
     return names
+
+
+def form(page, heading):
+    """Return the form labelled by heading, on a page with several (e.g. the account settings)."""
+    return page.get_by_role("form", name=heading, exact=True)
+
+
+def sign_in(page, email, password):
+    """Type email and password into the sign-in page and press Enter; wait for the next page."""
+    page.goto("/signin")
+    fill(page, {"Email": email, "Password": password})
+    submit(page, "Enter")
+
+
+def open_link(page, base_url, message, prefix):
+    """Open the link in message at base_url + prefix, as a click in a mail program does; return the response."""
+    return page.goto(base_url + link_in(message, prefix, base_url))
