@@ -42,7 +42,9 @@ PAGE_PROBLEMS_JS = """() => {
   if (document.querySelectorAll('main h1').length !== 1) problems.push('the main content has no single <h1>');
   const fields = [...document.querySelectorAll('input:not([type=hidden]), textarea, select')];
   for (const f of fields) {
-    if (![...f.labels].some(l => shown(l) && l.innerText.trim())) problems.push(`${name(f)} has no visible label`);
+    // A field nobody sees (the account page's username for password managers) needs no label.
+    if (shown(f) && ![...f.labels].some(l => shown(l) && l.innerText.trim()))
+      problems.push(`${name(f)} has no visible label`);
     const auto = f.getAttribute('autocomplete');
     if (!['checkbox', 'radio'].includes(f.type) && !auto) problems.push(`${name(f)} has no autocomplete`);
     if (f.type === 'password' && !['current-password', 'new-password'].includes(auto))
