@@ -35,48 +35,8 @@ def redact(text: str) -> str:
     return TOKEN_PATH.sub(r"\1<token>", decoded) if TOKEN_PATH.search(decoded) else text
 
 
-# Where closing_responses() leaves each response for connection_dropped().
-RESPONSE_KEY = "serve.response"
-
-
-class CloseOnce:
-    """The app's response iterable, whose close() runs once however often it is called."""
-
-    def __init__(self, iterable):
-        self.iterable = iterable
-        self.closed = False
-
-    def __iter__(self):
-        return iter(self.iterable)
-
-    def close(self):
-        """Close the app's response, the first time only."""
-        if not self.closed:
-            self.closed = True
-            if hasattr(self.iterable, "close"):
-                self.iterable.close()
-
-
-def closing_responses(app):
-    """Wrap app so that connection_dropped() can close a response Werkzeug gave up on."""
-    def wsgi(environ, start_response):
-        response = environ[RESPONSE_KEY] = CloseOnce(app(environ, start_response))
-        return response
-    return wsgi
-
-
 class RedactingRequestHandler(WSGIRequestHandler):
     """Werkzeug's request handler, but its log never shows the token of a reset or confirmation link."""
-
-    def connection_dropped(self, error, environ=None):
-        """Close the response of a request whose browser hung up, so its after-response work still runs."""
-        # Werkzeug reads what is left on the socket after writing a response,
-        # and only then closes it; when the browser resets the connection at
-        # that moment (Chromium often does), close() is skipped, and with it
-        # the delivery of the mail the request queued (outbox.deliver_after).
-        response = (environ or {}).get(RESPONSE_KEY)
-        if response is not None:
-            response.close()
 
     def log(self, type, message, *args):
         """Log like Werkzeug, with tokens taken out of the request line and error messages."""
@@ -99,6 +59,25 @@ def instance_secret_key(instance: Path) -> str:
     return path.read_text(encoding="ascii").strip()
 
 
+def closed_once_sent(app):
+    """Wrap a WSGI app so each response is closed as soon as its last byte is handed over."""
+    # PEP 3333 says the server must call close() on every response, even when
+    # the client went away. Werkzeug's development server reads the socket once
+    # more after the response, and if the browser has already reset the
+    # connection (Chromium does, after a redirect) that read raises and close()
+    # is skipped. close() is where wsgiauth sends the mail a request queued, so
+    # the mail would wait for `deliver-mail`; here close() runs either way.
+    def wrapped(environ, start_response):
+        iterable = app(environ, start_response)
+        try:
+            yield from iterable
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
+
+    return wrapped
+
+
 def main(argv=None):
     """Prepare instance/, apply migrations and serve with Werkzeug's development server."""
     parser = argparse.ArgumentParser(description="Run wsgiauth with Werkzeug's development server.")
@@ -119,8 +98,7 @@ def main(argv=None):
 
     app = create_app(config)
     print(f" * wsgiauth is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
-    run_simple(args.host, args.port, closing_responses(app), threaded=True,
-               request_handler=RedactingRequestHandler)
+    run_simple(args.host, args.port, closed_once_sent(app), threaded=True, request_handler=RedactingRequestHandler)
 
 
 if __name__ == "__main__":

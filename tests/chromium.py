@@ -6,13 +6,14 @@ Fixtures (loaded by conftest.py through `pytest_plugins`):
 - `live_server`: the base URL of `python serve.py` on a free loopback port, on a fresh
   SQLite database; `@pytest.mark.parametrize("live_server", ["mysql"], indirect=True)`
   runs it on a fresh, migrated MariaDB database instead. Override `live_server_env`
-  to give the server more settings (e.g. an SMTP catcher); WSGIAUTH_BASE_URL is already
-  the server's own address, so links in its emails lead back to it.
+  to give the server more settings (e.g. an SMTP catcher).
 - `new_page(width=1280, height=800, **context_options)`: a page in a new browser context
   whose base URL is the live server (so `page.goto("/signup")` works). Every context is
   watched: a console error (CSP violations are console errors), an uncaught exception or
   a 5xx response fails the test at teardown.
 - `page`: `new_page()` at desktop width.
+- `live_query(name, **params)`: rows of a query in tests/queries.sql, run on the live
+  server's database, to see what it stored.
 - `browser_problems`: the list the watchers fill, for a test that checks the watch itself.
 - `screenshot(page, name)`: a full-page PNG in test-artifacts/screenshots/; the folder is
   printed at the end of the run.
@@ -25,7 +26,7 @@ from pathlib import Path
 import pytest
 
 import mariadb
-from conftest import TEST_PASSWORD_METHOD, skip_or_fail
+from conftest import TEST_PASSWORD_METHOD, querying, skip_or_fail
 from live import free_port, running
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
@@ -38,6 +39,7 @@ except ImportError:  # the `browser` fixture skips, or fails under CI, and says 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
 SCREENSHOTS_TAKEN = pytest.StashKey[bool]()
+LIVE_DATABASE = pytest.StashKey[str]()  # the live server's database URL, for live_query
 CHROMIUM = "/usr/bin/chromium"
 # Headless, and quiet: nothing may reach the network at test time (no
 # component updates, no sync, no QUIC probing). No sandbox: tests run as root
@@ -84,9 +86,10 @@ def live_server(request, tmp_path, live_server_env):
         # Relative to the server's working directory: a fresh instance/ in
         # tmp_path, where serve.py also writes its secret key.
         database = "sqlite:///instance/wsgiauth.db"
+    request.node.stash[LIVE_DATABASE] = database.replace("sqlite:///", f"sqlite:///{tmp_path}/")
     port = free_port()
-    # Links in emails start with WSGIAUTH_BASE_URL, as in production: the
-    # server's own address, so a test opens them as a person would.
+    # Links in mail are built from BASE_URL (never from the Host header), and
+    # real SMTP mail refuses to start without it.
     env = {"WSGIAUTH_DATABASE": database, "WSGIAUTH_PASSWORD_METHOD": TEST_PASSWORD_METHOD,
            "WSGIAUTH_BASE_URL": f"http://127.0.0.1:{port}", **live_server_env}
     command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
@@ -96,6 +99,13 @@ def live_server(request, tmp_path, live_server_env):
     finally:
         if kind == "mysql":
             mariadb.drop_database(database)
+
+
+@pytest.fixture
+def live_query(request, live_server):
+    """Return run(name, **params) -> rows from the live server's database (tests/queries.sql)."""
+    with querying(request.node.stash[LIVE_DATABASE]) as run:
+        yield run
 
 
 @pytest.fixture

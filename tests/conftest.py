@@ -1,5 +1,6 @@
 """Fixtures: every database test runs on SQLite and on a real MariaDB; app, client and auth helpers."""
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -72,17 +73,26 @@ def database_url(request, tmp_path):
         mariadb.drop_database(cleanup)
 
 
-@pytest.fixture
-def query(database_url):
-    """Return run(name, **params) -> rows, to look at what the app stored."""
-    db = Database(database_url, query_files=[TEST_QUERIES])
+@contextlib.contextmanager
+def querying(url):
+    """Yield run(name, **params) -> rows of a query in tests/queries.sql, on the database at url."""
+    db = Database(url, query_files=[TEST_QUERIES])
 
     def run(name, **params):
         with db.transaction() as tx:
             return tx.all(name, **params)
 
-    yield run
-    db.close()
+    try:
+        yield run
+    finally:
+        db.close()
+
+
+@pytest.fixture
+def query(database_url):
+    """Return run(name, **params) -> rows, to look at what the app stored."""
+    with querying(database_url) as run:
+        yield run
 
 
 @pytest.fixture

@@ -205,8 +205,8 @@ def form(page, heading):
     return page.get_by_role("form", name=heading, exact=True)
 
 
-def sign_in(page, email, password):
-    """Type email and password into the sign-in page and press Enter; wait for the next page."""
+def try_sign_in(page, email, password):
+    """Type email and password into the sign-in page and press Enter; wait for whatever page comes next."""
     page.goto("/signin")
     fill(page, {"Email": email, "Password": password})
     submit(page, "Enter")
