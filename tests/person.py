@@ -1,6 +1,7 @@
 """What a person does in the browser (type, click, Tab, Enter) and what every page must give them."""
 
 from chromium import DESKTOP, expect
+from smtpserver import link_in
 
 ADA = {"First name": "Ada", "Last name": "Lovelace", "Email": "ada@example.com", "Password": "correct horse"}
 # Another browser of Ada's, as the profile's list of sessions names it ("Safari on iOS").
@@ -48,7 +49,9 @@ PAGE_PROBLEMS_JS = """() => {
   if (document.querySelectorAll('main h1').length !== 1) problems.push('the main content has no single <h1>');
   const fields = [...document.querySelectorAll('input:not([type=hidden]), textarea, select')];
   for (const f of fields) {
-    if (![...f.labels].some(l => shown(l) && l.innerText.trim())) problems.push(`${name(f)} has no visible label`);
+    // A field nobody sees (the account page's username for password managers) needs no label.
+    if (shown(f) && ![...f.labels].some(l => shown(l) && l.innerText.trim()))
+      problems.push(`${name(f)} has no visible label`);
     const auto = f.getAttribute('autocomplete');
     if (!['checkbox', 'radio'].includes(f.type) && !auto) problems.push(`${name(f)} has no autocomplete`);
     if (f.type === 'password' && !['current-password', 'new-password'].includes(auto))
@@ -116,10 +119,10 @@ def typed_values(page, *labels):
     return {label: page.get_by_label(label, exact=True).input_value() for label in labels}
 
 
-def fill(page, values):
-    """Click into each labelled field, clear it and type the value like a person."""
+def fill(page, values, within=None):
+    """Click into each labelled field (of the form within, if given), clear it and type the value like a person."""
     for label, value in values.items():
-        field = page.get_by_label(label, exact=True)
+        field = (within or page).get_by_label(label, exact=True)
         field.click()
         page.keyboard.press("ControlOrMeta+A")
         page.keyboard.press("Delete")
@@ -234,3 +237,20 @@ def check_keyboard_page(page):
     unseen = [element for element in walk if not (element["outline"] and element["inViewport"])]
     assert not unseen, f"focus not visible on: {unseen}"
     return names
+
+
+def form(page, heading):
+    """Return the form labelled by heading, on a page with several (e.g. the account settings)."""
+    return page.get_by_role("form", name=heading, exact=True)
+
+
+def try_sign_in(page, email, password):
+    """Type email and password into the sign-in page and press Enter; wait for whatever page comes next."""
+    page.goto("/signin")
+    fill(page, {"Email": email, "Password": password})
+    submit(page, "Enter")
+
+
+def open_link(page, base_url, message, prefix):
+    """Open the link in message at base_url + prefix, as a click in a mail program does; return the response."""
+    return page.goto(base_url + link_in(message, prefix, base_url))

@@ -139,3 +139,16 @@ def self_signed_cert(folder):
         check=True, capture_output=True,
     )
     return str(cert), str(key)
+
+
+def wait_for_mail(server, address, subject, timeout=15.0):
+    """Wait until the SMTP server has the one email to address with this subject; return it."""
+    # The app sends its mail after the response, so it may land a moment
+    # after the page that caused it.
+    deadline = time.monotonic() + timeout
+    while not any(m["To"] == address and m["Subject"] == subject for m in server.messages):
+        if time.monotonic() > deadline:
+            received = [(m["To"], m["Subject"]) for m in server.messages]
+            raise AssertionError(f"no email {subject!r} to {address} within {timeout} s; received: {received}")
+        time.sleep(0.05)
+    return mail_to(server, address, subject)

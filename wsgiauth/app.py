@@ -161,6 +161,12 @@ class WSGIAuth:
         # need the token. request.scheme and request.host are the public ones
         # when ProxyFix trusts the proxy's X-Forwarded-Proto/-Host.
         origin = request.headers.get("Origin")
+        if origin == "null" and request.headers.get("Sec-Fetch-Site") == "same-origin":
+            # A form on a page sent with Referrer-Policy: no-referrer (the
+            # pages behind email links) posts with "Origin: null" (Fetch
+            # standard). Sec-Fetch-Site, which no page can set, says it came
+            # from our own origin; a sandboxed frame of another site says "cross-site".
+            origin = None
         if origin is not None and origin_of(origin) != origin_of(f"{request.scheme}://{request.host}"):
             raise CrossOriginError()
         # No cookie means no session the token could be tied to: the form was

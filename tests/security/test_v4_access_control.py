@@ -91,6 +91,22 @@ def test_v4_2_2_post_from_our_own_origin_or_without_origin_is_accepted(make_app,
     assert client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers=headers).status_code == 303
 
 
+def test_v4_2_2_origin_null_is_accepted_only_from_a_page_of_our_own(client, query):
+    """ASVS 4.2.2: the forms behind email links (Referrer-Policy: no-referrer) post "Origin: null" with
+    Sec-Fetch-Site: same-origin; any other null origin (a sandboxed frame, an old browser) is refused."""
+    token = csrf_token_in(client.get("/signup").get_data(as_text=True))
+    for headers in ({"Origin": "null", "Sec-Fetch-Site": "cross-site"},
+                    {"Origin": "null", "Sec-Fetch-Site": "same-site"},
+                    {"Origin": "null", "Sec-Fetch-Site": "none"},
+                    {"Origin": "null"},
+                    {"Origin": "https://evil.example", "Sec-Fetch-Site": "same-origin"}):
+        assert client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers=headers).status_code == 403, headers
+    assert query("all_users_for_tests") == []
+    ours = client.post("/signup", data={**SIGNUP, "csrf_token": token},
+                       headers={"Origin": "null", "Sec-Fetch-Site": "same-origin"})
+    assert ours.status_code == 303
+
+
 def test_v4_2_2_origin_check_uses_the_public_origin_behind_a_trusted_proxy(make_app):
     """ASVS 4.2.2: behind WSGIAUTH_TRUSTED_PROXIES=1 the origin is the proxy's X-Forwarded-Proto/-Host."""
     app = make_app(TRUSTED_PROXIES=1)
