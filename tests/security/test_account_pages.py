@@ -16,6 +16,7 @@ from test_confirm import SUBJECT as CONFIRM_SUBJECT
 from test_confirm import flip
 from test_reset import SUBJECT as RESET_SUBJECT
 from test_reset import ask, choose, reset_link
+from test_v2_authentication import COMMON, COMMON_PASSWORDS
 
 OTHER_KEY = "the-next-secret-key-long-enough-for-production-0123"
 PERSONAL = "Password must not be your email address or name."
@@ -63,7 +64,7 @@ def test_v2_1_6_password_change_needs_current_password(ada, query):
 
 
 def test_v2_1_7_new_password_on_change_and_reset_is_not_the_email_or_name(ada, new_browser, smtp_server, query):
-    """ASVS 2.1.7 (partly, see SECURITY.md): a changed or reset password may not be the user's email or name."""
+    """ASVS 2.1.7: a changed or reset password may not be the user's email or name."""
     before = pwdhash(query)
     personal = ["ada@example.com", "Ada Lovelace", "Lovelace", "lovelace ada", "ADA@EXAMPLE.COM"]
     for password in personal:
@@ -74,6 +75,21 @@ def test_v2_1_7_new_password_on_change_and_reset_is_not_the_email_or_name(ada, n
     for password in personal:
         response = choose(stranger, link, password)
         assert response.status_code == 200 and PERSONAL in page(response), password
+    assert pwdhash(query) == before
+    assert choose(stranger, link).status_code == 303
+
+
+def test_v2_1_7_common_password_is_refused_at_change_and_reset(ada, new_browser, smtp_server, query):
+    """ASVS 2.1.7: a password on the common list is refused by the password change and the reset."""
+    before = pwdhash(query)
+    for password in COMMON_PASSWORDS:
+        response = change_password(ada, new=password)
+        assert response.status_code == 200 and COMMON in page(response), password
+    ask(new_browser())
+    link, stranger = reset_link(smtp_server), new_browser()
+    for password in COMMON_PASSWORDS:
+        response = choose(stranger, link, password)
+        assert response.status_code == 200 and COMMON in page(response), password
     assert pwdhash(query) == before
     assert choose(stranger, link).status_code == 303
 
