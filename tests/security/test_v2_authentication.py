@@ -9,7 +9,8 @@ from conftest import AuthActions
 from wsgiauth.common_passwords import load
 from wsgiauth.forms import validate_signup
 
-from support import INVALID, PASSWORD, browser, hash_calls, signed_up, signin  # noqa: F401 (a fixture)
+from support import (INVALID, PASSWORD, PASSWORDS_JS, browser, hash_calls, scripts_in,  # noqa: F401 (a fixture)
+                     signed_up, signin)
 
 
 def signup_error(client, password, **fields):
@@ -111,7 +112,7 @@ def test_v2_1_11_paste_and_password_managers_are_allowed(client):
     assert 'autocomplete="current-password"' in signin_page and 'autocomplete="email"' in signin_page
     for page in (signup_page, signin_page):
         assert "onpaste" not in page and 'autocomplete="off"' not in page
-        assert re.findall(r"<script[^>]*>", page) == ['<script src="/static/passwords.js" defer>']
+        assert scripts_in(page) == PASSWORDS_JS
     script = client.get("/static/passwords.js").get_data(as_text=True)
     assert "paste" not in script and "preventDefault" not in script and "autocomplete" not in script
 
