@@ -45,10 +45,10 @@ def meters(page):
 
 
 def strength(page, field_id="password"):
-    """Return (the meter's value or None while hidden, the words a screen reader hears) for field_id."""
+    """Return (the meter's value, None while it is not shown; the words a screen reader hears) for field_id."""
     return page.evaluate("""id => {
         const meter = document.querySelector(`#${id}`).closest('.field').querySelector('meter');
-        return [meter.hidden ? null : meter.value, document.getElementById(id + '-strength').innerText];
+        return [meter.checkVisibility() ? meter.value : null, document.getElementById(id + '-strength').innerText];
     }""", field_id)
 
 
