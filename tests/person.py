@@ -107,12 +107,15 @@ def fill(page, values):
 
 
 def submit(page, key_or_button):
-    """Press Enter (in the focused field) or click the named button, and wait for the next page."""
+    """Press Enter (in the focused field) or click the named button, and wait for the next page to be shown."""
     with page.expect_navigation():
         if key_or_button == "Enter":
             page.keyboard.press("Enter")
         else:
             page.get_by_role("button", name=key_or_button, exact=True).click()
+    # Chromium applies autofocus when it first draws the page, which may come
+    # after the load event (more often with a deferred script): wait one frame.
+    page.evaluate("() => new Promise(resolve => requestAnimationFrame(() => resolve()))")
 
 
 def nav(page):
