@@ -98,7 +98,8 @@ def test_the_whole_site_by_keyboard_alone(new_page):
 
     activate(page, "link:Sign Up")
     assert check_keyboard_page(page) == signed_out + [
-        "field:First name", "field:Last name", "field:Email", "field:Password", "button:Create account",
+        "field:First name", "field:Last name", "field:Email", "field:Password", "button:Show password",
+        "button:Create account",
         "link:Already have an account? Sign in"] + FOOTER
     activate(page, "button:Create account")  # Enter on the button, nothing typed
     assert focused(page)["name"] == "field:First name" and focused(page)["outline"]
@@ -120,7 +121,8 @@ def test_the_whole_site_by_keyboard_alone(new_page):
 
     activate(page, "link:Sign In")
     assert check_keyboard_page(page) == signed_out + [
-        "field:Email", "field:Password", "field:Keep me signed in", "button:Sign In", "link:Forgot your password?",
+        "field:Email", "field:Password", "button:Show password", "field:Keep me signed in", "button:Sign In",
+        "link:Forgot your password?",
         "link:No account yet? Sign up"] + FOOTER
     tab_to(page, "field:Email")
     page.keyboard.type("ada@example.com")

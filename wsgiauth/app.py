@@ -12,6 +12,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
+from . import common_passwords
 from .client import describe_agent
 from .outbox import Outbox
 from .passwords import Passwords
@@ -81,6 +82,9 @@ class WSGIAuth:
         self.url_map = url_map()
         self.sessions = SessionStore(settings)
         self.passwords = Passwords(settings.PASSWORD_METHOD)
+        # ASVS 2.1.7: the common passwords nobody may choose, read once per
+        # process (~1.6 MiB) and passed to the validators that need them.
+        self.common_passwords = common_passwords.load()
         # Deletes old rows of the attempts table now and then (throttle.py).
         self.pruner = Pruner()
         # Every email goes through the outbox: enqueue(tx, ...) in the

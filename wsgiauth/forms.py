@@ -3,6 +3,7 @@
 import re
 import unicodedata
 
+from .common_passwords import is_common
 from .passwords import normalize
 from .mail import address
 
@@ -14,6 +15,7 @@ MESSAGE_MAX = 5000
 EMAIL_MAX = 254  # RFC 5321's limit on a forward path
 PASSWORD_MIN = 8  # ASVS 2.1.1
 PASSWORD_MAX = 1024  # ASVS 2.1.2 asks for at least 64; a cap bounds hashing work
+COMMON = "This password is too common. Please choose another."
 
 # Deliberately loose: one @, something on each side, a dot in the domain, no
 # spaces. The only real check of an address is a mail that arrives.
@@ -102,11 +104,13 @@ def is_personal(password: str, personal) -> bool:
     return _squash(password) in candidates
 
 
-def check_new_password(value, errors, field="password", personal=()):
-    """Validate a password being chosen: length, and not the user's email or name."""
+def check_new_password(value, errors, field, personal, common):
+    """Validate a password being chosen: length, not the user's email or name, not a common one."""
     # Length only, no composition rules (ASVS 2.1.9); any Unicode (2.1.4);
     # never trimmed or truncated (2.1.3). `personal` holds the email and
     # names: a password equal to one of them is the first thing guessed.
+    # `common` is the app's list of common passwords (common_passwords.load),
+    # the next things guessed (ASVS 2.1.7).
     if not value:
         errors[field] = "Please enter a password."
     elif len(value) < PASSWORD_MIN:
@@ -115,12 +119,14 @@ def check_new_password(value, errors, field="password", personal=()):
         errors[field] = f"Password must be at most {PASSWORD_MAX} characters."
     elif is_personal(value, personal):
         errors[field] = "Password must not be your email address or name."
+    elif is_common(value, common):
+        errors[field] = COMMON
     return value
 
 
-def check_password_twice(form, errors, field, again, personal):
-    """Validate a new password typed twice into errors (not the user's email or name); return it."""
-    password = check_new_password(form.get(field, ""), errors, field, personal)
+def check_password_twice(form, errors, field, again, personal, common):
+    """Validate a new password typed twice into errors (the sign-up rules); return it."""
+    password = check_new_password(form.get(field, ""), errors, field, personal, common)
     if field not in errors and form.get(again, "") != password:
         errors[again] = "The two passwords do not match."
     return password
@@ -144,12 +150,12 @@ def validate_name(form):
     return data, errors
 
 
-def validate_signup(form):
-    """Check the sign-up form; return (clean data, errors)."""
+def validate_signup(form, common):
+    """Check the sign-up form (common: the common passwords); return (clean data, errors)."""
     data, errors = validate_name(form)
     data["email"] = check_email(form.get("email", ""), errors)
     # Never trimmed or altered: a password is exactly what was typed.
-    data["password"] = check_new_password(form.get("password", ""), errors, personal=personal_of(data))
+    data["password"] = check_new_password(form.get("password", ""), errors, "password", personal_of(data), common)
     return data, errors
 
 
@@ -172,18 +178,19 @@ def personal_of(user) -> tuple:
     return user["email"], user["firstname"], user["lastname"]
 
 
-def validate_password_change(form, user):
+def validate_password_change(form, user, common):
     """Check the change-password form of user: the current password and the new one twice."""
     errors = {}
     current = check_filled(form, errors, "current_password", "Please enter your current password.")
-    new = check_password_twice(form, errors, "new_password", "new_password2", personal_of(user))
+    new = check_password_twice(form, errors, "new_password", "new_password2", personal_of(user), common)
     return {"current": current, "new": new}, errors
 
 
-def validate_password_reset(form, user):
+def validate_password_reset(form, user, common):
     """Check the reset form of user: the new password twice."""
     errors = {}
-    return {"password": check_password_twice(form, errors, "password", "password2", personal_of(user))}, errors
+    password = check_password_twice(form, errors, "password", "password2", personal_of(user), common)
+    return {"password": password}, errors
 
 
 def validate_delete(form):

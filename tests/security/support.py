@@ -1,4 +1,6 @@
-"""Helpers for the ASVS tests: sign-in with extra fields, cookie inspection, counting password hashes."""
+"""Helpers for the ASVS tests: sign-in with extra fields, cookie and script inspection, counting password hashes."""
+
+import re
 
 import pytest
 from werkzeug.test import Client
@@ -7,6 +9,7 @@ from conftest import AuthActions, csrf_token_in
 
 PASSWORD = "correct horse"
 INVALID = "Invalid e-mail or password"
+PASSWORDS_JS = ['<script src="/static/passwords.js" defer>']
 
 
 def signin(client, email="ada@example.com", password=PASSWORD, remember=False, path="/signin", **extra):
@@ -43,6 +46,11 @@ def signed_up(app, addr="127.0.0.1", **fields):
     response = AuthActions(client).signup(**fields)
     assert response.status_code == 303, response.get_data(as_text=True)
     return client
+
+
+def scripts_in(html):
+    """Return the <script> tags of a page: on pages with password fields, only passwords.js (ASVS 2.1.8, 2.1.12)."""
+    return re.findall(r"<script[^>]*>", html)
 
 
 def cookie_headers(response):

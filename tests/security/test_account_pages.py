@@ -10,12 +10,13 @@ from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions, ClosingClient
 from smtpserver import link_in, mail_to, text
-from support import PASSWORD, browser, cookie_headers, signed_up, signin
+from support import PASSWORD, PASSWORDS_JS, browser, cookie_headers, scripts_in, signed_up, signin
 from test_account import CHANGE_SUBJECT, NEW_PASSWORD, ask_email_change, change_password, delete
 from test_confirm import SUBJECT as CONFIRM_SUBJECT
 from test_confirm import flip
 from test_reset import SUBJECT as RESET_SUBJECT
 from test_reset import ask, choose, reset_link
+from test_v2_authentication import COMMON, COMMON_PASSWORDS
 
 OTHER_KEY = "the-next-secret-key-long-enough-for-production-0123"
 PERSONAL = "Password must not be your email address or name."
@@ -62,20 +63,30 @@ def test_v2_1_6_password_change_needs_current_password(ada, query):
     assert change_password(ada).status_code == 303 and pwdhash(query) != before
 
 
-def test_v2_1_7_new_password_on_change_and_reset_is_not_the_email_or_name(ada, new_browser, smtp_server, query):
-    """ASVS 2.1.7 (partly, see SECURITY.md): a changed or reset password may not be the user's email or name."""
+def refused_at_change_and_reset(ada, new_browser, smtp_server, query, passwords, message):
+    """Assert each of passwords is refused with message by the password change and the reset; nothing changes."""
     before = pwdhash(query)
-    personal = ["ada@example.com", "Ada Lovelace", "Lovelace", "lovelace ada", "ADA@EXAMPLE.COM"]
-    for password in personal:
+    for password in passwords:
         response = change_password(ada, new=password)
-        assert response.status_code == 200 and PERSONAL in page(response), password
+        assert response.status_code == 200 and message in page(response), password
     ask(new_browser())
     link, stranger = reset_link(smtp_server), new_browser()
-    for password in personal:
+    for password in passwords:
         response = choose(stranger, link, password)
-        assert response.status_code == 200 and PERSONAL in page(response), password
+        assert response.status_code == 200 and message in page(response), password
     assert pwdhash(query) == before
-    assert choose(stranger, link).status_code == 303
+    assert choose(stranger, link).status_code == 303  # the link still works for a good password
+
+
+def test_v2_1_7_new_password_on_change_and_reset_is_not_the_email_or_name(ada, new_browser, smtp_server, query):
+    """ASVS 2.1.7: a changed or reset password may not be the user's email or name."""
+    personal = ["ada@example.com", "Ada Lovelace", "Lovelace", "lovelace ada", "ADA@EXAMPLE.COM"]
+    refused_at_change_and_reset(ada, new_browser, smtp_server, query, personal, PERSONAL)
+
+
+def test_v2_1_7_common_password_is_refused_at_change_and_reset(ada, new_browser, smtp_server, query):
+    """ASVS 2.1.7: a password on the common list is refused by the password change and the reset."""
+    refused_at_change_and_reset(ada, new_browser, smtp_server, query, COMMON_PASSWORDS, COMMON)
 
 
 # -- V2.2 General authenticator security --------------------------------------
@@ -322,7 +333,7 @@ def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_bro
         form = page(ada.client.get(path))
         fields = re.findall(r'<input[^>]*type="password"[^>]*>', form)
         assert fields and all(re.search(r'autocomplete="(current|new)-password"', f) for f in fields), path
-        assert "onpaste" not in form and "<script" not in form
+        assert "onpaste" not in form and scripts_in(form) == PASSWORDS_JS
 
 
 def test_v4_1_1_account_pages_are_checked_on_the_server(new_browser, query):

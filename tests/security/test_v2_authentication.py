@@ -6,7 +6,11 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import AuthActions
-from support import INVALID, PASSWORD, browser, hash_calls, signed_up, signin  # noqa: F401 (a fixture)
+from wsgiauth.common_passwords import load
+from wsgiauth.forms import validate_signup
+
+from support import (INVALID, PASSWORD, PASSWORDS_JS, browser, hash_calls, scripts_in,  # noqa: F401 (a fixture)
+                     signed_up, signin)
 
 
 def signup_error(client, password, **fields):
@@ -57,11 +61,34 @@ def test_v2_1_4_any_unicode_password_and_nfkc_normalisation(app):
 
 
 def test_v2_1_7_password_equal_to_email_or_name_is_refused(client, auth):
-    """ASVS 2.1.7 (partly: no breached-password list yet, see SECURITY.md): personal passwords refused."""
+    """ASVS 2.1.7: a password equal to the user's email or name is refused (and a common one, below)."""
     message = "Password must not be your email address or name."
     for password in ("ada.lovelace@example.com", "ADA.LOVELACE", "Ada Lovelace", "lovelace ada"):
         assert message in signup_error(client, password, email="ada.lovelace@example.com"), password
     assert auth.signup(email="ada.lovelace@example.com", password="analytical engine").status_code == 303
+
+
+COMMON = "This password is too common. Please choose another."
+# On Django's list as "password", "iloveyou", "trustno1", "qwerty" and
+# "12345678": any case, full-width letters (NFKC), spaces around.
+COMMON_PASSWORDS = ("password", "ILoveYou", "TRUSTNO1", "qwerty  ", "ｐａｓｓｗｏｒｄ", "１２３４５６７８")
+
+
+def test_v2_1_7_common_password_is_refused_at_signup(client, auth, query):
+    """ASVS 2.1.7: a password on the shipped list of 19,640 common passwords is refused at sign-up."""
+    for password in COMMON_PASSWORDS:
+        assert COMMON in signup_error(client, password), password
+    assert query("all_users_for_tests") == []
+    assert auth.signup(password="password but longer").status_code == 303
+
+
+def test_v2_1_7_the_list_is_django_s_and_the_validator_takes_it_as_an_argument():
+    """ASVS 2.1.7: the list is loaded whole and folded; validators use the set they are given."""
+    common = load()
+    assert len(common) == 19_640 and {"password", "qwerty", "friend of emily"} <= common
+    form = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "analytical engine"}
+    assert validate_signup(form, common)[1] == {}
+    assert validate_signup(form, frozenset({"analytical engine"}))[1] == {"password": COMMON}
 
 
 def test_v2_1_9_no_composition_rules(auth):
@@ -78,13 +105,16 @@ def test_v2_1_10_passwords_never_expire(app, clock):
 
 
 def test_v2_1_11_paste_and_password_managers_are_allowed(client):
-    """ASVS 2.1.11: autocomplete hints for managers; nothing blocks paste."""
+    """ASVS 2.1.11: autocomplete hints for managers; nothing blocks paste, not even the one script."""
     signup_page = client.get("/signup").get_data(as_text=True)
     signin_page = client.get("/signin").get_data(as_text=True)
     assert 'autocomplete="new-password"' in signup_page
     assert 'autocomplete="current-password"' in signin_page and 'autocomplete="email"' in signin_page
     for page in (signup_page, signin_page):
-        assert "onpaste" not in page and 'autocomplete="off"' not in page and "<script" not in page
+        assert "onpaste" not in page and 'autocomplete="off"' not in page
+        assert scripts_in(page) == PASSWORDS_JS
+    script = client.get("/static/passwords.js").get_data(as_text=True)
+    assert "paste" not in script and "preventDefault" not in script and "autocomplete" not in script
 
 
 # -- V2.2 General authenticator security -------------------------------------

@@ -66,7 +66,7 @@ def account_name(app, request):
 @signed_in
 def account_password(app, request):
     """Change the password: end every other session, move this one to a new id, send a notice."""
-    data, errors = validate_password_change(request.form, request.session.user)
+    data, errors = validate_password_change(request.form, request.session.user, app.common_passwords)
     user = current_user_if_password(app, request, {"password": data["current"]}, errors, "current_password")
     if user is None:
         return show(app, request, errors)

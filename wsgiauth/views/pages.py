@@ -1,4 +1,4 @@
-"""Pages anyone can see: home, about, and the stylesheet."""
+"""Pages anyone can see: home, about, and the static files (stylesheet, script, icon)."""
 
 from pathlib import Path
 

@@ -58,7 +58,7 @@ def reset(app, request, token):
         user, problem = app.tokens.check(tx, RESET_PASSWORD, token)
     errors = {}
     if not problem and request.method == "POST":
-        data, errors = validate_password_reset(request.form, user)
+        data, errors = validate_password_reset(request.form, user, app.common_passwords)
         if not errors:
             mail_id = set_new_password(app, request, user, data["password"])
             if mail_id:
