@@ -1,10 +1,11 @@
-"""Command line: `python -m wsgiauth migrate` (and later, other operator commands)."""
+"""Command line: `python -m wsgiauth migrate`, `python -m wsgiauth benchmark` (and later, other operator commands)."""
 
 import argparse
 import logging
 import os
 import sys
 
+from .benchmark import runner
 from .config import Settings
 from .db import Database
 from .migrations import migrate
@@ -34,6 +35,9 @@ def main(argv=None) -> int:
     migrate_parser = commands.add_parser("migrate", help="apply pending schema migrations")
     migrate_parser.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")
     migrate_parser.set_defaults(run=cmd_migrate)
+    bench_parser = commands.add_parser("benchmark", help="measure requests/s under gunicorn and wrk (see README)")
+    runner.add_arguments(bench_parser)
+    bench_parser.set_defaults(run=runner.main)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.run(args)

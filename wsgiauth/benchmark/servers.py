@@ -1,0 +1,137 @@
+"""The processes a benchmark needs: gunicorn on a loopback port, and a MariaDB to point it at."""
+
+import contextlib
+import http.client
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+MARIADB_HELPER = ROOT / "tests" / "mariadb.py"
+
+
+def free_port() -> int:
+    """Return a loopback TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http_request(base_url, method, path, headers=None, body=None):
+    """Send one request without following redirects; return (status, headers, body text)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, response.headers, response.read().decode("utf-8")
+    finally:
+        connection.close()
+
+
+class Gunicorn:
+    """A gunicorn master with sync workers serving one app on 127.0.0.1."""
+
+    def __init__(self, app_spec, workers, env, log_path):
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--worker-class", "sync",
+                   "--bind", f"127.0.0.1:{self.port}", app_spec]
+        with open(log_path, "ab") as log:
+            self.process = subprocess.Popen(command, cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                                            stdout=log, stderr=subprocess.STDOUT)
+        self.workers = workers
+
+    def wait_until_serving(self, timeout=60.0):
+        """Wait until every worker is up and the port answers, or fail with the log."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}:\n{self.log()}")
+            if len(self.worker_pids()) == self.workers:
+                with contextlib.suppress(OSError):
+                    http_request(self.base_url, "GET", "/")
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"gunicorn did not answer within {timeout} s:\n{self.log()}")
+
+    def log(self) -> str:
+        """Return the end of gunicorn's output, for error messages."""
+        with open(self.log_path, errors="replace") as log:
+            return log.read()[-3000:]
+
+    def worker_pids(self) -> list:
+        """Return the pids of the master's worker processes."""
+        pids = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit() and _status_field(entry, "PPid") == str(self.process.pid):
+                pids.append(int(entry))
+        return sorted(pids)
+
+    def worker_rss_mib(self) -> list:
+        """Return each worker's resident memory (VmRSS) in MiB."""
+        sizes = (_status_field(pid, "VmRSS") for pid in self.worker_pids())
+        return [int(size.split()[0]) / 1024 for size in sizes if size]  # "12345 kB"
+
+    def stop(self):
+        """Stop the master (it stops its workers) and wait for it."""
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def _status_field(pid, name):
+    """Return one field of /proc/<pid>/status, or None if the process is gone."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith(name + ":"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
+@contextlib.contextmanager
+def gunicorn(app_spec, workers, env, log_path):
+    """Serve app_spec with gunicorn until the block ends; yield the Gunicorn."""
+    server = Gunicorn(app_spec, workers, env, log_path)
+    try:
+        server.wait_until_serving()
+        yield server
+    finally:
+        server.stop()
+
+
+def mariadb_helper():
+    """Import the test suite's throwaway-MariaDB module (tests/mariadb.py) from the checkout."""
+    # It is test tooling, kept with the tests; the benchmark, like the tests,
+    # runs from a checkout, so it borrows the module rather than copying it.
+    if not MARIADB_HELPER.exists():
+        raise RuntimeError(f"the MariaDB benchmark needs a checkout of wsgiauth ({MARIADB_HELPER} is missing)")
+    spec = importlib.util.spec_from_file_location("wsgiauth_tests_mariadb", MARIADB_HELPER)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@contextlib.contextmanager
+def mysql_database(admin_url=None):
+    """Yield the URL of a new empty MariaDB database, on admin_url's server or a throwaway one."""
+    mariadb = mariadb_helper()
+    with contextlib.ExitStack() as stack:
+        if not admin_url:
+            admin_url = stack.enter_context(mariadb.ThrowawayMariaDB()).admin_url
+        url = mariadb.create_database(admin_url)
+        try:
+            yield url
+        finally:
+            mariadb.drop_database(url)

@@ -1,0 +1,46 @@
+-- wrk script for `python -m wsgiauth benchmark`: one request shape per case.
+-- Arguments after `--`: method, path, expected status, number of users.
+-- Environment: BENCH_COOKIE (a Cookie header value) and BENCH_BODY (a form
+-- body, where %07d becomes a random user number); passed in the environment
+-- rather than on the command line, where `ps` would show them.
+local threads = {}
+
+function setup(thread)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  method, path, expected, users = args[1], args[2], tonumber(args[3]), tonumber(args[4])
+  cookie, body = os.getenv("BENCH_COOKIE") or "", os.getenv("BENCH_BODY") or ""
+  headers = {}
+  if cookie ~= "" then headers["Cookie"] = cookie end
+  if body ~= "" then headers["Content-Type"] = "application/x-www-form-urlencoded" end
+  -- Requests that do not change are formatted once.
+  static = wrk.format(method, path, headers, body ~= "" and body or nil)
+  unexpected = 0
+  math.randomseed(os.time() + tonumber(tostring({}):match("0x(%x+)") or "0", 16))
+end
+
+function request()
+  if users > 0 and body ~= "" then
+    return wrk.format(method, path, headers, string.format(body, math.random(users)))
+  end
+  return static
+end
+
+-- A 200 where a 303 was expected (a failed sign-in, a profile page that
+-- redirects to sign in) is an error too, though wrk would count it a success.
+function response(status, headers, body)
+  if status ~= expected then unexpected = unexpected + 1 end
+end
+
+-- One line the Python side parses: times in microseconds.
+function done(summary, latency, requests)
+  local wrong = 0
+  for _, thread in ipairs(threads) do wrong = wrong + thread:get("unexpected") end
+  local e = summary.errors
+  io.write(string.format(
+    "wrk-result requests=%d duration_us=%d p50_us=%d p99_us=%d socket_errors=%d non_2xx_3xx=%d unexpected=%d\n",
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status, wrong))
+end
