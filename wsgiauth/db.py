@@ -137,7 +137,9 @@ class Database:
             password=unquote(parts.password or ""),
             database=parts.path.lstrip("/") or None,
             charset="utf8mb4",  # real UTF-8 (MySQL's "utf8" stops at 3 bytes)
-            autocommit=False,
+            # Each statement commits by itself unless transaction() began a
+            # transaction: a lone read (Database.one) then costs one round trip.
+            autocommit=True,
             connect_timeout=5,
             cursorclass=pymysql.cursors.DictCursor,
         )
@@ -188,10 +190,27 @@ class Database:
     @contextlib.contextmanager
     def transaction(self):
         """Borrow a connection for one transaction; commit on success, roll back on error."""
+        with self._lend(transaction=True) as tx:
+            yield tx
+
+    def one(self, query, /, **params):
+        """Run one read on its own (no transaction around it); return the first row as a dict, or None."""
+        # A lone SELECT is atomic by itself. In autocommit mode it needs no
+        # BEGIN and no COMMIT, which saves MySQL a round trip on the session
+        # lookup that nearly every request makes.
+        with self._lend(transaction=False) as tx:
+            return tx.one(query, **params)
+
+    @contextlib.contextmanager
+    def _lend(self, transaction):
+        """Lend a connection for a block (in a transaction or not); roll back and keep it healthy on error."""
         connection = self._borrow()
         try:
+            if transaction and self.dialect == "mysql":
+                connection.begin()  # MySQL connections are in autocommit mode
             yield Transaction(connection, self.queries)
-            connection.commit()
+            if transaction:
+                connection.commit()
         except BaseException as error:
             try:
                 connection.rollback()

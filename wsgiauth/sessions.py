@@ -61,8 +61,7 @@ class SessionStore:
             except (BadSignature, UnicodeDecodeError):
                 sid = None  # tampered or signed with another key: a stranger
             if sid:
-                with db.transaction() as tx:
-                    row = tx.one("session_user", id_hash=hash_id(sid), now=self.now())
+                row = db.one("session_user", id_hash=hash_id(sid), now=self.now())
                 # No row: never signed in, signed out, or expired. The id is
                 # still this browser's, and keeps its CSRF token valid.
                 return Session(sid, user=row, has_cookie=True)
