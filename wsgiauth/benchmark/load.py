@@ -1,5 +1,6 @@
-"""Drive one case with wrk and read back its summary line."""
+"""Drive one case with wrk and read back its counts and latencies."""
 
+import collections
 import dataclasses
 import os
 import re
@@ -9,6 +10,7 @@ from pathlib import Path
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 _RESULT = re.compile(r"^wrk-result (.*)$", re.MULTILINE)
+_LATENCY = re.compile(r"^wrk-latency ?(.*)$", re.MULTILINE)
 
 
 class WrkUnavailable(RuntimeError):
@@ -30,15 +32,14 @@ class Load:
 
 @dataclasses.dataclass(frozen=True)
 class Result:
-    """What wrk measured for one case."""
+    """What wrk measured for one case (or several runs of it, merged)."""
 
     requests: int
     seconds: float
-    p50_ms: float
-    p99_ms: float
     socket_errors: int  # connect, read, write and timeout errors
     non_2xx_3xx: int
     unexpected: int  # responses whose status was not the expected one (includes non_2xx_3xx)
+    latency: tuple  # (microseconds, how many requests took that long), ascending
 
     @property
     def rps(self) -> float:
@@ -49,6 +50,41 @@ class Result:
     def errors(self) -> int:
         """Return every failed request: socket errors and wrong statuses."""
         return self.socket_errors + self.unexpected
+
+    @property
+    def p50_ms(self) -> float:
+        """Return the median latency in milliseconds."""
+        return self.percentile(50) / 1000
+
+    @property
+    def p99_ms(self) -> float:
+        """Return the 99th percentile latency in milliseconds."""
+        return self.percentile(99) / 1000
+
+    def percentile(self, p) -> int:
+        """Return the latency (µs) that p % of the requests did not exceed."""
+        total = sum(count for _, count in self.latency)
+        seen = 0
+        for value, count in self.latency:
+            seen += count
+            if seen >= total * p / 100:
+                return value
+        return 0
+
+
+def merged(results) -> Result:
+    """Return several runs of one case as one Result: counts added, latencies pooled."""
+    latency = collections.Counter()
+    for result in results:
+        latency.update(dict(result.latency))
+    return Result(
+        requests=sum(r.requests for r in results),
+        seconds=sum(r.seconds for r in results),
+        socket_errors=sum(r.socket_errors for r in results),
+        non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
+        unexpected=sum(r.unexpected for r in results),
+        latency=tuple(sorted(latency.items())),
+    )
 
 
 def wrk_path() -> str:
@@ -68,16 +104,15 @@ def run_wrk(base_url: str, load: Load, seconds: int) -> Result:
     env = {**os.environ, "BENCH_COOKIE": load.cookie, "BENCH_BODY": load.body}
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=seconds + 120)
-    match = _RESULT.search(done.stdout)
-    if done.returncode != 0 or not match:
+    counts, latency = _RESULT.search(done.stdout), _LATENCY.search(done.stdout)
+    if done.returncode != 0 or not counts or not latency:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout[-2000:]}")
-    fields = dict(item.split("=") for item in match.group(1).split())
+    fields = dict(item.split("=") for item in counts.group(1).split())
     return Result(
         requests=int(fields["requests"]),
         seconds=int(fields["duration_us"]) / 1e6,
-        p50_ms=int(fields["p50_us"]) / 1e3,
-        p99_ms=int(fields["p99_us"]) / 1e3,
         socket_errors=int(fields["socket_errors"]),
         non_2xx_3xx=int(fields["non_2xx_3xx"]),
         unexpected=int(fields["unexpected"]),
+        latency=tuple(tuple(int(n) for n in pair.split(":")) for pair in latency.group(1).split()),
     )

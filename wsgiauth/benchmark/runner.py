@@ -15,7 +15,7 @@ from ..db import Database
 from ..migrations import migrate
 from ..passwords import Passwords
 from . import report
-from .load import Load, run_wrk
+from .load import Load, merged, run_wrk
 from .seed import PASSWORD, anonymous_form, seed_users, signed_in_cookie, signin_body
 from .servers import gunicorn, http_request, mysql_database
 
@@ -55,24 +55,12 @@ def main(options) -> int:
     return 0
 
 
-def time_one_hash(passwords, pwdhash) -> float:
-    """Return the median time of checking one password against pwdhash, in seconds."""
-    times = []
-    for _ in range(5):
-        began = time.perf_counter()
-        passwords.check(pwdhash, PASSWORD)
-        times.append(time.perf_counter() - began)
-    return statistics.median(times)
-
-
 def run(options) -> str:
     """Measure every case on each chosen database; return the Markdown report."""
     passwords = Passwords(options.password_method)
-    pwdhash = passwords.hash(PASSWORD)
-    cores = os.cpu_count()
-    hash_seconds = time_one_hash(passwords, pwdhash)
-    bench = Bench(options, pwdhash, hash_bound=cores / hash_seconds)
+    bench = Bench(options, passwords)
     chosen = ["sqlite", "mysql"] if options.database == "both" else [options.database]
+    load_before = os.getloadavg()[0]
     rows, versions = [], [f"Python {platform.python_version()}"]
     for dialect in chosen:
         with database_url(dialect, options) as url:
@@ -80,11 +68,14 @@ def run(options) -> str:
         rows += db_rows
         versions.append(version)
     header = (
-        f"wsgiauth benchmark, {time.strftime('%Y-%m-%d')}: {cpu_model()}, {cores} cores, {', '.join(versions)}. "
+        f"wsgiauth benchmark, {time.strftime('%Y-%m-%d')}: {cpu_model()}, {bench.cores} cores, "
+        f"{', '.join(versions)}; load average {load_before:.1f} before the run. "
         f"gunicorn with {options.workers} sync workers; wrk (1 thread) on the same machine, "
-        f"{options.duration} s per case after {options.warmup} s of warm-up, {bench.connections} connections "
-        f"for pages and {options.workers} for sign-ins. Hash {options.password_method}: {hash_seconds:.3f} s "
-        f"each, so at most {bench.hash_bound:.1f} sign-ins/s on {cores} cores (the hash-bound maximum)."
+        f"{bench.connections} connections for pages and {options.workers} for sign-ins. "
+        f"Each page case runs {options.duration} s in {bench.rounds} slice(s), alternating with the ceiling "
+        f"(a bare Werkzeug app sending a page of the profile page's size under the same gunicorn), "
+        f"after {options.warmup} s of warm-up. Sign-ins use {options.password_method}; their hash-bound "
+        f"maximum is {bench.cores} cores / the time of one hash, timed just before each sign-in case."
     )
     return report.markdown(header, rows)
 
@@ -123,12 +114,16 @@ def cpu_model() -> str:
 class Bench:
     """The cases of one run, shared by both databases."""
 
-    def __init__(self, options, pwdhash, hash_bound):
+    def __init__(self, options, passwords):
         self.options = options
-        self.pwdhash = pwdhash
-        self.hash_bound = hash_bound
+        self.passwords = passwords
+        self.pwdhash = passwords.hash(PASSWORD)
+        self.cores = os.cpu_count()
         self.workers = options.workers
         self.connections = options.connections or 4 * options.workers
+        # Short slices, alternating with the ceiling, so that both see the
+        # same background load on a shared machine.
+        self.rounds = max(1, options.duration // 2)
         self.users = sorted(set(options.users))
 
     def env(self, url):
@@ -139,12 +134,31 @@ class Bench:
                    WSGIAUTH_PASSWORD_METHOD=self.options.password_method)
         return env
 
-    def measure(self, server, load):
-        """Warm up, run one case and return (Result, each worker's RSS after it)."""
+    def warm_up(self, server, load):
+        """Send unmeasured load first: templates compile, connections open."""
         if self.options.warmup > 0:
             run_wrk(server.base_url, load, self.options.warmup)
-        result = run_wrk(server.base_url, load, self.options.duration)
-        return result, server.worker_rss_mib()
+
+    def alternate(self, ceiling, app, load):
+        """Run load against app in slices, each after a slice of the ceiling; return both (Result, RSS)."""
+        ceiling_load = Load("GET", "/", 200, self.connections)
+        self.warm_up(ceiling, ceiling_load)
+        self.warm_up(app, load)
+        seconds = max(1, self.options.duration // self.rounds)
+        ceiling_runs, app_runs = [], []
+        for _ in range(self.rounds):
+            ceiling_runs.append(run_wrk(ceiling.base_url, ceiling_load, seconds))
+            app_runs.append(run_wrk(app.base_url, load, seconds))
+        return (merged(ceiling_runs), ceiling.worker_rss_mib()), (merged(app_runs), app.worker_rss_mib())
+
+    def hash_bound(self) -> float:
+        """Return cores / the median time of checking one password, in sign-ins per second."""
+        times = []
+        for _ in range(5):
+            began = time.perf_counter()
+            self.passwords.check(self.pwdhash, PASSWORD)
+            times.append(time.perf_counter() - began)
+        return self.cores / statistics.median(times)
 
     def database(self, dialect, url):
         """Run every case against one database; return (rows, "MariaDB 10.11.x"-like version)."""
@@ -161,18 +175,16 @@ class Bench:
             size = len(page.encode("utf-8"))
             ceiling_spec = f"wsgiauth.benchmark.ceiling:create_app({size})"
             with gunicorn(ceiling_spec, self.workers, self.env(url), Path(tmp, "ceiling.log")) as ceiling:
-                result, rss = self.measure(ceiling, Load("GET", "/", 200, self.connections))
-            top = report.Row(name, f"ceiling: GET {size:,}-byte page", result, rss)
-            rows.append(top)
-            ceiling_rps = result.rps
-            for case, load, minimum in [
-                ("GET /signin", Load("GET", "/signin", 200, self.connections), SIGNIN_PAGE_MIN),
-                ("GET /profile", Load("GET", "/profile", 200, self.connections, cookie=profile_cookie),
-                 PROFILE_MIN[dialect]),
-            ]:
-                result, rss = self.measure(app, load)
-                rows.append(report.Row(name, case, result, rss,
-                                       [report.at_least(result.rps / ceiling_rps, minimum, "ceiling")]))
+                for case, load, minimum in [
+                    ("GET /signin", Load("GET", "/signin", 200, self.connections), SIGNIN_PAGE_MIN),
+                    ("GET /profile", Load("GET", "/profile", 200, self.connections, cookie=profile_cookie),
+                     PROFILE_MIN[dialect]),
+                ]:
+                    (top, top_rss), (result, rss) = self.alternate(ceiling, app, load)
+                    rows.append(report.Row(name, f"ceiling, {size:,}-byte page (alternating with {case})",
+                                           top, top_rss))
+                    rows.append(report.Row(name, case, result, rss,
+                                           [report.at_least(result.rps / top.rps, minimum, "ceiling")]))
             rows += self.signins(name, db, app)
         version = server_version(db)
         db.close()
@@ -184,17 +196,19 @@ class Bench:
         # sign-in replaces the session it came with by a new one, and the
         # cookie's own id never has a row, so the pair stays valid.
         cookie, token = anonymous_form(app.base_url)
-        rows, have = [], self.users[0]
+        rows, have = [], self.users[0]  # database() seeded the first count
         for users in self.users:
             seed_users(db, have + 1, users, self.pwdhash, int(time.time()))
             have = users
             # One connection per worker: each sign-in is CPU-bound, so more
             # connections would only add queueing to the latency.
             load = Load("POST", "/signin", 303, self.workers, cookie=cookie, body=signin_body(token), users=users)
-            result, rss = self.measure(app, load)
-            checks = [report.at_least(result.rps / self.hash_bound, SIGNIN_POST_MIN, "hash-bound")]
+            self.warm_up(app, load)
+            bound = self.hash_bound()
+            result = run_wrk(app.base_url, load, self.options.duration)
+            checks = [report.at_least(result.rps / bound, SIGNIN_POST_MIN, f"hash-bound {bound:,.1f}/s")]
             if rows:
                 checks.append(report.at_most(result.p50_ms / rows[0].result.p50_ms, P50_GROWTH_MAX,
                                              f"{self.users[0]:,} users"))
-            rows.append(report.Row(name, f"POST /signin, {users:,} users", result, rss, checks))
+            rows.append(report.Row(name, f"POST /signin, {users:,} users", result, app.worker_rss_mib(), checks))
         return rows

@@ -34,13 +34,18 @@ function response(status, headers, body)
   if status ~= expected then unexpected = unexpected + 1 end
 end
 
--- One line the Python side parses: times in microseconds.
+-- Two lines the Python side parses: the counts, then every latency seen
+-- (microseconds:how many), so that several runs can be merged exactly.
 function done(summary, latency, requests)
   local wrong = 0
   for _, thread in ipairs(threads) do wrong = wrong + thread:get("unexpected") end
   local e = summary.errors
-  io.write(string.format(
-    "wrk-result requests=%d duration_us=%d p50_us=%d p99_us=%d socket_errors=%d non_2xx_3xx=%d unexpected=%d\n",
-    summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
-    e.connect + e.read + e.write + e.timeout, e.status, wrong))
+  io.write(string.format("wrk-result requests=%d duration_us=%d socket_errors=%d non_2xx_3xx=%d unexpected=%d\n",
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, wrong))
+  local seen = {}
+  for i = 1, #latency do
+    local value, count = latency(i)
+    table.insert(seen, string.format("%d:%d", value, count))
+  end
+  io.write("wrk-latency " .. table.concat(seen, " ") .. "\n")
 end
