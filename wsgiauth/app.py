@@ -142,7 +142,11 @@ class WSGIAuth:
 
     def wsgi_app(self, environ, start_response):
         """Handle one request from start to finish."""
-        request = Request(environ)
+        # Not stored back into environ["werkzeug.request"]: that makes a cycle
+        # (request -> environ -> request), so every request, with its session
+        # and form data, would wait for the garbage collector instead of
+        # being freed as soon as the response is sent.
+        request = Request(environ, populate_request=False)
         request.max_content_length = self.settings.MAX_CONTENT_LENGTH
         request.url_rule = None
         request.urls = self.url_map.bind_to_environ(environ)
