@@ -1,5 +1,6 @@
 """The WSGI application object: routing, sessions, CSRF, rendering and error pages."""
 
+import functools
 import logging
 from pathlib import Path
 
@@ -51,6 +52,7 @@ class WSGIAuth:
         self.settings = settings
         self.db = db
         self.url_map = url_map()
+        self._plain_urls = {}  # (SCRIPT_NAME, endpoint) -> URL; see url_for
         self.sessions = SessionStore(settings)
         self.passwords = Passwords(settings.PASSWORD_METHOD)
         # Templates are compiled once per process and kept (auto_reload off):
@@ -73,7 +75,17 @@ class WSGIAuth:
 
     def url_for(self, request, endpoint, **values):
         """Build a URL from the Map (mount-aware: it includes SCRIPT_NAME)."""
-        return request.urls.build(endpoint, values)
+        if values:
+            return request.urls.build(endpoint, values)
+        # A URL without arguments (every nav link) depends only on where the
+        # app is mounted, so it is built once per SCRIPT_NAME, then looked up.
+        key = (request.urls.script_name, endpoint)
+        url = self._plain_urls.get(key)
+        if url is None:
+            if len(self._plain_urls) >= 100:  # bounded, whatever SCRIPT_NAMEs arrive
+                self._plain_urls.clear()
+            url = self._plain_urls[key] = request.urls.build(endpoint)
+        return url
 
     def redirect_to(self, request, endpoint, **values):
         """Answer with a 303 See Other to an endpoint (a POST becomes a GET)."""
@@ -86,7 +98,7 @@ class WSGIAuth:
             request=request,
             user=session.user if session else None,
             endpoint=getattr(request.url_rule, "endpoint", None),
-            url_for=lambda endpoint, **values: self.url_for(request, endpoint, **values),
+            url_for=functools.partial(self.url_for, request),
             csrf_token=lambda: self.sessions.csrf_token(session),
         )
         html = self.jinja.get_template(template).render(context)
