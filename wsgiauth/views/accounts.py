@@ -9,6 +9,8 @@ INVALID_SIGNIN = "Invalid e-mail or password"
 
 def typed(request, *fields):
     """Return what the user typed into fields, to re-show the form (never a password)."""
+    if request.method != "POST":
+        return dict.fromkeys(fields, "")  # nothing typed yet: no body to parse
     return {field: request.form.get(field, "") for field in fields}
 
 
