@@ -73,6 +73,17 @@ class Gunicorn:
                 pids.append(int(entry))
         return sorted(pids)
 
+    def wait_until_idle(self, timeout=30.0):
+        """Wait until no worker has used CPU for a moment (requests wrk gave up on are finished)."""
+        deadline = time.monotonic() + timeout
+        before = None
+        while time.monotonic() < deadline:
+            now = [_cpu_ticks(pid) for pid in self.worker_pids()]
+            if now == before:
+                return
+            before = now
+            time.sleep(0.1)
+
     def worker_rss_mib(self) -> list:
         """Return each worker's resident memory (VmRSS) in MiB."""
         sizes = (_status_field(pid, "VmRSS") for pid in self.worker_pids())
@@ -86,6 +97,16 @@ class Gunicorn:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+def _cpu_ticks(pid):
+    """Return the user + system CPU clock ticks a process has used, or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of proc(5))
 
 
 def _status_field(pid, name):
