@@ -45,6 +45,11 @@ def at_most(value: float, maximum: float, of: str) -> Check:
     return Check(f"p50 {value:.2f}× {of}", f"≤ {maximum:g}×", value <= maximum)
 
 
+def note(ratio: str) -> Check:
+    """Return a figure shown for information, with no target."""
+    return Check(ratio, "", True)
+
+
 def cells(row: Row) -> list:
     """Return one row's table cells."""
     r = row.result
@@ -52,7 +57,7 @@ def cells(row: Row) -> list:
     return [
         row.database, row.case, f"{r.rps:,.1f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", str(r.errors),
         "; ".join(c.ratio for c in row.checks) or "—",
-        "; ".join(f"{c.target} {mark[c.ok]}" for c in row.checks) or "—",
+        "; ".join(f"{c.target} {mark[c.ok]}" for c in row.checks if c.target) or "—",
         " / ".join(f"{rss:.1f}" for rss in row.rss_mib),
     ]
 

@@ -145,14 +145,17 @@ def mariadb_helper():
 
 
 @contextlib.contextmanager
-def mysql_database(admin_url=None):
-    """Yield the URL of a new empty MariaDB database, on admin_url's server or a throwaway one."""
+def mysql_databases(admin_url=None):
+    """Yield a function making new empty MariaDB databases, on admin_url's server or a throwaway one."""
     mariadb = mariadb_helper()
     with contextlib.ExitStack() as stack:
         if not admin_url:
             admin_url = stack.enter_context(mariadb.ThrowawayMariaDB()).admin_url
-        url = mariadb.create_database(admin_url)
-        try:
-            yield url
-        finally:
-            mariadb.drop_database(url)
+
+        def create():
+            """Create a database (dropped when the block ends) and return its URL."""
+            url = mariadb.create_database(admin_url)
+            stack.callback(mariadb.drop_database, url)
+            return url
+
+        yield create
