@@ -39,8 +39,8 @@ def test_benchmark_prints_and_writes_its_table_with_no_errors(mariadb_admin_url,
     for database in ["SQLite", "MariaDB"]:
         assert {(database, case) for case in CASES} <= measured
         assert sum(1 for row in rows if row[0] == database and row[1].startswith("ceiling")) == 2
-    for database, case, rps, p50, p99, errors, ratio, target, rss in rows:
+    for database, case, rps, p50, p99, cpu, errors, ratio, target, rss in rows:
         assert errors == "0", f"{database} {case}: {errors} errors"
-        assert float(rps.replace(",", "")) > 0 and float(p50) > 0
+        assert float(rps.replace(",", "")) > 0 and float(p50) > 0 and float(cpu.replace(",", "")) > 0
         assert all(0 < float(mib) < 1024 for mib in rss.split(" / ")), rss
         assert ratio == "—" or "of ceiling" in ratio or "of hash-bound" in ratio

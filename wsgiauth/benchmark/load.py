@@ -4,9 +4,12 @@ import collections
 import dataclasses
 import os
 import re
+import resource
 import shutil
 import subprocess
 from pathlib import Path
+
+from .servers import cpu_seconds
 
 WRK_SCRIPT = Path(__file__).with_name("wrk.lua")
 _RESULT = re.compile(r"^wrk-result (.*)$", re.MULTILINE)
@@ -40,6 +43,12 @@ class Result:
     non_2xx_3xx: int
     unexpected: int  # responses whose status was not the expected one (includes non_2xx_3xx)
     latency: tuple  # (microseconds, how many requests took that long), ascending
+    cpu_seconds: float = 0.0  # CPU used by wrk and the server's processes meanwhile
+
+    @property
+    def cpu_us(self) -> float:
+        """Return the CPU time used per request, in microseconds."""
+        return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
 
     @property
     def rps(self) -> float:
@@ -84,6 +93,7 @@ def merged(results) -> Result:
         non_2xx_3xx=sum(r.non_2xx_3xx for r in results),
         unexpected=sum(r.unexpected for r in results),
         latency=tuple(sorted(latency.items())),
+        cpu_seconds=sum(r.cpu_seconds for r in results),
     )
 
 
@@ -95,8 +105,9 @@ def wrk_path() -> str:
     return path
 
 
-def run_wrk(base_url: str, load: Load, seconds: int) -> Result:
-    """Send load to base_url for `seconds` and return the measured Result."""
+def run_wrk(base_url: str, load: Load, seconds: int, pids=()) -> Result:
+    """Send load to base_url for `seconds`; return the Result, with the CPU of wrk and of pids."""
+    before = _children_cpu() + cpu_seconds(pids)
     # One wrk thread: the machine's cores belong to the server under test.
     command = [wrk_path(), "--threads", "1", "--connections", str(load.connections),
                "--duration", f"{max(1, int(seconds))}s", "--timeout", "30s", "--script", str(WRK_SCRIPT),
@@ -104,6 +115,7 @@ def run_wrk(base_url: str, load: Load, seconds: int) -> Result:
     env = {**os.environ, "BENCH_COOKIE": load.cookie, "BENCH_BODY": load.body}
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=seconds + 120)
+    used = _children_cpu() + cpu_seconds(pids) - before
     counts, latency = _RESULT.search(done.stdout), _LATENCY.search(done.stdout)
     if done.returncode != 0 or not counts or not latency:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout[-2000:]}")
@@ -115,4 +127,11 @@ def run_wrk(base_url: str, load: Load, seconds: int) -> Result:
         non_2xx_3xx=int(fields["non_2xx_3xx"]),
         unexpected=int(fields["unexpected"]),
         latency=tuple(tuple(int(n) for n in pair.split(":")) for pair in latency.group(1).split()),
+        cpu_seconds=used,
     )
+
+
+def _children_cpu() -> float:
+    """Return the CPU time of this process's finished children (wrk, once it has exited), in seconds."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

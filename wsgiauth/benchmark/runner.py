@@ -61,7 +61,7 @@ def run(options) -> str:
     load_before = os.getloadavg()[0]
     rows, versions = [], [f"Python {platform.python_version()}"]
     for dialect in chosen:
-        with databases(dialect, options) as new_url:
+        with databases(dialect, options) as (new_url, bench.db_pids):
             db_rows, version = bench.database(dialect, new_url)
         rows += db_rows
         versions.append(version)
@@ -74,21 +74,23 @@ def run(options) -> str:
         f"sending the same headers and a page of the profile page's size, under the same gunicorn). "
         f"Sign-ins use {options.password_method}, on one database per user count, in slices alternating "
         f"between the counts; the hash-bound maximum is {bench.cores} cores / the median time of one hash, "
-        f"timed between the slices. Worker RSS is read once the workers are idle after each case."
+        f"timed between the slices. CPU/request is the CPU time of wrk, gunicorn and the throwaway mariadbd "
+        f"per request: the ratio of these is what the requests/s ratio would be on an otherwise idle machine. "
+        f"Worker RSS is read once the workers are idle after each case."
     )
     return report.markdown(header, rows)
 
 
 @contextlib.contextmanager
 def databases(dialect, options):
-    """Yield a function returning the URL of a new, empty, migrated database of the given kind."""
+    """Yield (function returning a new, empty, migrated database's URL, the database server's pids)."""
     with contextlib.ExitStack() as stack:
         if dialect == "sqlite":
             folder = stack.enter_context(tempfile.TemporaryDirectory())
             numbers = itertools.count(1)
-            create = lambda: f"sqlite:///{folder}/bench{next(numbers)}.db"  # noqa: E731
+            create, pids = lambda: f"sqlite:///{folder}/bench{next(numbers)}.db", []  # noqa: E731
         else:
-            create = stack.enter_context(mysql_databases(options.mysql_admin_url))
+            create, pids = stack.enter_context(mysql_databases(options.mysql_admin_url))
 
         def new_url():
             """Create, migrate and return one more database."""
@@ -98,7 +100,7 @@ def databases(dialect, options):
             db.close()
             return url
 
-        yield new_url
+        yield new_url, pids
 
 
 def server_version(url) -> str:
@@ -133,6 +135,7 @@ class Bench:
         self.workers = options.workers
         self.connections = options.connections or 4 * options.workers
         self.users = sorted(set(options.users))
+        self.db_pids = []  # the database server's processes, whose CPU counts too
 
     def env(self, url):
         """Return the environment for gunicorn: only this run's WSGIAUTH_* settings."""
@@ -154,6 +157,10 @@ class Bench:
         db.close()
         return url
 
+    def run(self, server, load, seconds):
+        """Run load against server; the Result counts the CPU of wrk, gunicorn and the database server."""
+        return run_wrk(server.base_url, load, seconds, pids=server.pids() + self.db_pids)
+
     def warm_up(self, server, load):
         """Send unmeasured load first: templates compile, connections open."""
         if self.options.warmup > 0:
@@ -169,8 +176,8 @@ class Bench:
         seconds = max(1, self.options.duration // rounds)
         ceiling_runs, app_runs = [], []
         for _ in range(rounds):
-            ceiling_runs.append(run_wrk(ceiling.base_url, ceiling_load, seconds))
-            app_runs.append(run_wrk(app.base_url, load, seconds))
+            ceiling_runs.append(self.run(ceiling, ceiling_load, seconds))
+            app_runs.append(self.run(app, load, seconds))
         return (merged(ceiling_runs), rss(ceiling)), (merged(app_runs), rss(app))
 
     def database(self, dialect, new_url):
@@ -195,7 +202,8 @@ class Bench:
                 (top, top_rss), (result, app_rss) = self.alternate(ceiling, app, load)
                 rows.append(report.Row(name, f"ceiling, {size:,}-byte page (alternating with {case})", top, top_rss))
                 rows.append(report.Row(name, case, result, app_rss,
-                                       [report.at_least(result.rps / top.rps, minimum, "ceiling")]))
+                                       [report.at_least(result.rps / top.rps, minimum, "ceiling"),
+                                        report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")]))
             # One app per user count, on its own database: the first is the
             # one above; the others are seeded now.
             apps = [app] + [self.serve(stack, "wsgiauth:create_app()", self.seeded(new_url, users),

@@ -74,6 +74,10 @@ class Gunicorn:
                 pids.append(int(entry))
         return sorted(pids)
 
+    def pids(self) -> list:
+        """Return the pids of the master and its workers."""
+        return [self.process.pid, *self.worker_pids()]
+
     def wait_until_idle(self, timeout=30.0):
         """Wait until no worker has used CPU for a moment (requests wrk gave up on are finished)."""
         deadline = time.monotonic() + timeout
@@ -100,6 +104,12 @@ class Gunicorn:
             if self.process.poll() is None:
                 self.process.kill()
                 self.process.wait()
+
+
+def cpu_seconds(pids) -> float:
+    """Return the CPU time (user + system) the processes have used so far, in seconds."""
+    ticks = (_cpu_ticks(pid) for pid in pids)
+    return sum(tick for tick in ticks if tick is not None) / os.sysconf("SC_CLK_TCK")
 
 
 def _cpu_ticks(pid):
@@ -149,11 +159,13 @@ def mariadb_helper():
 
 @contextlib.contextmanager
 def mysql_databases(admin_url=None):
-    """Yield a function making new empty MariaDB databases, on admin_url's server or a throwaway one."""
+    """Yield (function making new empty databases, the server's pids) for admin_url's server or a throwaway one."""
     mariadb = mariadb_helper()
     with contextlib.ExitStack() as stack:
+        pids = []  # an existing server's CPU time cannot be read from here
         if not admin_url:
-            admin_url = stack.enter_context(mariadb.ThrowawayMariaDB()).admin_url
+            server = stack.enter_context(mariadb.ThrowawayMariaDB())
+            admin_url, pids = server.admin_url, [server.process.pid]
 
         def create():
             """Create a database (dropped when the block ends) and return its URL."""
@@ -161,4 +173,4 @@ def mysql_databases(admin_url=None):
             stack.callback(mariadb.drop_database, url)
             return url
 
-        yield create
+        yield create, pids
