@@ -1,10 +1,7 @@
 """The sign-in cases: full sign-ins against the hash-bound maximum, with few and with many users."""
 
-import multiprocessing
 import statistics
 import time
-
-from werkzeug.security import check_password_hash
 
 from . import report
 from .load import Load, merged
@@ -21,8 +18,7 @@ class SignIns:
         self.bench = bench
         self.name = name
         self.apps = apps  # [(users, gunicorn server)], fewest users first
-        self.hash_seconds = []  # one hash, alone
-        self.parallel_seconds = []  # one hash per core, all at once
+        self.hash_seconds = []
 
     def load(self, users, app):
         """Return the Load signing in random users among `users`, with one cookie and token for all."""
@@ -34,22 +30,10 @@ class SignIns:
         return Load("POST", "/signin", 303, self.bench.workers, cookie=cookie, body=signin_body(token), users=users)
 
     def time_hash(self):
-        """Time one password check, then one per core at once, while the servers are idle."""
+        """Time one password check here, while the servers are idle."""
         began = time.perf_counter()
         self.bench.passwords.check(self.bench.pwdhash, PASSWORD)
         self.hash_seconds.append(time.perf_counter() - began)
-        # The issue's bound assumes hashes on all cores run as fast as one
-        # alone; a memory-hard hash on cores sharing a cache may not, so the
-        # rate of hashes run side by side (no web stack at all) is shown too.
-        context = multiprocessing.get_context("fork")
-        start, times = context.Barrier(self.bench.cores), context.Queue()
-        hashers = [context.Process(target=hash_when_all_ready, args=(start, times, self.bench.pwdhash))
-                   for _ in range(self.bench.cores)]
-        for hasher in hashers:
-            hasher.start()
-        self.parallel_seconds.append(max(times.get(timeout=600) for _ in hashers))
-        for hasher in hashers:
-            hasher.join()
 
     def rows(self) -> list:
         """Run the slices and return one table row per user count."""
@@ -69,22 +53,13 @@ class SignIns:
                 app.wait_until_idle()
         self.time_hash()
         bound = self.bench.cores / statistics.median(self.hash_seconds)
-        side_by_side = self.bench.cores / statistics.median(self.parallel_seconds)
         rows = []
         for (users, app), done in zip(self.apps, runs):
             result = merged(done)
-            checks = [report.at_least(result.rps / bound, SIGNIN_POST_MIN, f"hash-bound {bound:,.1f}/s"),
-                      report.note(f"{result.rps / side_by_side:.0%} of {side_by_side:,.1f}/s hashing side by side")]
+            checks = [report.at_least(result.rps / bound, SIGNIN_POST_MIN, f"hash-bound {bound:,.1f}/s")]
             if rows:
                 fewest = rows[0].result.p50_ms
                 checks.append(report.at_most(result.p50_ms / fewest, P50_GROWTH_MAX, f"{self.apps[0][0]:,} users"))
             rows.append(report.Row(self.name, f"POST /signin, {users:,} users", result, app.worker_rss_mib(), checks))
         return rows
 
-
-def hash_when_all_ready(start, times, pwdhash):
-    """Check one password as soon as every hashing process is ready; put the seconds it took."""
-    start.wait()
-    began = time.perf_counter()
-    check_password_hash(pwdhash, PASSWORD)
-    times.put(time.perf_counter() - began)
