@@ -31,6 +31,7 @@ class Load:
     cookie: str = ""  # Cookie header value
     body: str = ""  # form body; %07d becomes a random user number in 1..users
     users: int = 0
+    many_clients: bool = False  # a made-up X-Forwarded-For per request (the app must trust one proxy)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +112,8 @@ def run_wrk(base_url: str, load: Load, seconds: int, pids=()) -> Result:
     # One wrk thread: the machine's cores belong to the server under test.
     command = [wrk_path(), "--threads", "1", "--connections", str(load.connections),
                "--duration", f"{max(1, int(seconds))}s", "--timeout", "30s", "--script", str(WRK_SCRIPT),
-               base_url + load.path, "--", load.method, load.path, str(load.expect), str(load.users)]
+               base_url + load.path, "--", load.method, load.path, str(load.expect), str(load.users),
+               "1" if load.many_clients else "0"]
     env = {**os.environ, "BENCH_COOKIE": load.cookie, "BENCH_BODY": load.body}
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=seconds + 120)

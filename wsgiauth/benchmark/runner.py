@@ -137,17 +137,18 @@ class Bench:
         self.users = sorted(set(options.users))
         self.db_pids = []  # the database server's processes, whose CPU counts too
 
-    def env(self, url):
+    def env(self, url, **settings):
         """Return the environment for gunicorn: only this run's WSGIAUTH_* settings."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("WSGIAUTH_")}
         # A fresh secret per server: nothing signed here is valid anywhere else.
         env.update(WSGIAUTH_DATABASE=url, WSGIAUTH_SECRET_KEY=secrets.token_urlsafe(32),
                    WSGIAUTH_PASSWORD_METHOD=self.options.password_method)
+        env.update({f"WSGIAUTH_{name}": str(value) for name, value in settings.items()})
         return env
 
-    def serve(self, stack, app_spec, url, log_path):
+    def serve(self, stack, app_spec, url, log_path, **settings):
         """Start gunicorn for app_spec on url's database until the stack closes; return the server."""
-        return stack.enter_context(gunicorn(app_spec, self.workers, self.env(url), log_path))
+        return stack.enter_context(gunicorn(app_spec, self.workers, self.env(url, **settings), log_path))
 
     def seeded(self, new_url, users):
         """Return the URL of a new database holding `users` users."""
@@ -204,10 +205,13 @@ class Bench:
                 rows.append(report.Row(name, case, result, app_rss,
                                        [report.at_least(result.rps / top.rps, minimum, "ceiling"),
                                         report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")]))
-            # One app per user count, on its own database: the first is the
-            # one above; the others are seeded now.
-            apps = [app] + [self.serve(stack, "wsgiauth:create_app()", self.seeded(new_url, users),
-                                       Path(tmp, f"app-{users}.log")) for users in self.users[1:]]
+            # One app per user count, each on its own database (the first
+            # count's is the one above). Sign-ins come from made-up clients
+            # behind one trusted proxy, as a real site's would: from one IP,
+            # per-IP rate limits would rightly stop them.
+            urls = [url] + [self.seeded(new_url, users) for users in self.users[1:]]
+            apps = [self.serve(stack, "wsgiauth:create_app()", users_url, Path(tmp, f"signin-{users}.log"),
+                               TRUSTED_PROXIES=1) for users, users_url in zip(self.users, urls)]
             rows += SignIns(self, name, list(zip(self.users, apps))).rows()
         return rows, server_version(url)
 

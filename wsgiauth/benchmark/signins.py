@@ -27,7 +27,8 @@ class SignIns:
         cookie, token = anonymous_form(app.base_url)
         # One connection per worker: each sign-in is CPU-bound, so more
         # connections would only add queueing to the latency.
-        return Load("POST", "/signin", 303, self.bench.workers, cookie=cookie, body=signin_body(token), users=users)
+        return Load("POST", "/signin", 303, self.bench.workers, cookie=cookie, body=signin_body(token), users=users,
+                    many_clients=True)
 
     def time_hash(self):
         """Time one password check here, while the servers are idle."""

@@ -1,5 +1,6 @@
 -- wrk script for `python -m wsgiauth benchmark`: one request shape per case.
--- Arguments after `--`: method, path, expected status, number of users.
+-- Arguments after `--`: method, path, expected status, number of users, and
+-- 1 to send each request as if from another client (X-Forwarded-For).
 -- Environment: BENCH_COOKIE (a Cookie header value) and BENCH_BODY (a form
 -- body, where %07d becomes a random user number); passed in the environment
 -- rather than on the command line, where `ps` would show them.
@@ -11,6 +12,7 @@ end
 
 function init(args)
   method, path, expected, users = args[1], args[2], tonumber(args[3]), tonumber(args[4])
+  many_clients = args[5] == "1"
   cookie, body = os.getenv("BENCH_COOKIE") or "", os.getenv("BENCH_BODY") or ""
   headers = {}
   if cookie ~= "" then headers["Cookie"] = cookie end
@@ -22,6 +24,11 @@ function init(args)
 end
 
 function request()
+  if many_clients then
+    -- 198.18.0.0/15 is set aside for benchmarks (RFC 2544): a made-up client
+    -- per request, so per-IP rate limits see many clients, not one.
+    headers["X-Forwarded-For"] = string.format("198.18.%d.%d", math.random(0, 255), math.random(1, 254))
+  end
   if users > 0 and body ~= "" then
     return wrk.format(method, path, headers, string.format(body, math.random(users)))
   end
