@@ -135,3 +135,13 @@ def test_pages_use_no_external_resources(client):
     for path in ("/", "/about", "/signup", "/signin"):
         page = client.get(path).get_data(as_text=True)
         assert "http://" not in page and "https://" not in page, path
+
+
+def test_links_follow_the_mount_point_of_each_request(app):
+    # Links without arguments are built once per mount point and reused:
+    # the same app object answering under two prefixes must not mix them.
+    for prefix in ["/accounts", "", "/other/place", "/accounts"]:
+        response = Client(app).get("/signin", base_url=f"http://localhost{prefix}")
+        page = response.get_data(as_text=True)
+        assert f'href="{prefix}/signup"' in page and f'action="{prefix}/signin"' in page
+        assert f'href="{prefix}/static/style.css"' in page

@@ -1,4 +1,4 @@
-"""Command line: `python -m wsgiauth migrate`, `python -m wsgiauth deliver-mail`."""
+"""Command line: `python -m wsgiauth migrate`, `deliver-mail` and `benchmark`."""
 
 import argparse
 import logging
@@ -6,6 +6,7 @@ import os
 import sys
 import time
 
+from .benchmark import runner
 from .config import ConfigError, Settings, read_settings
 from .db import Database
 from .migrations import SchemaBehind, check_current, migrate
@@ -84,6 +85,9 @@ def main(argv=None) -> int:
     mail_parser.add_argument("--now", action="store_true",
                              help="also retry messages still waiting out their retry delay")
     mail_parser.set_defaults(run=cmd_deliver_mail)
+    bench_parser = commands.add_parser("benchmark", help="measure requests/s under gunicorn and wrk (see README)")
+    runner.add_arguments(bench_parser)
+    bench_parser.set_defaults(run=runner.main)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     return args.run(args)

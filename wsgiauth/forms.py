@@ -25,6 +25,8 @@ _WORD_START = re.compile(r"(^|[\s\-'’])(\w)")
 
 def typed(request, *fields):
     """Return what the user typed into fields, to re-show the form (never a password)."""
+    if request.method != "POST":
+        return dict.fromkeys(fields, "")  # nothing typed yet: no body to parse
     return {field: request.form.get(field, "") for field in fields}
 
 

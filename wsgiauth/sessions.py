@@ -113,9 +113,11 @@ class SessionStore:
                 sid = None  # tampered or signed with another key: a stranger
             if sid:
                 now = self.now()
-                with db.transaction() as tx:
-                    row = tx.one("session_user", id_hash=hash_id(sid), **self.live(now))
-                    if row and now - row["last_seen"] >= LAST_SEEN_EVERY:
+                # A lone read (no BEGIN/COMMIT): the lookup nearly every
+                # request makes. The write below happens at most once a minute.
+                row = db.one("session_user", id_hash=hash_id(sid), **self.live(now))
+                if row and now - row["last_seen"] >= LAST_SEEN_EVERY:
+                    with db.transaction() as tx:
                         tx.run("touch_session", id_hash=hash_id(sid), now=now)
                 # No row: never signed in, signed out, expired or idle too
                 # long. The id is still this browser's, and keeps its CSRF

@@ -1,0 +1,43 @@
+"""The database layer: transactions are atomic, lone reads and bulk writes work, on both databases."""
+
+import pytest
+
+from wsgiauth.db import Database
+
+
+def user(n):
+    """Return the parameters of insert_user for a made-up user number n."""
+    return {"firstname": "User", "lastname": str(n), "email": f"user{n}@example.com", "pwdhash": "x",
+            "created_at": 0}
+
+
+@pytest.fixture
+def db(database_url):
+    """A Database on this test's fresh, migrated database."""
+    db = Database(database_url)
+    yield db
+    db.close()
+
+
+def test_run_many_inserts_every_row(db, query):
+    with db.transaction() as tx:
+        assert tx.run_many("insert_user", [user(n) for n in range(1, 251)]) == 250
+    assert [row["email"] for row in query("all_users_for_tests")][:2] == ["user1@example.com", "user2@example.com"]
+    assert len(query("all_users_for_tests")) == 250
+
+
+def test_a_transaction_that_fails_part_way_writes_nothing(db, query):
+    # MySQL connections run in autocommit mode outside transaction(): this
+    # checks that transaction() really begins one.
+    with pytest.raises(RuntimeError), db.transaction() as tx:
+        tx.run_many("insert_user", [user(1), user(2)])
+        tx.insert("insert_user", **user(3))
+        raise RuntimeError("something went wrong after the writes")
+    assert query("all_users_for_tests") == []
+
+
+def test_a_lone_read_sees_committed_rows(db):
+    assert db.one("user_uid_by_email", email="user1@example.com") is None
+    with db.transaction() as tx:
+        uid = tx.insert("insert_user", **user(1))
+    assert db.one("user_uid_by_email", email="user1@example.com") == {"uid": uid}

@@ -1,0 +1,1 @@
+"""The benchmark: wsgiauth under gunicorn and wrk, against a bare Werkzeug ceiling (see runner.py)."""
