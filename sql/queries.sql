@@ -67,8 +67,6 @@ UPDATE sessions SET notice = :notice WHERE id_hash = :id_hash;
 -- name: clear_session_notice
 UPDATE sessions SET notice = NULL WHERE id_hash = :id_hash;
 
--- name: user_by_uid
-SELECT uid, firstname, lastname, email FROM users WHERE uid = :uid;
 
 -- name: account_by_uid
 -- Everything the account emails and their links need to know about a user.
