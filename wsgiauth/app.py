@@ -21,6 +21,7 @@ from .ratelimit import Pruner
 from .routes import VIEWS, url_map
 from .sessions import SessionStore
 from .tokens import Tokens
+from .views.pages import STATIC_DIR
 
 TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("wsgiauth")
@@ -40,6 +41,16 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+
+
+class URLs:
+    """The URLs of urls(): urls.home, or urls[name] when the name is in a variable."""
+
+    def __init__(self, **urls):
+        self.__dict__.update(urls)
+
+    def __getitem__(self, name):
+        return self.__dict__[name]
 
 
 class Request(BaseRequest):
@@ -74,6 +85,13 @@ def format_time(seconds) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(seconds)))
 
 
+def first_invalid(errors, *fields):
+    """Return the first of fields (in page order) that has an error, or None; it gets autofocus."""
+    if not errors:  # the usual case, a form shown for the first time
+        return None
+    return next((name for name in fields if name in errors), None)
+
+
 class WSGIAuth:
     """One explicit application object; its __call__ is the WSGI entry point."""
 
@@ -81,7 +99,7 @@ class WSGIAuth:
         self.settings = settings
         self.db = db
         self.url_map = url_map()
-        self._plain_urls = {}  # (SCRIPT_NAME, endpoint) -> URL; see url_for
+        self._urls = {}  # SCRIPT_NAME -> the URLs of urls()
         self.sessions = SessionStore(settings)
         self.passwords = Passwords(settings.PASSWORD_METHOD)
         # ASVS 2.1.7: the common passwords nobody may choose, read once per
@@ -110,7 +128,11 @@ class WSGIAuth:
             undefined=StrictUndefined,
             auto_reload=False,
         )
-        self.jinja.filters.update(timestamp=format_time, browser=describe_agent)
+        self.jinja.filters.update(timestamp=format_time, browser=describe_agent, first_invalid=first_invalid)
+        # The templates use none of Jinja's default globals (range, dict,
+        # lipsum, cycler, joiner, namespace), and every render copies the
+        # globals into a fresh context and checks them at each import.
+        self.jinja.globals.clear()
         self.entry = self.wsgi_app
         if settings.TRUSTED_PROXIES:
             # Behind N proxies, the client is the N-th address from the right
@@ -121,19 +143,29 @@ class WSGIAuth:
 
     # -- helpers the views use -------------------------------------------
 
+    def urls(self, request):
+        """Return the URLs that depend only on the mount point: urls.home, ..., urls.static['style.css']."""
+        # Every page without arguments and every static file: the same for
+        # each request under one SCRIPT_NAME, so built from the Map once per
+        # mount point. A template reads urls.home for the price of an
+        # attribute; a url_for() call from a template costs ~5 times more.
+        script_name = request.urls.script_name
+        urls = self._urls.get(script_name)
+        if urls is None:
+            if len(self._urls) >= 100:  # bounded, whatever SCRIPT_NAMEs arrive
+                self._urls.clear()
+            pages = {rule.endpoint: request.urls.build(rule.endpoint)
+                     for rule in self.url_map.iter_rules() if not rule.arguments}
+            files = {path.name: request.urls.build("static", {"filename": path.name})
+                     for path in STATIC_DIR.iterdir() if path.is_file()}
+            urls = self._urls[script_name] = URLs(static=files, **pages)
+        return urls
+
     def url_for(self, request, endpoint, **values):
         """Build a URL from the Map (mount-aware: it includes SCRIPT_NAME)."""
         if values:
             return request.urls.build(endpoint, values)
-        # A URL without arguments (every nav link) depends only on where the
-        # app is mounted, so it is built once per SCRIPT_NAME, then looked up.
-        key = (request.urls.script_name, endpoint)
-        url = self._plain_urls.get(key)
-        if url is None:
-            if len(self._plain_urls) >= 100:  # bounded, whatever SCRIPT_NAMEs arrive
-                self._plain_urls.clear()
-            url = self._plain_urls[key] = request.urls.build(endpoint)
-        return url
+        return self.urls(request)[endpoint]
 
     def external_url(self, request, endpoint, **values):
         """Build an absolute URL for a link in an email: from WSGIAUTH_BASE_URL, else from this request."""
@@ -156,7 +188,8 @@ class WSGIAuth:
             request=request,
             user=session.user if session else None,
             endpoint=getattr(request.url_rule, "endpoint", None),
-            url_for=functools.partial(self.url_for, request),
+            urls=self.urls(request),
+            url_for=functools.partial(self.url_for, request),  # for URLs with values
             csrf_token=lambda: self.sessions.csrf_token(session),
             # One-shot notices ("Your name has been updated.") are used up by
             # the page that shows them, never by an error page in between.

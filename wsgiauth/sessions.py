@@ -21,14 +21,11 @@ NOTICE_COOKIE_SECONDS = 300
 class Session:
     """What one request knows about its browser: the session id and, if signed in, the user."""
 
-    def __init__(self, sid, user=None, has_cookie=False, ip="", agent=""):
+    def __init__(self, sid, user=None, has_cookie=False):
         self.sid = sid
         self.user = user
         # "Keep me signed in": a persistent cookie and the longer lifetimes.
         self.remember = bool(user and user["remember"])
-        # Where the request came from, stored with a session it begins.
-        self.ip = ip
-        self.agent = agent
         # True when the browser sent a valid cookie carrying this id.
         self.has_cookie = has_cookie
         # True when the server holds a row for this id (signed in, perhaps
@@ -104,7 +101,6 @@ class SessionStore:
 
     def _load(self, db, request) -> Session:
         """Read the session cookie and return the Session it names, or a fresh anonymous one."""
-        where = {"ip": client.ip(request), "agent": client.agent(request)}
         raw = request.cookies.get(self.cookie_name)
         if raw:
             try:
@@ -122,14 +118,15 @@ class SessionStore:
                 # No row: never signed in, signed out, expired or idle too
                 # long. The id is still this browser's, and keeps its CSRF
                 # token valid.
-                return Session(sid, user=row, has_cookie=True, **where)
+                return Session(sid, user=row, has_cookie=True)
         # A fresh anonymous id; the cookie is only sent if a form needs it.
-        return Session(secrets.token_urlsafe(SESSION_ID_BYTES), **where)
+        return Session(secrets.token_urlsafe(SESSION_ID_BYTES))
 
-    def begin(self, tx, session: Session, uid: int, remember: bool = False) -> None:
-        """Sign session in as uid under a brand-new id (ASVS 3.2.1: new session id at sign-in)."""
+    def begin(self, tx, request, uid: int, remember: bool = False) -> None:
+        """Sign the request's session in as uid under a brand-new id (ASVS 3.2.1: new session id at sign-in)."""
         # The old id, which an attacker may have planted before sign-in, is
         # dropped, never promoted: session fixation cannot work.
+        session = request.session
         now = self.now()
         tx.run("delete_session", id_hash=hash_id(session.sid))
         tx.run("delete_expired_sessions", **self.live(now))
@@ -137,7 +134,11 @@ class SessionStore:
         session.remember = bool(remember)
         lifetime = self.remember_lifetime if remember else self.lifetime
         tx.run("insert_session", id_hash=hash_id(session.sid), uid=uid, now=now, expires_at=now + lifetime,
-               remember=int(session.remember), ip=session.ip, user_agent=session.agent)
+               remember=int(session.remember),
+               # Where the browser was, for the profile's list of sessions.
+               # Read only here: cleaning a User-Agent costs more than most
+               # requests should pay.
+               ip=client.ip(request), user_agent=client.agent(request))
         session.needs_cookie = True
         session.stored = True
 

@@ -56,7 +56,7 @@ def create_account(app, request, data):
             if app.settings.REQUIRE_CONFIRMED_EMAIL:
                 app.sessions.notify(tx, request.session, link_sent + ", then sign in.")
             else:
-                app.sessions.begin(tx, request.session, uid)
+                app.sessions.begin(tx, request, uid)
                 app.sessions.notify(tx, request.session, f"Welcome, {data['firstname']}! {link_sent}.")
     except IntegrityError:
         # Two sign-ups raced past the look above: the UNIQUE index on email
@@ -130,7 +130,7 @@ def authenticate(app, request, data):
         if new_hash:
             tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash, old_pwdhash=user["pwdhash"])
         throttle.SIGNIN_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
-        app.sessions.begin(tx, request.session, user["uid"], remember=data["remember"])
+        app.sessions.begin(tx, request, user["uid"], remember=data["remember"])
         audit.record(app, tx, request, "signin", uid=user["uid"])
     return SIGNED_IN, 0
 
