@@ -37,8 +37,3 @@ def record(app, tx, request, event: str, uid=None, detail: str = "") -> None:
            user_agent=user_agent, detail=str(detail)[:64])
     # %r quotes the user agent, so nothing it contains can forge a log line.
     log.info("security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent)
-
-
-def recent_signins(tx, uid: int) -> list:
-    """Return the user's last 10 sign-ins (time, IP, browser), newest first."""
-    return tx.all("recent_signins", uid=uid)

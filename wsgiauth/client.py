@@ -1,5 +1,6 @@
 """What a request tells about its client: the IP address and the browser, cleaned for storing."""
 
+import functools
 import re
 import string
 import unicodedata
@@ -13,10 +14,12 @@ _IP_CHARS = frozenset(string.ascii_letters + string.digits + ":.%-_")
 
 # (pattern, name) pairs, first match wins: Edge and Opera say "Chrome" too,
 # and Chrome says "Safari", so the more specific names come first.
-_BROWSERS = [(r"Edg(e|A|iOS)?/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/|FxiOS/", "Firefox"),
-             (r"Chrome/|CriOS/|Chromium/", "Chrome"), (r"Safari/", "Safari"), (r"curl/", "curl")]
-_SYSTEMS = [(r"Android", "Android"), (r"iPhone|iPad|iPod", "iOS"), (r"Windows", "Windows"),
-            (r"Mac OS X|Macintosh", "macOS"), (r"CrOS", "ChromeOS"), (r"Linux", "Linux")]
+_BROWSERS = [(re.compile(pattern), name) for pattern, name in [
+    (r"Edg(e|A|iOS)?/", "Edge"), (r"OPR/|Opera", "Opera"), (r"Firefox/|FxiOS/", "Firefox"),
+    (r"Chrome/|CriOS/|Chromium/", "Chrome"), (r"Safari/", "Safari"), (r"curl/", "curl")]]
+_SYSTEMS = [(re.compile(pattern), name) for pattern, name in [
+    (r"Android", "Android"), (r"iPhone|iPad|iPod", "iOS"), (r"Windows", "Windows"),
+    (r"Mac OS X|Macintosh", "macOS"), (r"CrOS", "ChromeOS"), (r"Linux", "Linux")]]
 
 
 def ip(request) -> str:
@@ -35,10 +38,13 @@ def agent(request) -> str:
     return "".join(ch for ch in raw if unicodedata.category(ch) != "Cc")[:AGENT_MAX]
 
 
+# A user has few browsers, and the profile names each on every visit: the
+# answers are kept (bounded; agents are cut to AGENT_MAX characters when stored).
+@functools.lru_cache(maxsize=256)
 def describe_agent(user_agent: str) -> str:
     """Return a short human name for a User-Agent string, e.g. "Firefox on Linux"."""
-    browser = next((name for pattern, name in _BROWSERS if re.search(pattern, user_agent)), None)
-    system = next((name for pattern, name in _SYSTEMS if re.search(pattern, user_agent)), None)
+    browser = next((name for pattern, name in _BROWSERS if pattern.search(user_agent)), None)
+    system = next((name for pattern, name in _SYSTEMS if pattern.search(user_agent)), None)
     if browser and system:
         return f"{browser} on {system}"
     if browser or system:

@@ -201,6 +201,11 @@ class Database:
         with self._lend(transaction=False) as tx:
             return tx.one(query, **params)
 
+    def all(self, query, /, **params):
+        """Run one read on its own (no transaction around it); return every row as a list of dicts."""
+        with self._lend(transaction=False) as tx:
+            return tx.all(query, **params)
+
     @contextlib.contextmanager
     def _lend(self, transaction):
         """Lend a connection for a block (in a transaction or not); roll back and keep it healthy on error."""

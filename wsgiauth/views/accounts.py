@@ -84,7 +84,7 @@ def signin(app, request):
                           form=typed(request, "email"), errors=errors, failed=alert,
                           # The refusal's message offers a new link to the address typed.
                           unconfirmed=outcome == UNCONFIRMED and data["email"],
-                          remember=request.form.get("remember"), next=next_path)
+                          remember=typed(request, "remember")["remember"], next=next_path)
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
@@ -152,9 +152,7 @@ def profile(app, request):
         # ASVS 4.1.1: checked on the server for every request. Come back
         # here after signing in (only local paths are ever followed).
         return app.redirect_to(request, "signin", next=request.path)
-    with app.db.transaction() as tx:
-        sessions = app.sessions.active(tx, request.session)
-        signins = audit.recent_signins(tx, request.session.user["uid"])
+    sessions, signins = app.sessions.activity(app.db, request.session)
     return app.render(request, "profile.html", sessions=sessions, signins=signins)
 
 
