@@ -19,7 +19,7 @@ from .outbox import Outbox
 from .passwords import Passwords
 from .ratelimit import Pruner
 from .routes import VIEWS, url_map
-from .sessions import SessionStore
+from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views.pages import STATIC_DIR
 
@@ -190,7 +190,7 @@ class WSGIAuth:
             endpoint=getattr(request.url_rule, "endpoint", None),
             urls=self.urls(request),
             url_for=functools.partial(self.url_for, request),  # for URLs with values
-            csrf_token=lambda: self.sessions.csrf_token(session),
+            csrf_token=CSRFToken(self.sessions, session),
             # One-shot notices ("Your name has been updated.") are used up by
             # the page that shows them, never by an error page in between.
             notices=self.sessions.take_notices(self.db, session) if session and status == 200 else [],

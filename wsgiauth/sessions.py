@@ -46,6 +46,15 @@ class Session:
         self.drop_notice_cookie = False
 
 
+def cookie(request, name: str):
+    """Return the value of the request's cookie `name`, or None."""
+    # Not request.cookies.get(name): for a missing name Werkzeug builds and
+    # catches an HTTP exception (BadRequestKeyError), and most requests lack
+    # one of the two cookies. A first visit lacks both.
+    cookies = request.cookies
+    return cookies[name] if name in cookies else None
+
+
 def hash_id(sid: str) -> str:
     """Return the SHA-256 hex digest of a session id, the only form the database sees."""
     # The id is 256 random bits, so a fast hash suffices: there is nothing to
@@ -76,6 +85,23 @@ class FastSigner(Signer):
         if derived is None:
             derived = self._derived[secret_key] = super().derive_key(secret_key)
         return derived
+
+
+class CSRFToken:
+    """This browser's CSRF token in a template: {{ csrf_token }} prints it."""
+
+    __slots__ = ("_store", "_session")
+
+    def __init__(self, store, session):
+        self._store = store
+        self._session = session
+
+    def __html__(self):
+        # Made when a page prints it, so a page without a form sends no
+        # cookie. Safe in HTML as it is: base64url characters only.
+        return self._store.csrf_token(self._session)
+
+    __str__ = __html__
 
 
 class SessionStore:
@@ -119,7 +145,7 @@ class SessionStore:
     def load(self, db, request) -> Session:
         """Read the cookies and return the request's Session (signed in or not)."""
         session = self._load(db, request)
-        raw = request.cookies.get(self.notice_cookie_name)
+        raw = cookie(request, self.notice_cookie_name)
         if raw:
             try:
                 session.cookie_notice = self._notices.loads(raw, max_age=NOTICE_COOKIE_SECONDS)
@@ -129,7 +155,7 @@ class SessionStore:
 
     def _load(self, db, request) -> Session:
         """Read the session cookie and return the Session it names, or a fresh anonymous one."""
-        raw = request.cookies.get(self.cookie_name)
+        raw = cookie(request, self.cookie_name)
         if raw:
             try:
                 sid = self._cookie_signer.unsign(raw).decode("ascii")
