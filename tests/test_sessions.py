@@ -7,7 +7,8 @@ from itsdangerous import BadSignature, Signer
 from werkzeug.test import Client
 
 from conftest import AuthActions, csrf_token_in
-from wsgiauth.sessions import FastSigner, hash_id
+from wsgiauth.sessions import hash_id
+from wsgiauth.signing import FastSigner
 
 
 def cookie_header(response, name="wsgiauth"):

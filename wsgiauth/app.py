@@ -50,6 +50,7 @@ class URLs:
         self.__dict__.update(urls)
 
     def __getitem__(self, name):
+        """Return the URL of endpoint `name`."""
         return self.__dict__[name]
 
 
