@@ -75,7 +75,8 @@ def run(options) -> str:
         f"Sign-ins use {options.password_method}, on one database per user count, in slices alternating "
         f"between the counts; the hash-bound maximum is {bench.cores} cores / the median time of one hash, "
         f"timed on every core at once between the slices. CPU/request is the CPU time of wrk, gunicorn and "
-        f"the throwaway mariadbd per request: the ratio of these is what the requests/s ratio would be on an otherwise idle machine. "
+        f"the throwaway mariadbd per request: the ratio of these is what the requests/s ratio would be on an "
+        f"otherwise idle machine. "
         f"Worker RSS is read once the workers are idle after each case."
     )
     return report.markdown(header, rows)
