@@ -38,6 +38,12 @@ def redact(text: str) -> str:
 class RedactingRequestHandler(WSGIRequestHandler):
     """Werkzeug's request handler, but its log never shows the token of a reset or confirmation link."""
 
+    def version_string(self):
+        """Name the server in the Server header without the Werkzeug and Python versions."""
+        # Version numbers only help someone looking for a known hole (OWASP
+        # ASVS 14.3.3: no version details in headers).
+        return "wsgiauth"
+
     def log(self, type, message, *args):
         """Log like Werkzeug, with tokens taken out of the request line and error messages."""
         # A token in a log is a live password-reset link for whoever reads

@@ -176,3 +176,14 @@ WHERE id = :id AND claim = :claim;
 -- How many messages are pending but not yet due, and when the next one is.
 SELECT COUNT(*) AS n, MIN(next_attempt_at) AS next_at FROM outbox
 WHERE status = 'pending' AND next_attempt_at > :due_by;
+
+-- name: users_after
+-- Keyset pagination over every account (migration 0006 reads them in batches).
+SELECT uid, email, pending_email FROM users WHERE uid > :after ORDER BY uid LIMIT :limit;
+
+-- name: replace_email
+-- Migration 0006: a new stored address, which its owner has yet to confirm.
+UPDATE users SET email = :email, confirmed_at = NULL, pending_email = NULL WHERE uid = :uid;
+
+-- name: clear_pending_email
+UPDATE users SET pending_email = NULL WHERE uid = :uid;

@@ -25,6 +25,10 @@ TEST_QUERIES = Path(__file__).with_name("queries.sql")
 TEST_MAIL_FROM = "wsgiauth <noreply@example.org>"
 TEST_CONTACT_TO = "owner@example.org"
 TEST_BASE_URL = "http://localhost"
+# The longest address the validators accept: a 64-character local part (RFC
+# 5321's limit) and 189 characters of domain, 254 in all.
+LONGEST_EMAIL = "e" * 64 + "@" + "a" * 63 + "." + "b" * 63 + "." + "c" * 57 + ".com"
+assert len(LONGEST_EMAIL) == 254
 
 # The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
 pytest_plugins = ["chromium"]
@@ -213,10 +217,13 @@ def auth(client):
 class ClosingClient(Client):
     """A test client that closes each response once read, as a WSGI server does after sending it."""
 
-    # Closing is when the outbox delivers what the request queued, so the
-    # mail has reached the SMTP server by the time the test looks for it.
+    # Closing is when the request hands its mail to the outbox's delivery
+    # thread; waiting for that thread means the mail has reached the SMTP
+    # server by the time the test looks for it.
     def open(self, *args, buffered=True, **kwargs):
-        return super().open(*args, buffered=buffered, **kwargs)
+        response = super().open(*args, buffered=buffered, **kwargs)
+        self.application.outbox.courier.wait()
+        return response
 
 
 @pytest.fixture

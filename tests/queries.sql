@@ -25,3 +25,15 @@ FROM outbox ORDER BY id;
 
 -- name: all_contact_messages_for_tests
 SELECT id, uid, name, email, subject, message, created_at FROM contact_messages ORDER BY id;
+
+-- name: insert_user_for_tests
+-- An account as an older version may have stored it (confirmed, any address).
+INSERT INTO users (uid, firstname, lastname, email, pwdhash, created_at, confirmed_at, pending_email)
+VALUES (:uid, 'Old', 'User', :email, 'not a hash', 0, 1, :pending_email);
+
+-- name: insert_session_for_tests
+INSERT INTO sessions (id_hash, uid, created_at, last_seen, expires_at, remember, ip, user_agent)
+VALUES (:id_hash, :uid, 0, 0, 0, 0, '', '');
+
+-- name: forget_migration_for_tests
+DELETE FROM schema_migrations WHERE version = :version;

@@ -20,8 +20,9 @@ def send(auth, **fields):
     """Post the Contact form like a browser, and let the server finish the response."""
     response = auth.post_form("/contact", {**ZOE, **fields})
     # A WSGI server calls close() once the page is sent; that is when the
-    # outbox delivers what the request queued.
+    # request hands its mail to the outbox's delivery thread.
     response.close()
+    auth.client.application.outbox.courier.wait()
     return response
 
 
@@ -92,6 +93,7 @@ def test_page_is_answered_before_the_mail_is_sent(visitor, smtp_server, query):
     assert smtp_server.messages == []
     assert query("all_outbox_for_tests")[0]["status"] == "pending"
     response.close()
+    visitor.client.application.outbox.courier.wait()
     assert len(smtp_server.messages) == 1
 
 
@@ -205,6 +207,7 @@ def browser_at(app, **environ):
         env.update(environ)
         return app(env, start_response)
 
+    wsgi.outbox = app.outbox  # for send(), which waits for the delivery thread
     return AuthActions(Client(wsgi))
 
 

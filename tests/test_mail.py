@@ -131,6 +131,7 @@ def test_a_message_being_sent_is_not_sent_again_by_another_run(mail_app, smtp_se
     finally:
         smtp_server.handler.release.set()
         request_delivery.join(30)
+        mail_app.outbox.courier.wait()
     assert len(smtp_server.messages) == 1
     assert query("all_outbox_for_tests")[0]["status"] == "sent"
 

@@ -39,6 +39,8 @@ def test_serve_py_runs_with_no_configuration(tmp_path, monkeypatch):
     command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
     with running(command, port, env=env, cwd=tmp_path) as base_url:
         browser = sign_up_out_and_in(base_url)
+        # No version numbers for someone looking for a known hole (issue 11).
+        assert browser.request("/")[1]["Server"] == "wsgiauth"
     secret = tmp_path / "instance" / "secret_key"
     assert stat.S_IMODE(secret.stat().st_mode) == 0o600
     assert len(secret.read_text().strip()) >= 43

@@ -2,6 +2,8 @@
 
 import pytest
 
+from conftest import LONGEST_EMAIL
+
 
 
 @pytest.fixture
@@ -83,7 +85,7 @@ def test_form_is_reshown_with_typed_values_but_never_the_password(auth):
 
 
 def test_lengths_at_the_limit_are_accepted(auth, user_row):
-    email = "e" * 242 + "@example.com"  # 254 characters
+    email = LONGEST_EMAIL
     response = auth.signup(firstname="a" * 100, lastname="B" * 100, email=email, password="p" * 1024)
     assert response.status_code == 303
     row = user_row(email)

@@ -2,12 +2,14 @@
 
 import functools
 import logging
+import re
 import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, RequestEntityTooLarge
+from werkzeug.exceptions import BadHost, BadRequest, Forbidden, HTTPException, InternalServerError
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
@@ -81,6 +83,25 @@ def origin_of(url: str) -> str:
     return url[: -len(port)] if port and url.endswith(port) else url
 
 
+# What X-Forwarded-Prefix may say: an absolute path of plain segments.
+_PLAIN_PREFIX = re.compile(r"(/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*/?")
+
+
+def plain_prefix_only(proxy_fix):
+    """Wrap ProxyFix so it never sees an X-Forwarded-Prefix that is not a plain absolute path."""
+    # The prefix becomes SCRIPT_NAME, the start of every link and Location:
+    # a client-sent "//evil.example" would turn them all into links to
+    # another site, unless the proxy overwrites the header (security review,
+    # issue 11). Dropped, the app is served at the path it was mounted at.
+    def app(environ, start_response):
+        prefixes = environ.get("HTTP_X_FORWARDED_PREFIX")
+        if prefixes is not None and not all(_PLAIN_PREFIX.fullmatch(p.strip()) for p in prefixes.split(",")):
+            del environ["HTTP_X_FORWARDED_PREFIX"]
+        return proxy_fix(environ, start_response)
+
+    return app
+
+
 def format_time(seconds) -> str:
     """Format epoch seconds for people, in UTC (e.g. 2027-01-15 08:00 UTC)."""
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(int(seconds)))
@@ -140,7 +161,7 @@ class WSGIAuth:
             # of X-Forwarded-For. Trusting more than really exist would let a
             # client pick its own IP and dodge the rate limits.
             n = settings.TRUSTED_PROXIES
-            self.entry = ProxyFix(self.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n)
+            self.entry = plain_prefix_only(ProxyFix(self.wsgi_app, x_for=n, x_proto=n, x_host=n, x_prefix=n))
 
     # -- helpers the views use -------------------------------------------
 
@@ -270,11 +291,22 @@ class WSGIAuth:
         request = Request(environ, populate_request=False)
         request.max_content_length = self.settings.MAX_CONTENT_LENGTH
         request.url_rule = None
-        request.urls = self.url_map.bind_to_environ(environ)
+        bad_host = None
         try:
+            request.urls = self.url_map.bind_to_environ(environ)
+        except BadHost as error:
+            # A Host header that is no host name ("a..b", a label over 63
+            # characters) cannot be IDNA-encoded. The 400 page still needs
+            # URLs; the relative ones it uses do not depend on the host.
+            bad_host = error
+            request.urls = self.url_map.bind("invalid", script_name=request.script_root or "/",
+                                             url_scheme=request.scheme, path_info=request.path)
+        try:
+            if bad_host:
+                response = self.error_page(request, bad_host)
             # 413 straight from the Content-Length header: the body is never
             # read, so a huge upload costs no memory or time.
-            if (request.content_length or 0) > self.settings.MAX_CONTENT_LENGTH:
+            elif (request.content_length or 0) > self.settings.MAX_CONTENT_LENGTH:
                 response = self.error_page(request, RequestEntityTooLarge())
             else:
                 response = self.dispatch_request(request)

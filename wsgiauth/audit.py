@@ -22,6 +22,9 @@ EVENTS = frozenset({
     "email_change_requested",  # a link was sent to a new address (which is not recorded)
     "email_change",            # that link was opened: the account uses the new address
     "account_delete",          # the account was deleted (the trail keeps its uid)
+    "password_check_failed",   # a wrong current password on a settings form (change email/password, delete)
+    "password_check_throttled",  # the account's backoff refused such a check (no hash was run)
+    "signout_wrong_passwords",   # a session ended after too many wrong current passwords
 })
 
 

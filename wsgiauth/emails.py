@@ -19,6 +19,19 @@ def enqueue_for(app, tx, user, letter, to=None) -> int:
     return app.outbox.enqueue(tx, **mail_for(user, letter, to))
 
 
+def draft_with_link(app, request, user, email, purpose, endpoint, write) -> dict:
+    """Return the outbox row of a mail with a link, for user or, when no account has email, for a stand-in."""
+    # The forms anyone may fill in with any address (forgot password, a new
+    # confirmation link) do this same work, a token, a letter and a checked
+    # message, whether or not the address has an account; only storing the
+    # row differs. So neither the answer nor its timing tells which
+    # addresses have accounts (OWASP Forgot Password Cheat Sheet).
+    addressee = user or {"uid": 0, "firstname": "", "lastname": "", "email": email, "pwdhash": "",
+                         "pending_email": None, "confirmed_at": None}
+    link = app.external_url(request, endpoint, token=app.tokens.make(purpose, addressee))
+    return app.outbox.draft(**mail_for(addressee, write(addressee, link)))
+
+
 def confirm_email(user, link):
     """Return the letter with the link that confirms a new account's address."""
     return "Please confirm your email address", (
@@ -55,6 +68,16 @@ def change_email(user, new_email, link):
         f"You asked to use {new_email} for your {SITE} account instead of {user['email']}. "
         f"Open this link within 48 hours to make the change:\n\n{link}\n\n"
         "Until you do, nothing changes. If you did not ask for this, ignore this email.\n")
+
+
+def address_has_account(email):
+    """Return the letter sent instead of a change link when the new address already has an account."""
+    return "Your email address is already in use", (
+        f"Hello,\n\n"
+        f"Someone asked to move another {SITE} account to {email}, but this address already has "
+        f"an account of its own, so nothing has changed.\n\n"
+        "If it was you, sign in with this address instead, or choose another address for the other "
+        "account. If it was not you, you can ignore this email.\n")
 
 
 def email_changed(user, old_email, new_email, contact_link):

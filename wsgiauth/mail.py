@@ -1,5 +1,6 @@
 """Outgoing email: building messages and the backends chosen by WSGIAUTH_MAIL_URL."""
 
+import email.policy
 import ipaddress
 import logging
 import os
@@ -28,6 +29,13 @@ SERVER_ERRORS = (smtplib.SMTPException, OSError)
 
 _ADDRESS = re.compile(r"[^\s<>@:;,\"']+@")
 
+# Header lines may be up to 998 characters (RFC 5322 2.1.1). The email
+# package's default of 78 makes it fold long headers, and its folder breaks a
+# long quoted display name in the middle: a Contact message from
+# '"\"\"..."' reached the owner with a Reply-To of no address at all, and
+# long non-ASCII names gained spaces. No header we write comes near 998.
+POLICY = email.policy.default.clone(max_line_length=998)
+
 
 def address(name: str, email: str) -> str:
     """Return "Name <email>" quoted as RFC 5322 requires; ValueError if email cannot be a header."""
@@ -55,7 +63,7 @@ def new_message_id(mail_from: str) -> str:
 
 def build_message(*, mail_from, to, subject, body, message_id, date, reply_to=None) -> EmailMessage:
     """Return a plain-text UTF-8 EmailMessage (raises ValueError on CR/LF in a header)."""
-    message = EmailMessage()
+    message = EmailMessage(policy=POLICY)
     # The email package refuses a header value containing CR or LF, so no
     # caller can inject a Bcc: line (header injection), whatever it passes.
     message["From"] = mail_from

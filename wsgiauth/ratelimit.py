@@ -31,10 +31,18 @@ class Bucket:
 class Limit(Bucket):
     """At most `limit` attempts per `window` seconds in one bucket (e.g. "contact" per IP)."""
 
-    def __init__(self, bucket: str, limit: int, window: int):
+    # What the 429 page says; {wait} becomes "N minutes".
+    REFUSAL = "Too many attempts. Try again in {wait}."
+
+    def __init__(self, bucket: str, limit: int, window: int, refusal: str = REFUSAL):
         super().__init__(bucket)
         self.limit = limit
         self.window = window
+        self.refusal = refusal
+
+    def refusal_message(self, wait: int) -> str:
+        """Return what a person over this limit is told, with the wait in minutes."""
+        return self.refusal.format(wait=in_minutes(wait))
 
     def retry_after(self, tx, key: str, now: int) -> int:
         """Return 0 if another attempt is allowed now, else the seconds to wait."""

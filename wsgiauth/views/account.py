@@ -2,14 +2,16 @@
 
 import functools
 
-from .. import audit
-from ..forms import PASSWORD_MAX, typed, validate_delete, validate_name, validate_password_change
+from .. import audit, throttle
+from ..forms import typed, validate_delete, validate_name, validate_password_change
 from .password_reset import queue_password_notice
 
 WRONG_PASSWORD = "That is not your current password."
 NAME_UPDATED = "Your name has been updated."
 PASSWORD_UPDATED = "Your password has been changed. Every other browser signed in to your account has been signed out."
 ACCOUNT_DELETED = "Your account has been deleted."
+SIGNED_OUT_AFTER_FAILURES = ("You have been signed out because the current password was typed wrongly too many "
+                             "times. Please sign in again.")
 
 
 def signed_in(view):
@@ -24,25 +26,41 @@ def signed_in(view):
     return wrapper
 
 
-def show(app, request, errors=None, form=None):
+def show(app, request, errors=None, form=None, status=200):
     """Render the settings page, with one form's errors and what was typed into it."""
     user = request.session.user
     values = {"firstname": user["firstname"], "lastname": user["lastname"], "email": "", "delete_confirm": ""}
     values.update(form or {})
-    return app.render(request, "account.html", form=values, errors=errors or {})
+    return app.render(request, "account.html", status=status, form=values, errors=errors or {})
 
 
-def current_user_if_password(app, request, data, errors, field):
-    """Once the form is otherwise valid, check the current password; return the user row, or None with errors[field]."""
+def check_current_password(app, request, password, errors, field, form=None):
+    """Once the form is otherwise valid, check the current password; return (user row, None) or (None, the answer)."""
+    # The same rules as the sign-in page (throttle.verify_password): the
+    # account's backoff is shared with it, a throttled attempt runs no hash,
+    # and every failure is counted and audited. On top of that, a session
+    # that keeps typing wrong passwords is ended.
     if errors:
-        return None  # no hashing while the form still has mistakes
-    with app.db.transaction() as tx:
-        user = tx.one("account_by_uid", uid=request.session.user["uid"])
-    # Longer than any password we accept: wrong without spending a hash on it.
-    if len(data["password"]) <= PASSWORD_MAX and app.passwords.check(user["pwdhash"], data["password"]):
-        return user
+        return None, show(app, request, errors, form)  # no hashing while the form still has mistakes
+    user = app.db.one("account_by_uid", uid=request.session.user["uid"])
+    right, wait = throttle.verify_password(app, request, user, user["email"], password, event="password_check")
+    if right:
+        return user, None
+    if wait:
+        errors[field] = throttle.try_again_message(wait)
+        response = show(app, request, errors, form, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return None, response
+    if throttle.session_failures_exhausted(app, request):
+        # ASVS 2.2.1: whoever holds this session is not its owner, or at
+        # least cannot prove it; the owner signs in again with the password.
+        with app.db.transaction() as tx:
+            audit.record(app, tx, request, "signout_wrong_passwords", uid=user["uid"])
+            app.sessions.end(tx, request.session)
+            app.sessions.notify(tx, request.session, SIGNED_OUT_AFTER_FAILURES)
+        return None, app.redirect_to(request, "signin")
     errors[field] = WRONG_PASSWORD
-    return None
+    return None, show(app, request, errors, form)
 
 
 @signed_in
@@ -67,9 +85,9 @@ def account_name(app, request):
 def account_password(app, request):
     """Change the password: end every other session, move this one to a new id, send a notice."""
     data, errors = validate_password_change(request.form, request.session.user, app.common_passwords)
-    user = current_user_if_password(app, request, {"password": data["current"]}, errors, "current_password")
-    if user is None:
-        return show(app, request, errors)
+    user, refusal = check_current_password(app, request, data["current"], errors, "current_password")
+    if refusal:
+        return refusal
     pwdhash = app.passwords.hash(data["new"])
     with app.db.transaction() as tx:
         # Only if the hash is still the one just checked: a change made
@@ -90,9 +108,10 @@ def account_password(app, request):
 def account_delete(app, request):
     """Delete the account for good: the user row, every session and every pending link."""
     data, errors = validate_delete(request.form)
-    user = current_user_if_password(app, request, data, errors, "delete_password")
-    if user is None:
-        return show(app, request, errors, typed(request, "delete_confirm"))
+    user, refusal = check_current_password(app, request, data["password"], errors, "delete_password",
+                                           typed(request, "delete_confirm"))
+    if refusal:
+        return refusal
     with app.db.transaction() as tx:
         # Every link in an email is bound to a column of this row (tokens.py),
         # so deleting the row is what makes pending links worthless. The

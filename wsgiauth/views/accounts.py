@@ -4,7 +4,7 @@ from werkzeug.utils import redirect
 
 from .. import audit, throttle
 from ..db import IntegrityError
-from ..forms import PASSWORD_MAX, typed, validate_signin, validate_signup
+from ..forms import typed, validate_signin, validate_signup
 from ..redirects import local_path, location
 from .confirm import queue_confirmation
 
@@ -100,21 +100,14 @@ def after_signin(app, request, next_path):
 def authenticate(app, request, data):
     """Check email and password, and sign in; return (outcome, seconds to wait): SIGNED_IN on success."""
     email, password = data["email"], data["password"]
-    now = app.sessions.now()
-    with app.db.transaction() as tx:
-        user = tx.one("user_for_signin", email=email)
-        # Throttled first, so a throttled attempt costs no hash. The backoff
-        # is keyed by the email typed, known or not: the answer is the same
-        # either way and reveals nothing (ASVS 2.2.1).
-        wait = throttle.SIGNIN_PER_ACCOUNT.retry_after(tx, email, now)
-        if wait:
-            audit.record(app, tx, request, "signin_throttled", uid=user and user["uid"])
+    user = app.db.one("user_for_signin", email=email)
+    # Throttled first, so a throttled attempt costs no hash. The backoff is
+    # keyed by the email typed, known or not: the answer is the same either
+    # way and reveals nothing (ASVS 2.2.1).
+    right, wait = throttle.verify_password(app, request, user, email, password)
     if wait:
         return THROTTLED, wait
-    if not check_password(app, user, password):
-        with app.db.transaction() as tx:
-            throttle.SIGNIN_PER_ACCOUNT.record(tx, email, now)
-            audit.record(app, tx, request, "signin_failed", uid=user and user["uid"])
+    if not right:
         return FAILED, 0
     # Told only after the right password: the message cannot be used to
     # find out which addresses have accounts. Not a sign-in, so the count
@@ -129,21 +122,10 @@ def authenticate(app, request, data):
     with app.db.transaction() as tx:
         if new_hash:
             tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash, old_pwdhash=user["pwdhash"])
-        throttle.SIGNIN_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
+        throttle.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
         app.sessions.begin(tx, request, user["uid"], remember=data["remember"])
         audit.record(app, tx, request, "signin", uid=user["uid"])
     return SIGNED_IN, 0
-
-
-def check_password(app, user, password):
-    """Say whether password is user's, running exactly one hash (also for no such user)."""
-    if len(password) > PASSWORD_MAX:
-        return False  # longer than any password we accept: no need to hash
-    if user is None:
-        # The same hash work as a real check, so timing does not tell which
-        # emails have accounts (ASVS 2.2.1; Django does the same).
-        return app.passwords.check_unknown_user(password)
-    return app.passwords.check(user["pwdhash"], password)
 
 
 def profile(app, request):

@@ -25,8 +25,8 @@ def link_page(app, request, template, problem, **context):
 def queue_confirmation(app, request, tx, user) -> int:
     """Queue the email with a confirmation link for user's address inside tx; return the outbox id."""
     CONFIRM_MAIL_LIMIT.record(tx, account_key(user), app.sessions.now())
-    link = app.external_url(request, "confirm", token=app.tokens.make(CONFIRM_EMAIL, user))
-    return emails.enqueue_for(app, tx, user, emails.confirm_email(user, link))
+    mail = emails.draft_with_link(app, request, user, user["email"], CONFIRM_EMAIL, "confirm", emails.confirm_email)
+    return app.outbox.store(tx, mail)
 
 
 def confirm(app, request, token):
@@ -77,17 +77,16 @@ def resend_to_user(app, request):
 
 
 def resend_to_address(app, request, email):
-    """Send a new link if an unconfirmed account has this address; answer the same either way."""
+    """Send a new link if an unconfirmed account has this address; answer the same, after the same work, either way."""
     mail_ids = []
     with app.db.transaction() as tx:
         user = tx.one("account_by_email", email=email)
-        waiting = user is not None and not user["confirmed_at"]
-        # Counted (and so written) for any address, account or not: neither
-        # the answer nor the work behind it says whether one exists.
-        if not CONFIRM_MAIL_LIMIT.retry_after(tx, account_key(user, email), app.sessions.now()):
-            if waiting:
-                mail_ids.append(queue_confirmation(app, request, tx, user))
-            else:
-                CONFIRM_MAIL_LIMIT.record(tx, account_key(user, email), app.sessions.now())
+        # Counted (and so written) for any address, account or not, and the
+        # mail built for any address too (emails.draft_with_link): neither
+        # the answer nor the work behind it says whether an account exists.
+        wait = CONFIRM_MAIL_LIMIT.hit(tx, account_key(user, email), app.sessions.now())
+        mail = emails.draft_with_link(app, request, user, email, CONFIRM_EMAIL, "confirm", emails.confirm_email)
+        if user is not None and not user["confirmed_at"] and not wait:
+            mail_ids.append(app.outbox.store(tx, mail))
         app.sessions.notify(tx, request.session, SENT_IF_WAITING)
     return app.outbox.deliver_after(app.redirect_to(request, "signin"), *mail_ids)

@@ -2,17 +2,12 @@
 
 import logging
 
-from werkzeug.exceptions import TooManyRequests
-
+from .. import throttle
 from ..forms import typed, validate_contact
 from ..mail import address
-from ..ratelimit import Limit, in_minutes
 
 log = logging.getLogger("wsgiauth.contact")
 
-# At most 5 messages per client IP per hour, counted in the database so the
-# limit holds across processes and servers (OWASP: limit anonymous mailers).
-CONTACT_LIMIT = Limit("contact", 5, 3600)
 # A field people never see; bots fill in every field they find.
 HONEYPOT = "website"
 FIELDS = ("name", "email", "subject", "message")
@@ -44,15 +39,13 @@ def contact_sent(app, request):
 
 def send_message(app, request, data, trapped):
     """Count the attempt; store and queue the message unless trapped; redirect (303)."""
+    # 5 an hour per client IP (throttle.CONTACT_PER_IP), counted in a
+    # transaction of its own, so no later failure can undo the count.
+    throttle.check_ip(app, request, throttle.CONTACT_PER_IP)
     now = app.sessions.now()
     user = request.session.user
     mail_ids = []
     with app.db.transaction() as tx:
-        # ProxyFix has already put the real client address here when
-        # WSGIAUTH_TRUSTED_PROXIES says there are proxies in front.
-        wait = CONTACT_LIMIT.hit(tx, request.remote_addr or "unknown", now)
-        if wait:
-            raise too_many(wait)
         if trapped:
             log.info("Contact message dropped: the honeypot field was filled in")
         else:
@@ -70,12 +63,3 @@ def mail_body(data, uid):
     account = f" (signed in as user #{uid})" if uid else ""
     return (f"{data['name']} <{data['email']}>{account} wrote through the Contact page:\n\n"
             f"{data['message']}\n")
-
-
-def too_many(wait):
-    """Return the 429 error saying when the next message will be accepted."""
-    return TooManyRequests(
-        f"You have sent {CONTACT_LIMIT.limit} messages in the last hour, the most we accept. "
-        f"Please try again in {in_minutes(wait)}.",
-        retry_after=wait,
-    )

@@ -1,48 +1,50 @@
 """Changing the account's email address: asked for in the settings, done by the link sent to the new one."""
 
-from werkzeug.exceptions import TooManyRequests
-
 from .. import audit, emails
 from ..db import IntegrityError
+from ..ratelimit import Limit, account_key
 from ..forms import typed, validate_email_change
-from ..ratelimit import Limit, account_key, in_minutes
+from ..throttle import TooManyAttempts
 from ..tokens import CHANGE_EMAIL, TAKEN, USED
-from .account import current_user_if_password, show, signed_in
-from .accounts import TAKEN as TAKEN_MESSAGE
+from .account import check_current_password, signed_in
 from .confirm import link_page
 
 # Each request mails an address the user typed: at most 3 an hour per account.
-CHANGE_MAIL_LIMIT = Limit("change-email-mail", 3, 3600)
+CHANGE_MAIL_LIMIT = Limit("change-email-mail", 3, 3600, refusal=(
+    "You have asked for 3 email changes in the last hour, the most we send. Please try again in {wait}."))
 
 
 @signed_in
 def account_email(app, request):
-    """Check the new address and the password, remember the address, and mail it a link."""
+    """Check the password, then mail the new address: a link, or word that it already has an account."""
     data, errors = validate_email_change(request.form)
     if not errors and data["email"] == request.session.user["email"]:
         errors["email"] = "That is already your email address."
-    if not errors:
-        with app.db.transaction() as tx:
-            # As at sign-up; the UNIQUE index has the last word when the link is opened.
-            if tx.one("user_uid_by_email", email=data["email"]):
-                errors["email"] = TAKEN_MESSAGE
-    user = current_user_if_password(app, request, data, errors, "email_password")
-    if user is None:
-        return show(app, request, errors, typed(request, "email"))
+    # The password first, counted like a sign-in: without it, this form
+    # would tell a stolen session (or anyone with an account) which
+    # addresses have accounts, at no cost (security review, issue 11).
+    user, refusal = check_current_password(app, request, data["password"], errors, "email_password",
+                                           typed(request, "email"))
+    if refusal:
+        return refusal
     new_email = data["email"]
+    now = app.sessions.now()
     with app.db.transaction() as tx:
-        wait = CHANGE_MAIL_LIMIT.hit(tx, account_key(user), app.sessions.now())
+        wait = CHANGE_MAIL_LIMIT.hit(tx, account_key(user), now)
         if wait:
-            raise TooManyRequests(
-                f"You have asked for {CHANGE_MAIL_LIMIT.limit} email changes in the last hour, the most we "
-                f"send. Please try again in {in_minutes(wait)}.", retry_after=wait)
+            raise TooManyAttempts(wait, CHANGE_MAIL_LIMIT.refusal_message(wait))
         # Only remembered: the account keeps its address until the link is opened.
         tx.run("set_pending_email", uid=user["uid"], pending_email=new_email)
         # The addresses stay out of the trail: only that a change was asked for.
         audit.record(app, tx, request, "email_change_requested", uid=user["uid"])
         user = dict(user, pending_email=new_email)
         link = app.external_url(request, "account_email_confirm", token=app.tokens.make(CHANGE_EMAIL, user))
-        mail_id = emails.enqueue_for(app, tx, user, emails.change_email(user, new_email, link), to=new_email)
+        # Whether the address has an account shows only in the mail sent to
+        # it, which only its owner reads; this page says the same either way.
+        # The UNIQUE index has the last word when a link is opened.
+        taken = tx.one("user_uid_by_email", email=new_email)
+        letter = emails.address_has_account(new_email) if taken else emails.change_email(user, new_email, link)
+        mail_id = emails.enqueue_for(app, tx, user, letter, to=new_email)
         app.sessions.notify(tx, request.session, f"We have sent a link to {new_email}. "
                                                  "Your email address will change when you open it.")
     return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
