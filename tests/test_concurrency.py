@@ -18,7 +18,7 @@ def test_twenty_simultaneous_signups_with_one_email_make_one_account(app, query)
     def sign_up(i):
         start.wait()
         # Twenty browsers on twenty addresses: one address may sign up only
-        # 10 times per 10 minutes (throttle.SIGNUP_PER_IP).
+        # 10 times per 10 minutes (limits.SIGNUP_PER_IP).
         response = clients[i].post("/signup", data={
             "firstname": f"User{i}", "lastname": "Racer", "email": "race@example.com",
             "password": "correct horse", "csrf_token": tokens[i]}, environ_base={"REMOTE_ADDR": f"127.0.0.{i + 1}"})

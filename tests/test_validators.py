@@ -7,7 +7,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wsgiauth.forms import canonical_email, check_email, check_line, validate_contact, validate_signup
-from wsgiauth.mail import address, build_message
+from wsgiauth.mailer import address, build_message
 
 # Text weighted towards what breaks address parsers: the characters of
 # RFC 5322's syntax, line breaks, and any Unicode.

@@ -37,7 +37,7 @@ def cmd_deliver_mail(args) -> int:
         # Only the database and mail settings matter here: no secret key needed.
         settings = read_settings(overrides)
         db = Database(settings.DATABASE)
-        outbox = Outbox(db, settings)
+        outbox = Outbox(db, settings, settings.now)
     except (ConfigError, ValueError) as error:  # ValueError: a malformed WSGIAUTH_DATABASE
         print(f"deliver-mail: {error}", file=sys.stderr)
         return 2

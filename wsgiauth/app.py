@@ -1,10 +1,9 @@
 """The WSGI application object: routing, sessions, CSRF, rendering and error pages."""
 
-import functools
 import logging
 import re
 import time
-from pathlib import Path
+import importlib.resources
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -15,17 +14,16 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
-from . import common_passwords
 from .client import describe_agent
+from .limits import Pruner
+from .notices import Notices
 from .outbox import Outbox
-from .passwords import Passwords
-from .ratelimit import Pruner
-from .routes import VIEWS, url_map
+from .passwords import Passwords, load_common
+from .routes import PUBLIC, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views.pages import STATIC_DIR
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
 log = logging.getLogger("wsgiauth")
 
 # Methods that change state and therefore need a CSRF token.
@@ -45,8 +43,8 @@ SECURITY_HEADERS = {
 }
 
 
-class URLs:
-    """The URLs of urls(): urls.home, or urls[name] when the name is in a variable."""
+class PageURLs:
+    """The URLs templates use: urls.home, urls["home"] when the name is in a variable, urls.static["style.css"]."""
 
     def __init__(self, **urls):
         self.__dict__.update(urls)
@@ -59,7 +57,7 @@ class URLs:
 class Request(BaseRequest):
     """A Werkzeug request that also carries its URL adapter and Session."""
 
-    urls = None  # werkzeug.routing.MapAdapter bound to this request
+    adapter = None  # werkzeug.routing.MapAdapter bound to this request
     session = None  # wsgiauth.sessions.Session
 
 
@@ -121,31 +119,35 @@ class WSGIAuth:
         self.settings = settings
         self.db = db
         self.url_map = url_map()
-        self._urls = {}  # SCRIPT_NAME -> the URLs of urls()
-        self.sessions = SessionStore(settings)
+        self._page_urls = {}  # SCRIPT_NAME -> PageURLs
+        # The one clock: every component that needs the time is given this.
+        self.now = settings.now
+        self.sessions = SessionStore(settings, self.now)
+        self.notices = Notices(settings.signing_keys, self.now)
         self.passwords = Passwords(settings.PASSWORD_METHOD)
         # ASVS 2.1.7: the common passwords nobody may choose, read once per
         # process (~1.6 MiB) and passed to the validators that need them.
-        self.common_passwords = common_passwords.load()
-        # Deletes old rows of the attempts table now and then (throttle.py).
+        self.common_passwords = load_common()
+        # Deletes old rows of the attempts table now and then (limits.py).
         self.pruner = Pruner()
         # Every email goes through the outbox: enqueue(tx, ...) in the
         # transaction that causes it, deliver_after(response, id) to send it.
-        self.outbox = Outbox(db, settings)
+        self.outbox = Outbox(db, settings, self.now)
         # The signed, timed tokens in the links of account emails.
         # Signed with SECRET_KEY, and still accepted under SECRET_KEY_FALLBACKS,
         # like the cookies: a key rotation does not break links already mailed.
-        self.tokens = Tokens(settings.signing_keys, settings.CLOCK)
+        self.tokens = Tokens(settings.signing_keys, self.now)
         # Links in emails are built against WSGIAUTH_BASE_URL when it is set,
         # never against the Host header a client sent (see external_url).
-        self.base_urls = None
+        self.base_adapter = None
         if settings.BASE_URL:
             base = urlsplit(settings.BASE_URL)
-            self.base_urls = self.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
+            self.base_adapter = self.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
         # Templates are compiled once per process and kept (auto_reload off):
         # no stat() of template files on every request.
         self.jinja = Environment(
-            loader=FileSystemLoader(TEMPLATES_DIR),
+            # templates/ ships inside the package as wsgiauth.templates (setup.cfg).
+            loader=FileSystemLoader(str(importlib.resources.files("wsgiauth.templates"))),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
             auto_reload=False,
@@ -165,39 +167,39 @@ class WSGIAuth:
 
     # -- helpers the views use -------------------------------------------
 
-    def urls(self, request):
+    def page_urls(self, request) -> PageURLs:
         """Return the URLs that depend only on the mount point: urls.home, ..., urls.static['style.css']."""
         # Every page without arguments and every static file: the same for
         # each request under one SCRIPT_NAME, so built from the Map once per
-        # mount point. A template reads urls.home for the price of an
-        # attribute; a url_for() call from a template costs ~5 times more.
-        script_name = request.urls.script_name
-        urls = self._urls.get(script_name)
+        # mount point. Templates read them as urls.home; a URL with values
+        # (a token) is built by the view with url_for and passed in.
+        script_name = request.adapter.script_name
+        urls = self._page_urls.get(script_name)
         if urls is None:
-            if len(self._urls) >= 100:  # bounded, whatever SCRIPT_NAMEs arrive
-                self._urls.clear()
-            pages = {rule.endpoint: request.urls.build(rule.endpoint)
+            if len(self._page_urls) >= 100:  # bounded, whatever SCRIPT_NAMEs arrive
+                self._page_urls.clear()
+            pages = {rule.endpoint: request.adapter.build(rule.endpoint)
                      for rule in self.url_map.iter_rules() if not rule.arguments}
-            files = {path.name: request.urls.build("static", {"filename": path.name})
+            files = {path.name: request.adapter.build("static", {"filename": path.name})
                      for path in STATIC_DIR.iterdir() if path.is_file()}
-            urls = self._urls[script_name] = URLs(static=files, **pages)
+            urls = self._page_urls[script_name] = PageURLs(static=files, **pages)
         return urls
 
     def url_for(self, request, endpoint, **values):
         """Build a URL from the Map (mount-aware: it includes SCRIPT_NAME)."""
         if values:
-            return request.urls.build(endpoint, values)
-        return self.urls(request)[endpoint]
+            return request.adapter.build(endpoint, values)
+        return self.page_urls(request)[endpoint]
 
     def external_url(self, request, endpoint, **values):
         """Build an absolute URL for a link in an email: from WSGIAUTH_BASE_URL, else from this request."""
-        if self.base_urls is not None:
-            return self.base_urls.build(endpoint, values, force_external=True)
+        if self.base_adapter is not None:
+            return self.base_adapter.build(endpoint, values, force_external=True)
         # Development only: the host comes from the request, which the client
         # controls (OWASP Forgot Password Cheat Sheet: never trust the Host
         # header for reset links). load_settings() refuses real mail without
         # BASE_URL, so such a link can only reach a development outbox.
-        return request.urls.build(endpoint, values, force_external=True)
+        return request.adapter.build(endpoint, values, force_external=True)
 
     def redirect_to(self, request, endpoint, **values):
         """Answer with a 303 See Other to an endpoint (a POST becomes a GET)."""
@@ -210,12 +212,12 @@ class WSGIAuth:
             request=request,
             user=session.user if session else None,
             endpoint=getattr(request.url_rule, "endpoint", None),
-            urls=self.urls(request),
-            url_for=functools.partial(self.url_for, request),  # for URLs with values
+            urls=self.page_urls(request),
             csrf_token=CSRFToken(self.sessions, session),
             # One-shot notices ("Your name has been updated.") are used up by
-            # the page that shows them, never by an error page in between.
-            notices=self.sessions.take_notices(self.db, session) if session and status == 200 else [],
+            # the page that shows them, never by an error page in between;
+            # the request cycle forgets them once the page is made.
+            notices=self.notices.take(session) if session and status == 200 else [],
         )
         html = self.jinja.get_template(template).render(context)
         return Response(html, status=status, content_type="text/html; charset=utf-8")
@@ -246,15 +248,27 @@ class WSGIAuth:
         if not session.has_cookie or not self.sessions.csrf_valid(session, request.form.get("csrf_token", "")):
             raise CSRFError()
 
+    def load_session(self, request) -> None:
+        """Read the browser's session and notice cookies into request.session."""
+        request.session = self.sessions.load(self.db, request)
+        self.notices.read_cookie(request.session, request.cookies.get(self.sessions.notice_cookie_name))
+
     def dispatch_request(self, request):
-        """Route the request to its view; turn HTTP errors into pages."""
+        """Route the request to its view, behind the sign-in gate; turn HTTP errors into pages."""
         try:
-            request.url_rule, values = request.urls.match(return_rule=True)
-            view = VIEWS[request.url_rule.endpoint]
-            if request.url_rule.endpoint != "static":  # files need no session
-                request.session = self.sessions.load(self.db, request)
-                self.check_csrf(request)
-            return view(self, request, **values)
+            request.url_rule, values = request.adapter.match(return_rule=True)
+            endpoint = request.url_rule.endpoint
+            if endpoint == "static":  # files need no session
+                return VIEWS[endpoint](self, request, **values)
+            self.load_session(request)
+            self.check_csrf(request)
+            if endpoint not in PUBLIC and not request.session.user:
+                # The sign-in gate, default deny (routes.PUBLIC): every page
+                # needs a signed-in user unless declared public, checked on
+                # the server for every request (ASVS 4.1.1). A page (GET) is
+                # shown again after signing in; a form's POST is not replayed.
+                return self.redirect_to(request, "signin", next=request.path if request.method == "GET" else None)
+            return VIEWS[endpoint](self, request, **values)
         except HTTPException as error:
             if error.code < 400:  # e.g. Werkzeug's redirect to the slash-ending URL
                 return error.get_response(request.environ)
@@ -263,7 +277,7 @@ class WSGIAuth:
     def error_page(self, request, error):
         """Render an HTTP error in the site layout, keeping its status and headers."""
         if request.session is None:  # e.g. a 404: still show the right nav
-            request.session = self.sessions.load(self.db, request)
+            self.load_session(request)
         response = self.render(request, "error.html", status=error.code, error=error)
         for name, value in error.get_headers(request.environ):
             if name.lower() != "content-type":
@@ -293,14 +307,14 @@ class WSGIAuth:
         request.url_rule = None
         bad_host = None
         try:
-            request.urls = self.url_map.bind_to_environ(environ)
+            request.adapter = self.url_map.bind_to_environ(environ)
         except BadHost as error:
             # A Host header that is no host name ("a..b", a label over 63
             # characters) cannot be IDNA-encoded. The 400 page still needs
             # URLs; the relative ones it uses do not depend on the host.
             bad_host = error
-            request.urls = self.url_map.bind("invalid", script_name=request.script_root or "/",
-                                             url_scheme=request.scheme, path_info=request.path)
+            request.adapter = self.url_map.bind("invalid", script_name=request.script_root or "/",
+                                                url_scheme=request.scheme, path_info=request.path)
         try:
             if bad_host:
                 response = self.error_page(request, bad_host)
@@ -311,6 +325,7 @@ class WSGIAuth:
             else:
                 response = self.dispatch_request(request)
             if request.session is not None:
+                self.notices.forget_shown(self.db, request.session)
                 self.sessions.save(request, response, request.session)
         except Exception:
             response = self.crash_page(request)

@@ -36,7 +36,7 @@ def record(app, tx, request, event: str, uid=None, detail: str = "") -> None:
     if event not in EVENTS:
         raise ValueError(f"unknown security event {event!r}")
     ip, user_agent = client.ip(request), client.agent(request)
-    tx.run("insert_security_event", at=app.sessions.now(), event=event, uid=uid, ip=ip,
+    tx.run("insert_security_event", at=app.now(), event=event, uid=uid, ip=ip,
            user_agent=user_agent, detail=str(detail)[:64])
     # %r quotes the user agent, so nothing it contains can forge a log line.
     log.info("security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent)

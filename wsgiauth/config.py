@@ -75,6 +75,10 @@ class Settings:
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
 
+    def now(self) -> int:
+        """Return the time in whole seconds from CLOCK: the app's one clock, handed to whatever needs it."""
+        return int(self.CLOCK())
+
     @property
     def signing_keys(self) -> list:
         """Return every key that may verify a signature, the one that signs last."""

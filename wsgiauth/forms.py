@@ -3,8 +3,7 @@
 import re
 import unicodedata
 
-from .common_passwords import is_common
-from .passwords import PASSWORD_MAX, normalize
+from .passwords import PASSWORD_MAX, is_common, normalize
 
 # The database's column sizes; checked here so SQLite (which ignores VARCHAR
 # lengths) and MySQL (which would refuse the row) behave the same.
@@ -140,7 +139,7 @@ def check_new_password(value, errors, field, personal, common):
     # Length only, no composition rules (ASVS 2.1.9); any Unicode (2.1.4);
     # never trimmed or truncated (2.1.3). `personal` holds the email and
     # names: a password equal to one of them is the first thing guessed.
-    # `common` is the app's list of common passwords (common_passwords.load),
+    # `common` is the app's list of common passwords (passwords.load_common),
     # the next things guessed (ASVS 2.1.7).
     if not value:
         errors[field] = "Please enter a password."

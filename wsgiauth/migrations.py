@@ -3,10 +3,9 @@
 import logging
 import re
 import time
-from pathlib import Path
 
 from .forms import canonical_email
-from .mail import address
+from .mailer import address
 from .queries import SQL_DIR
 
 log = logging.getLogger("wsgiauth.migrations")
@@ -20,10 +19,10 @@ class SchemaBehind(Exception):
     """The database lacks migrations this code needs."""
 
 
-def available(dialect: str, directory: Path = MIGRATIONS_DIR) -> list:
+def available(dialect: str, directory=MIGRATIONS_DIR) -> list:
     """List (version, name, path) for this dialect, a dialect's own file winning."""
     chosen = {}
-    for path in sorted(directory.iterdir()):
+    for path in sorted(directory.iterdir(), key=lambda p: p.name):
         match = _FILE.match(path.name)
         if not match or match.group(3) not in (None, dialect):
             continue

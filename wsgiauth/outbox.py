@@ -9,8 +9,8 @@ import secrets
 import threading
 import time
 
-from .mail import MESSAGE_ERRORS, SERVER_ERRORS, backend_from_url, build_message, describe_error, domain_of
-from .mail import new_message_id
+from .mailer import MESSAGE_ERRORS, SERVER_ERRORS, backend_from_url, build_message, describe_error, domain_of
+from .mailer import new_message_id
 
 log = logging.getLogger("wsgiauth.outbox")
 
@@ -88,19 +88,15 @@ class Courier:
 class Outbox:
     """Queue mail in the caller's transaction; deliver it after commit or from cron."""
 
-    def __init__(self, db, settings):
+    def __init__(self, db, settings, now):
         self.db = db
-        self.clock = settings.CLOCK
+        self.now = now  # the app's one clock: whole seconds
         self.mail_from = settings.MAIL_FROM
         self.backend = backend_from_url(settings.MAIL_URL, settings.MAIL_TIMEOUT)
         # A claim outlives any one SMTP conversation (each network step is
         # bounded by the timeout), so it only lapses if its process died.
         self.claim_seconds = max(300, 20 * settings.MAIL_TIMEOUT)
         self.courier = Courier(self._deliver_quietly)
-
-    def now(self) -> int:
-        """Return the configured clock's time in whole seconds."""
-        return int(self.clock())
 
     def enqueue(self, tx, *, to, subject, body, reply_to=None) -> int:
         """Store one email in the outbox inside tx and return its id (ValueError on a bad header)."""

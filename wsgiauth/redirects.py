@@ -27,7 +27,7 @@ def local_path(request, value):
     # An allow list, not just a shape check: the path must be a page of our
     # own URL map that answers GET (the stylesheet does not count).
     try:
-        endpoint, _ = request.urls.match(parts.path, method="GET")
+        endpoint, _ = request.adapter.match(parts.path, method="GET")
     except HTTPException:  # 404, 405, or a redirect to a canonical URL
         return None
     return value if endpoint != "static" else None

@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import account, accounts, confirm, contact, email_change, pages, password_reset
+from .views import account, confirm, contact, pages, password_reset, profile, signin
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -12,11 +12,11 @@ VIEWS = {
     "about": pages.about,
     "contact": contact.contact,
     "contact_sent": contact.contact_sent,
-    "signup": accounts.signup,
-    "signin": accounts.signin,
-    "profile": accounts.profile,
-    "signout": accounts.signout,
-    "signout_others": accounts.signout_others,
+    "signup": signin.signup,
+    "signin": signin.signin,
+    "profile": profile.profile,
+    "signout": signin.signout,
+    "signout_others": profile.signout_others,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
     "forgot": password_reset.forgot,
@@ -24,11 +24,23 @@ VIEWS = {
     "reset": password_reset.reset,
     "account": account.account,
     "account_name": account.account_name,
-    "account_email": email_change.account_email,
-    "account_email_confirm": email_change.account_email_confirm,
+    "account_email": account.account_email,
+    "account_email_confirm": account.account_email_confirm,
     "account_password": account.account_password,
     "account_delete": account.account_delete,
 }
+
+
+# The sign-in gate is the default: every endpoint needs a signed-in user
+# unless it is named here (as Rails' allow_unauthenticated_access), so a new
+# page cannot be left open by forgetting a check (app.dispatch_request).
+# Links from emails are public: they are opened in whatever browser the mail
+# program picks, signed in or not, and carry their own proof (the token).
+PUBLIC = frozenset({
+    "static", "home", "about", "contact", "contact_sent",
+    "signup", "signin", "signout",
+    "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
+})
 
 
 def url_map() -> Map:

@@ -3,19 +3,16 @@
 import hashlib
 import secrets
 
-from itsdangerous import BadData, BadSignature
+from itsdangerous import BadSignature, Signer
 
 from . import client
-from .signing import FastSigner
-from .tokens import timed_serializer
 
 # 32 random bytes = 256 bits, well above the 64 bits ASVS 3.2.2 asks for.
 SESSION_ID_BYTES = 32
 # last_seen is written at most once a minute per session: the idle timeout
 # needs no finer clock, and most requests then write nothing at all.
 LAST_SEEN_EVERY = 60
-# A notice for a browser with no session row (e.g. "Your account has been
-# deleted.") travels in a signed cookie that is only believed this long.
+# The notice cookie (notices.py) lives this long.
 NOTICE_COOKIE_SECONDS = 300
 
 
@@ -36,21 +33,14 @@ class Session:
         self.needs_cookie = False
         # True when the response must expire the cookie (sign-out).
         self.ended = False
-        # One-shot notices: from the session row, from the notice cookie, and
-        # one to hand to a browser without a row in a new notice cookie.
+        # One-shot notices (notices.py): the one in the session row, the one
+        # in the notice cookie, whether the page shown has used them up, and
+        # the signed value of a new notice cookie for a browser without a row.
         self.row_notice = user.pop("notice", None) if user else None
         self.cookie_notice = None
-        self.notice_for_cookie = None
+        self.notices_shown = False
+        self.new_notice_cookie = None
         self.drop_notice_cookie = False
-
-
-def cookie(request, name: str):
-    """Return the value of the request's cookie `name`, or None."""
-    # Not request.cookies.get(name): for a missing name Werkzeug builds and
-    # catches an HTTP exception (BadRequestKeyError), and most requests lack
-    # one of the two cookies. A first visit lacks both.
-    cookies = request.cookies
-    return cookies[name] if name in cookies else None
 
 
 def hash_id(sid: str) -> str:
@@ -81,13 +71,13 @@ class CSRFToken:
 class SessionStore:
     """Create, find and end sessions; sign and read the cookie."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, now):
+        self.now = now  # the app's one clock: whole seconds
         self.lifetime = settings.SESSION_LIFETIME
         self.idle_timeout = settings.SESSION_IDLE_TIMEOUT
         self.remember_lifetime = settings.REMEMBER_LIFETIME
         self.remember_idle_timeout = settings.REMEMBER_IDLE_TIMEOUT
         self.secure = settings.SECURE_COOKIES
-        self.clock = settings.CLOCK
         # The __Host- prefix makes browsers refuse the cookie unless it is
         # Secure, Path=/ and has no Domain, so a sibling subdomain cannot
         # plant one (session fixation). It needs HTTPS, hence only when secure.
@@ -99,15 +89,8 @@ class SessionStore:
         # (SECRET_KEY_FALLBACKS), so a key can be rotated without signing
         # everybody out.
         keys = settings.signing_keys
-        self._cookie_signer = FastSigner(keys, salt="wsgiauth.session-cookie")
-        self._csrf_signer = FastSigner(keys, salt="wsgiauth.csrf-token")
-        # Signed so that nobody can make the site say something it did not
-        # (a link that "tells" a visitor their account was deleted).
-        self._notices = timed_serializer(keys, "wsgiauth.notice", self.clock)
-
-    def now(self) -> int:
-        """Return the current time in whole seconds, from the configured clock."""
-        return int(self.clock())
+        self._cookie_signer = Signer(keys, salt="wsgiauth.session-cookie", digest_method=hashlib.sha256)
+        self._csrf_signer = Signer(keys, salt="wsgiauth.csrf-token", digest_method=hashlib.sha256)
 
     def live(self, now: int) -> dict:
         """Return the query parameters that tell a live session from an expired or idle one."""
@@ -117,19 +100,8 @@ class SessionStore:
                 "remember_idle_since": now - self.remember_idle_timeout}
 
     def load(self, db, request) -> Session:
-        """Read the cookies and return the request's Session (signed in or not)."""
-        session = self._load(db, request)
-        raw = cookie(request, self.notice_cookie_name)
-        if raw:
-            try:
-                session.cookie_notice = self._notices.loads(raw, max_age=NOTICE_COOKIE_SECONDS)
-            except BadData:
-                session.drop_notice_cookie = True  # stale or forged: forget it
-        return session
-
-    def _load(self, db, request) -> Session:
         """Read the session cookie and return the Session it names, or a fresh anonymous one."""
-        raw = cookie(request, self.cookie_name)
+        raw = request.cookies.get(self.cookie_name)
         if raw:
             try:
                 sid = self._cookie_signer.unsign(raw).decode("ascii")
@@ -203,25 +175,6 @@ class SessionStore:
                       **self.live(self.now()))
         return [row for row in rows if row["kind"] == "session"], [row for row in rows if row["kind"] == "signin"]
 
-    def notify(self, tx, session: Session, text: str) -> None:
-        """Leave a one-shot notice for this browser's next page, in its session row or a signed cookie."""
-        if session.stored:
-            tx.run("set_session_notice", id_hash=hash_id(session.sid), notice=text)
-        else:
-            # Signed out (or just deleted): no row to keep it in.
-            session.notice_for_cookie = text
-
-    def take_notices(self, db, session: Session) -> list:
-        """Return the notices waiting for this browser and forget them (each is shown once)."""
-        notices = [n for n in (session.row_notice, session.cookie_notice) if n]
-        if session.row_notice:
-            with db.transaction() as tx:
-                tx.run("clear_session_notice", id_hash=hash_id(session.sid))
-        if session.cookie_notice:
-            session.drop_notice_cookie = True
-        session.row_notice = session.cookie_notice = None
-        return notices
-
     def csrf_token(self, session: Session) -> str:
         """Return the CSRF token for this browser: an HMAC of its session id."""
         # A page that shows a form must also make sure the browser holds the
@@ -237,7 +190,7 @@ class SessionStore:
         return bool(token) and self._csrf_signer.verify_signature(session.sid, token)
 
     def save(self, request, response, session: Session) -> None:
-        """Set or expire the cookie on the response as the session requires."""
+        """Set or expire the cookies on the response as the session requires: the one place that decides them."""
         if session.ended:
             response.delete_cookie(self.cookie_name, path="/", secure=self.secure,
                                    httponly=True, samesite="Lax")
@@ -249,8 +202,8 @@ class SessionStore:
             max_age = self.remember_lifetime if session.remember else None
             response.set_cookie(self.cookie_name, self._cookie_signer.sign(session.sid).decode("ascii"),
                                 max_age=max_age, path="/", secure=self.secure, httponly=True, samesite="Lax")
-        if session.notice_for_cookie:
-            response.set_cookie(self.notice_cookie_name, self._notices.dumps(session.notice_for_cookie),
+        if session.new_notice_cookie:
+            response.set_cookie(self.notice_cookie_name, session.new_notice_cookie,
                                 max_age=NOTICE_COOKIE_SECONDS, path="/", secure=self.secure, httponly=True,
                                 samesite="Lax")
         elif session.drop_notice_cookie:

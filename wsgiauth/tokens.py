@@ -44,39 +44,39 @@ def fingerprint(value: str) -> str:
 class ClockTimestampSigner(TimestampSigner):
     """itsdangerous's TimestampSigner reading the app's clock, so tests can age a token."""
 
-    def __init__(self, *args, clock, **kwargs):
+    def __init__(self, *args, now, **kwargs):
         super().__init__(*args, **kwargs)
-        self.clock = clock
+        self.now = now
 
     def get_timestamp(self) -> int:
-        """Return the configured clock's time in whole seconds."""
-        return int(self.clock())
+        """Return the app's clock's time in whole seconds."""
+        return self.now()
 
 
-def timed_serializer(keys, salt, clock) -> URLSafeTimedSerializer:
-    """Return an itsdangerous serializer for salt whose timestamps follow clock."""
+def timed_serializer(keys, salt, now) -> URLSafeTimedSerializer:
+    """Return an itsdangerous serializer for salt whose timestamps follow the app's clock `now`."""
     # keys is settings.signing_keys: itsdangerous signs with the last one
     # (SECRET_KEY) and accepts any (SECRET_KEY_FALLBACKS), as for the cookies.
     return URLSafeTimedSerializer(keys, salt=salt, signer=ClockTimestampSigner,
-                                  signer_kwargs={"clock": clock, "digest_method": hashlib.sha256})
+                                  signer_kwargs={"now": now, "digest_method": hashlib.sha256})
 
 
 class Tokens:
     """Make and check the tokens of every Purpose with the app's signing keys."""
 
-    def __init__(self, keys, clock):
+    def __init__(self, keys, now):
         self.keys = keys
-        self.clock = clock
+        self.now = now
 
     def make(self, purpose: Purpose, user) -> str:
         """Return a URL-safe token for purpose, for the user row given."""
-        return timed_serializer(self.keys, purpose.salt, self.clock).dumps(
+        return timed_serializer(self.keys, purpose.salt, self.now).dumps(
             [user["uid"], fingerprint(user[purpose.bound_to] or "")])
 
     def check(self, tx, purpose: Purpose, token: str):
         """Return (user row, None) if token is good now, else (None or the row, EXPIRED/INVALID/USED)."""
         try:
-            uid, bound = timed_serializer(self.keys, purpose.salt, self.clock).loads(
+            uid, bound = timed_serializer(self.keys, purpose.salt, self.now).loads(
                 token, max_age=purpose.max_age)
         except SignatureExpired:
             return None, EXPIRED

@@ -7,7 +7,7 @@ from werkzeug.test import Client
 
 from conftest import AuthActions
 from support import PASSWORD, browser, signed_up, signin
-from wsgiauth import audit, throttle
+from wsgiauth import audit, limits
 
 CSP = ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'",
        "base-uri 'none'")
@@ -16,7 +16,7 @@ CSP = ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "for
 def throttled_response(app):
     """Return a 429 from the per-IP sign-in limit."""
     client = browser(app, addr="127.0.0.77")
-    for n in range(throttle.SIGNIN_PER_IP.limit):
+    for n in range(limits.SIGNIN_PER_IP.limit):
         signin(client, email=f"u{n}@example.com")
     response = signin(client, email="last@example.com")
     assert response.status_code == 429

@@ -6,7 +6,7 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import AuthActions
-from wsgiauth.common_passwords import load
+from wsgiauth.passwords import load_common as load
 from wsgiauth.forms import validate_signup
 
 from support import (INVALID, PASSWORD, PASSWORDS_JS, browser, hash_calls, scripts_in,  # noqa: F401 (a fixture)

@@ -1,10 +1,10 @@
-"""Account settings: change name and password, delete the account (email changes: email_change.py)."""
+"""Account settings: change name, email address and password, delete the account."""
 
-import functools
-
-from .. import audit, throttle
-from ..forms import typed, validate_delete, validate_name, validate_password_change
-from .password_reset import queue_password_notice
+from .. import audit, letters, limits
+from ..db import IntegrityError
+from ..forms import typed, validate_delete, validate_email_change, validate_name, validate_password_change
+from ..tokens import CHANGE_EMAIL, TAKEN, USED
+from .common import link_page
 
 WRONG_PASSWORD = "That is not your current password."
 NAME_UPDATED = "Your name has been updated."
@@ -12,18 +12,6 @@ PASSWORD_UPDATED = "Your password has been changed. Every other browser signed i
 ACCOUNT_DELETED = "Your account has been deleted."
 SIGNED_OUT_AFTER_FAILURES = ("You have been signed out because the current password was typed wrongly too many "
                              "times. Please sign in again.")
-
-
-def signed_in(view):
-    """Wrap an account view so that anyone not signed in is sent to the sign-in page instead."""
-    @functools.wraps(view)
-    def wrapper(app, request, **values):
-        if not request.session.user:
-            # ASVS 4.1.1: checked on the server for every request. A page
-            # (GET) is shown again after signing in; a form's POST is not replayed.
-            return app.redirect_to(request, "signin", next=request.path if request.method == "GET" else None)
-        return view(app, request, **values)
-    return wrapper
 
 
 def show(app, request, errors=None, form=None, status=200):
@@ -36,40 +24,38 @@ def show(app, request, errors=None, form=None, status=200):
 
 def check_current_password(app, request, password, errors, field, form=None):
     """Once the form is otherwise valid, check the current password; return (user row, None) or (None, the answer)."""
-    # The same rules as the sign-in page (throttle.verify_password): the
+    # The same rules as the sign-in page (limits.verify_password): the
     # account's backoff is shared with it, a throttled attempt runs no hash,
     # and every failure is counted and audited. On top of that, a session
     # that keeps typing wrong passwords is ended.
     if errors:
         return None, show(app, request, errors, form)  # no hashing while the form still has mistakes
     user = app.db.one("account_by_uid", uid=request.session.user["uid"])
-    right, wait = throttle.verify_password(app, request, user, user["email"], password, event="password_check")
+    right, wait = limits.verify_password(app, request, user, user["email"], password, event="password_check")
     if right:
         return user, None
     if wait:
-        errors[field] = throttle.try_again_message(wait)
+        errors[field] = limits.try_again(wait)
         response = show(app, request, errors, form, status=429)
         response.headers["Retry-After"] = str(wait)
         return None, response
-    if throttle.session_failures_exhausted(app, request):
+    if limits.session_failures_exhausted(app, request):
         # ASVS 2.2.1: whoever holds this session is not its owner, or at
         # least cannot prove it; the owner signs in again with the password.
         with app.db.transaction() as tx:
             audit.record(app, tx, request, "signout_wrong_passwords", uid=user["uid"])
             app.sessions.end(tx, request.session)
-            app.sessions.notify(tx, request.session, SIGNED_OUT_AFTER_FAILURES)
+            app.notices.leave(tx, request.session, SIGNED_OUT_AFTER_FAILURES)
         return None, app.redirect_to(request, "signin")
     errors[field] = WRONG_PASSWORD
     return None, show(app, request, errors, form)
 
 
-@signed_in
 def account(app, request):
     """Show the account settings: name, email, password, delete."""
     return show(app, request)
 
 
-@signed_in
 def account_name(app, request):
     """Change first and last name (the sign-up rules apply)."""
     data, errors = validate_name(request.form)
@@ -77,11 +63,70 @@ def account_name(app, request):
         return show(app, request, errors, typed(request, "firstname", "lastname"))
     with app.db.transaction() as tx:
         tx.run("update_name", uid=request.session.user["uid"], **data)
-        app.sessions.notify(tx, request.session, NAME_UPDATED)
+        app.notices.leave(tx, request.session, NAME_UPDATED)
     return app.redirect_to(request, "account")
 
 
-@signed_in
+def account_email(app, request):
+    """Check the password, then mail the new address: a link, or word that it already has an account."""
+    data, errors = validate_email_change(request.form)
+    if not errors and data["email"] == request.session.user["email"]:
+        errors["email"] = "That is already your email address."
+    # The password first, counted like a sign-in: without it, this form
+    # would tell a stolen session (or anyone with an account) which
+    # addresses have accounts, at no cost (security review, issue 11).
+    user, refusal = check_current_password(app, request, data["password"], errors, "email_password",
+                                           typed(request, "email"))
+    if refusal:
+        return refusal
+    new_email = data["email"]
+    limits.check(app, request, limits.CHANGE_EMAIL_MAIL, user=user)
+    with app.db.transaction() as tx:
+        # Only remembered: the account keeps its address until the link is opened.
+        tx.run("set_pending_email", uid=user["uid"], pending_email=new_email)
+        # The addresses stay out of the trail: only that a change was asked for.
+        audit.record(app, tx, request, "email_change_requested", uid=user["uid"])
+        user = dict(user, pending_email=new_email)
+        link = app.external_url(request, "account_email_confirm", token=app.tokens.make(CHANGE_EMAIL, user))
+        # Whether the address has an account shows only in the mail sent to
+        # it, which only its owner reads; this page says the same either way.
+        # The UNIQUE index has the last word when a link is opened.
+        taken = tx.one("user_uid_by_email", email=new_email)
+        letter = letters.address_has_account(new_email) if taken else letters.change_email(user, new_email, link)
+        mail_id = letters.enqueue_for(app, tx, user, letter, to=new_email)
+        app.notices.leave(tx, request.session, f"We have sent a link to {new_email}. "
+                                               "Your email address will change when you open it.")
+    return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
+
+
+def account_email_confirm(app, request, token):
+    """Switch the account to the new address when the link sent there is opened; tell the old one."""
+    mail_ids = []
+    try:
+        with app.db.transaction() as tx:
+            user, problem = app.tokens.check(tx, CHANGE_EMAIL, token)
+            if not problem:
+                mail_ids = apply_email_change(app, request, tx, user)
+                problem = None if mail_ids else USED
+    except IntegrityError:
+        # Another account took the address after the link was sent.
+        problem = TAKEN
+    response = link_page(app, request, "email_changed.html", problem,
+                         email=user["pending_email"] if not problem else None)
+    return app.outbox.deliver_after(response, *mail_ids)
+
+
+def apply_email_change(app, request, tx, user):
+    """Make the pending address the account's (confirmed by this link); return the notice's outbox ids."""
+    new_email = user["pending_email"]
+    if not tx.run("apply_pending_email", uid=user["uid"], pending_email=new_email, now=app.now()):
+        return []  # opened twice at once: the other request made the change
+    audit.record(app, tx, request, "email_change", uid=user["uid"])
+    # The old address hears about it, so an owner who did not ask can react.
+    letter = letters.email_changed(user, user["email"], new_email, app.external_url(request, "contact"))
+    return [letters.enqueue_for(app, tx, user, letter)]
+
+
 def account_password(app, request):
     """Change the password: end every other session, move this one to a new id, send a notice."""
     data, errors = validate_password_change(request.form, request.session.user, app.common_passwords)
@@ -99,12 +144,11 @@ def account_password(app, request):
         # continues under a new id (a copy of the old cookie is worthless).
         app.sessions.end_others(tx, request.session)
         app.sessions.rotate(tx, request.session)
-        app.sessions.notify(tx, request.session, PASSWORD_UPDATED)
-        mail_id = queue_password_notice(app, request, tx, user)
+        app.notices.leave(tx, request.session, PASSWORD_UPDATED)
+        mail_id = letters.queue_password_notice(app, request, tx, user)
     return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
 
 
-@signed_in
 def account_delete(app, request):
     """Delete the account for good: the user row, every session and every pending link."""
     data, errors = validate_delete(request.form)
@@ -121,5 +165,5 @@ def account_delete(app, request):
         tx.run("delete_user", uid=user["uid"])
         app.sessions.end(tx, request.session)
         # The browser has no session row now: the notice goes in a cookie.
-        app.sessions.notify(tx, request.session, ACCOUNT_DELETED)
+        app.notices.leave(tx, request.session, ACCOUNT_DELETED)
     return app.redirect_to(request, "home")

@@ -2,9 +2,9 @@
 
 import logging
 
-from .. import throttle
+from .. import limits
 from ..forms import typed, validate_contact
-from ..mail import address
+from ..mailer import address
 
 log = logging.getLogger("wsgiauth.contact")
 
@@ -39,10 +39,10 @@ def contact_sent(app, request):
 
 def send_message(app, request, data, trapped):
     """Count the attempt; store and queue the message unless trapped; redirect (303)."""
-    # 5 an hour per client IP (throttle.CONTACT_PER_IP), counted in a
+    # 5 an hour per client IP (limits.CONTACT_PER_IP), counted in a
     # transaction of its own, so no later failure can undo the count.
-    throttle.check_ip(app, request, throttle.CONTACT_PER_IP)
-    now = app.sessions.now()
+    limits.check(app, request, limits.CONTACT_PER_IP)
+    now = app.now()
     user = request.session.user
     mail_ids = []
     with app.db.transaction() as tx:

@@ -1,10 +1,10 @@
 """Pages anyone can see: home, about, and the static files (stylesheet, script, icon)."""
 
-from pathlib import Path
+import importlib.resources
 
 from werkzeug.utils import send_from_directory
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = importlib.resources.files("wsgiauth") / "static"
 
 
 def home(app, request):
@@ -19,4 +19,4 @@ def about(app, request):
 
 def static(app, request, filename):
     """Serve a file from wsgiauth/static (safe_join inside: no ../ escapes)."""
-    return send_from_directory(STATIC_DIR, filename, request.environ, max_age=3600)
+    return send_from_directory(str(STATIC_DIR), filename, request.environ, max_age=3600)

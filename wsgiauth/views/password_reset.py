@@ -1,14 +1,10 @@
 """Forgotten passwords: ask for a link by email, open it, choose a new password."""
 
-from .. import audit, emails, throttle
+from .. import audit, letters, limits
 from ..forms import typed, validate_email_field, validate_password_reset
-from ..ratelimit import Limit, account_key
 from ..tokens import RESET_PASSWORD, USED
-from .confirm import link_page
+from .common import link_page
 
-# At most 3 reset emails per account per hour: a lost email can be replaced,
-# but nobody can flood someone's mailbox from the Forgot page.
-RESET_MAIL_LIMIT = Limit("reset-mail", 3, 3600)
 PASSWORD_CHANGED = "Your password has been changed. Please sign in."
 
 
@@ -20,10 +16,10 @@ def forgot(app, request):
         if not errors:
             # Counted for every address, known or not, so the limit says
             # nothing about accounts; over it: 429 (ASVS 2.2.1).
-            throttle.check_ip(app, request, throttle.FORGOT_PER_IP)
+            limits.check(app, request, limits.FORGOT_PER_IP)
             mail_ids = request_reset(app, request, data["email"])
-            # The same redirect for every address; the email (if any) is
-            # sent after the response, so its time is not in the answer's.
+            # The same redirect for every address; the email (if any) goes
+            # to the outbox's delivery thread once the response is sent.
             return app.outbox.deliver_after(app.redirect_to(request, "forgot_sent"), *mail_ids)
     return app.render(request, "forgot.html", form=typed(request, "email"), errors=errors, sent=False)
 
@@ -36,13 +32,13 @@ def forgot_sent(app, request):
 def request_reset(app, request, email):
     """Queue a reset link if an account has this address and may have another; return the outbox ids."""
     # OWASP Forgot Password Cheat Sheet: the same message for existing and
-    # unknown accounts, after the same work (emails.draft_with_link); only
-    # the outbox INSERT is extra for a real account, and the delivery happens
-    # on the outbox's own thread, not on this request's connection.
+    # unknown accounts, after the same work (letters.draft_with_link); only
+    # the outbox INSERT is extra for a real account. At most 3 reset mails
+    # an hour per account (limits.RESET_MAIL), dropped silently beyond.
     with app.db.transaction() as tx:
         user = tx.one("account_by_email", email=email)
-        wait = RESET_MAIL_LIMIT.hit(tx, account_key(user, email), app.sessions.now())
-        mail = emails.draft_with_link(app, request, user, email, RESET_PASSWORD, "reset", emails.reset_password)
+        wait = limits.hit(app, tx, request, limits.RESET_MAIL, user=user, email=email)
+        mail = letters.draft_with_link(app, request, user, email, RESET_PASSWORD, "reset", letters.reset_password)
         if user is None or wait:
             return []  # built and dropped: nothing is stored or sent
         return [app.outbox.store(tx, mail)]
@@ -60,7 +56,8 @@ def reset(app, request, token):
             if mail_id:
                 return app.outbox.deliver_after(app.redirect_to(request, "signin"), mail_id)
             problem = USED  # the same link was used a moment ago (another tab)
-    return link_page(app, request, "reset.html", problem, token=token, errors=errors)
+    return link_page(app, request, "reset.html", problem, action=app.url_for(request, "reset", token=token),
+                     errors=errors)
 
 
 def set_new_password(app, request, user, password):
@@ -76,11 +73,5 @@ def set_new_password(app, request, user, password):
         # This browser too, whoever it was signed in as: the user signs in
         # with the new password, which proves they know it (no auto sign-in).
         app.sessions.end(tx, request.session)
-        app.sessions.notify(tx, request.session, PASSWORD_CHANGED)
-        return queue_password_notice(app, request, tx, user)
-
-
-def queue_password_notice(app, request, tx, user) -> int:
-    """Queue the "your password has been changed" email for user inside tx; return its outbox id."""
-    letter = emails.password_changed(user, app.external_url(request, "forgot"), app.external_url(request, "contact"))
-    return emails.enqueue_for(app, tx, user, letter)
+        app.notices.leave(tx, request.session, PASSWORD_CHANGED)
+        return letters.queue_password_notice(app, request, tx, user)

@@ -1,14 +1,13 @@
-"""Sign up, sign in, profile and sign out."""
+"""Sign up, sign in and sign out."""
 
 from werkzeug.utils import redirect
 
-from .. import audit, throttle
+from .. import audit, letters, limits
 from ..db import IntegrityError
 from ..forms import typed, validate_signin, validate_signup
 from ..redirects import local_path, location
-from .confirm import queue_confirmation
 
-TAKEN = "That email is already taken"
+EMAIL_TAKEN = "That email is already taken"
 INVALID_SIGNIN = "Invalid e-mail or password"
 # What authenticate() can answer.
 SIGNED_IN, FAILED, UNCONFIRMED, THROTTLED = "signed in", "failed", "unconfirmed", "throttled"
@@ -27,7 +26,7 @@ def signup(app, request):
         if not errors:
             # Counted once the form is valid: only those attempts probe
             # emails or cost a hash. Over the limit: 429 (ASVS 2.2.1).
-            throttle.check_ip(app, request, throttle.SIGNUP_PER_IP)
+            limits.check(app, request, limits.SIGNUP_PER_IP)
             errors, mail_id = create_account(app, request, data)
         if not errors:
             # With WSGIAUTH_REQUIRE_CONFIRMED_EMAIL the account may only sign
@@ -40,28 +39,28 @@ def signup(app, request):
 
 def create_account(app, request, data):
     """Insert the user, queue the confirmation email, sign in; return (form errors, outbox id)."""
-    with app.db.transaction() as tx:
-        # A cheap look first, so a taken email does not cost a password hash.
-        if tx.one("user_uid_by_email", email=data["email"]):
-            return {"email": TAKEN}, None
+    # A cheap look first, so a taken email does not cost a password hash.
+    # Saying so is an accepted risk (SECURITY.md, issue 11 finding 2c).
+    if app.db.one("user_uid_by_email", email=data["email"]):
+        return {"email": EMAIL_TAKEN}, None
     pwdhash = app.passwords.hash(data["password"])
     try:
         with app.db.transaction() as tx:
             uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
-                            email=data["email"], pwdhash=pwdhash, created_at=app.sessions.now())
+                            email=data["email"], pwdhash=pwdhash, created_at=app.now())
             audit.record(app, tx, request, "signup", uid=uid)
             # Same transaction: the account and its confirmation email exist together or not at all.
-            mail_id = queue_confirmation(app, request, tx, tx.one("account_by_uid", uid=uid))
+            mail_id = letters.queue_confirmation(app, request, tx, tx.one("account_by_uid", uid=uid))
             link_sent = f"We have sent a link to {data['email']}: please open it to confirm your email address"
             if app.settings.REQUIRE_CONFIRMED_EMAIL:
-                app.sessions.notify(tx, request.session, link_sent + ", then sign in.")
+                app.notices.leave(tx, request.session, link_sent + ", then sign in.")
             else:
                 app.sessions.begin(tx, request, uid)
-                app.sessions.notify(tx, request.session, f"Welcome, {data['firstname']}! {link_sent}.")
+                app.notices.leave(tx, request.session, f"Welcome, {data['firstname']}! {link_sent}.")
     except IntegrityError:
         # Two sign-ups raced past the look above: the UNIQUE index on email
         # decides, and the loser gets the same message, not a 500.
-        return {"email": TAKEN}, None
+        return {"email": EMAIL_TAKEN}, None
     return {}, mail_id
 
 
@@ -75,11 +74,11 @@ def signin(app, request):
     if request.method == "POST":
         data, errors = validate_signin(request.form)
         if not errors:
-            throttle.check_ip(app, request, throttle.SIGNIN_PER_IP)
+            limits.check(app, request, limits.SIGNIN_PER_IP)
             outcome, wait = authenticate(app, request, data)
             if outcome == SIGNED_IN:
                 return after_signin(app, request, next_path)
-    alert = throttle.try_again_message(wait) if outcome == THROTTLED else outcome == FAILED and INVALID_SIGNIN
+    alert = limits.try_again(wait) if outcome == THROTTLED else outcome == FAILED and INVALID_SIGNIN
     response = app.render(request, "signin.html", status=SIGNIN_STATUS.get(outcome, 200),
                           form=typed(request, "email"), errors=errors, failed=alert,
                           # The refusal's message offers a new link to the address typed.
@@ -104,7 +103,7 @@ def authenticate(app, request, data):
     # Throttled first, so a throttled attempt costs no hash. The backoff is
     # keyed by the email typed, known or not: the answer is the same either
     # way and reveals nothing (ASVS 2.2.1).
-    right, wait = throttle.verify_password(app, request, user, email, password)
+    right, wait = limits.verify_password(app, request, user, email, password)
     if wait:
         return THROTTLED, wait
     if not right:
@@ -122,20 +121,10 @@ def authenticate(app, request, data):
     with app.db.transaction() as tx:
         if new_hash:
             tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash, old_pwdhash=user["pwdhash"])
-        throttle.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
+        limits.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
         app.sessions.begin(tx, request, user["uid"], remember=data["remember"])
         audit.record(app, tx, request, "signin", uid=user["uid"])
     return SIGNED_IN, 0
-
-
-def profile(app, request):
-    """Show the signed-in user's profile, sessions and recent sign-ins; send anyone else to sign in."""
-    if not request.session.user:
-        # ASVS 4.1.1: checked on the server for every request. Come back
-        # here after signing in (only local paths are ever followed).
-        return app.redirect_to(request, "signin", next=request.path)
-    sessions, signins = app.sessions.activity(app.db, request.session)
-    return app.render(request, "profile.html", sessions=sessions, signins=signins)
 
 
 def signout(app, request):
@@ -147,13 +136,3 @@ def signout(app, request):
             app.sessions.end(tx, request.session)
         return app.redirect_to(request, "home")
     return app.render(request, "signout.html")
-
-
-def signout_others(app, request):
-    """End every other session of the signed-in user ("Sign out everywhere else")."""
-    if not request.session.user:
-        return app.redirect_to(request, "signin")
-    with app.db.transaction() as tx:
-        ended = app.sessions.end_others(tx, request.session)
-        audit.record(app, tx, request, "signout_others", uid=request.session.user["uid"], detail=ended)
-    return app.redirect_to(request, "profile")

@@ -1,6 +1,8 @@
 """The account emails: what each one says, and queueing one for a user in the caller's transaction."""
 
-from .mail import address
+from . import limits
+from .mailer import address
+from .tokens import CONFIRM_EMAIL
 
 SITE = "wsgiauth"
 SIGNATURE = f"\n-- \nThe {SITE} team\n"
@@ -30,6 +32,21 @@ def draft_with_link(app, request, user, email, purpose, endpoint, write) -> dict
                          "pending_email": None, "confirmed_at": None}
     link = app.external_url(request, endpoint, token=app.tokens.make(purpose, addressee))
     return app.outbox.draft(**mail_for(addressee, write(addressee, link)))
+
+
+def queue_confirmation(app, request, tx, user) -> int:
+    """Queue the email with a link that confirms user's address inside tx; return the outbox id."""
+    # Counts towards the confirmation-mail limit (limits.CONFIRM_MAIL): the
+    # one sent at sign-up too, so "send it again" waits its 5 minutes.
+    limits.CONFIRM_MAIL.record(tx, limits.key_of(limits.CONFIRM_MAIL, request, user), app.now())
+    return app.outbox.store(tx, draft_with_link(app, request, user, user["email"], CONFIRM_EMAIL, "confirm",
+                                                confirm_email))
+
+
+def queue_password_notice(app, request, tx, user) -> int:
+    """Queue the "your password has been changed" email for user inside tx; return its outbox id."""
+    letter = password_changed(user, app.external_url(request, "forgot"), app.external_url(request, "contact"))
+    return enqueue_for(app, tx, user, letter)
 
 
 def confirm_email(user, link):

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .config import ConfigError
 
-log = logging.getLogger("wsgiauth.mail")
+log = logging.getLogger("wsgiauth.mailer")
 
 # Errors about one message (this recipient or this content was refused):
 # the connection is still good for the next message.
