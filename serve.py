@@ -1,111 +1,12 @@
-"""Run wsgiauth for development: `python serve.py [--host 127.0.0.1] [--port 5000]`.
+"""Run wsgiauth for development: `python serve.py [--host 127.0.0.1] [--port 5000]`, the same as `wsgiauth serve`.
 
-With no configuration at all it keeps everything under ./instance/: an SQLite
-database and a secret key generated on first run. Production runs under a real
-WSGI server instead (see the README): `gunicorn 'wsgiauth:create_app()'`.
+It keeps its state under ./instance/ (an SQLite database and a secret key made on first run):
+see wsgiauth/devserver.py. Production runs under a real WSGI server (README).
 """
 
-import argparse
-import logging
-import os
-import re
-import secrets
-from pathlib import Path
-from urllib.parse import unquote
+import sys
 
-from werkzeug.serving import WSGIRequestHandler, run_simple
-
-from wsgiauth import create_app
-from wsgiauth.db import Database
-from wsgiauth.migrations import migrate
-from wsgiauth.routes import url_map
-
-INSTANCE = Path("instance")
-# "/confirm/", "/reset/", "/account/email/": every URL whose rule has a
-# <token>, so a new kind of link is covered without touching this file.
-TOKEN_PREFIXES = sorted(rule.rule.split("<token>")[0] for rule in url_map().iter_rules()
-                        if "token" in rule.arguments)
-TOKEN_PATH = re.compile("(" + "|".join(map(re.escape, TOKEN_PREFIXES)) + r")[^/?#\s'\"]+", re.IGNORECASE)
-
-
-def redact(text: str) -> str:
-    """Return text with every token in a URL path replaced by <token>, e.g. /reset/<token>."""
-    # Matched on the percent-decoded text too, so /res%65t/... hides nothing.
-    decoded = unquote(text)
-    return TOKEN_PATH.sub(r"\1<token>", decoded) if TOKEN_PATH.search(decoded) else text
-
-
-class RedactingRequestHandler(WSGIRequestHandler):
-    """Werkzeug's request handler, but its log never shows the token of a reset or confirmation link."""
-
-    def version_string(self):
-        """Name the server in the Server header without the Werkzeug and Python versions."""
-        # Version numbers only help someone looking for a known hole (OWASP
-        # ASVS 14.3.3: no version details in headers).
-        return "wsgiauth"
-
-    def log(self, type, message, *args):
-        """Log like Werkzeug, with tokens taken out of the request line and error messages."""
-        # A token in a log is a live password-reset link for whoever reads
-        # the log (OWASP Logging Cheat Sheet: never log session ids or tokens).
-        super().log(type, message, *(redact(arg) if isinstance(arg, str) else arg for arg in args))
-
-
-def instance_secret_key(instance: Path) -> str:
-    """Return the development secret key kept in instance/, creating it once (mode 0600)."""
-    path = instance / "secret_key"
-    try:
-        # O_EXCL: never overwrite an existing key (that would sign everyone
-        # out); mode 0600 from the start, not chmod afterwards (no race).
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text(encoding="ascii").strip()
-    with os.fdopen(fd, "w", encoding="ascii") as file:
-        file.write(secrets.token_urlsafe(32) + "\n")
-    return path.read_text(encoding="ascii").strip()
-
-
-def closed_once_sent(app):
-    """Wrap a WSGI app so each response is closed as soon as its last byte is handed over."""
-    # PEP 3333 says the server must call close() on every response, even when
-    # the client went away. Werkzeug's development server reads the socket once
-    # more after the response, and if the browser has already reset the
-    # connection (Chromium does, after a redirect) that read raises and close()
-    # is skipped. close() is where wsgiauth sends the mail a request queued, so
-    # the mail would wait for `deliver-mail`; here close() runs either way.
-    def wrapped(environ, start_response):
-        iterable = app(environ, start_response)
-        try:
-            yield from iterable
-        finally:
-            if hasattr(iterable, "close"):
-                iterable.close()
-
-    return wrapped
-
-
-def main(argv=None):
-    """Prepare instance/, apply migrations and serve with Werkzeug's development server."""
-    parser = argparse.ArgumentParser(description="Run wsgiauth with Werkzeug's development server.")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    INSTANCE.mkdir(mode=0o700, exist_ok=True)
-    config = {}
-    if not os.environ.get("WSGIAUTH_SECRET_KEY"):
-        config["SECRET_KEY"] = instance_secret_key(INSTANCE)
-    database = os.environ.get("WSGIAUTH_DATABASE", "sqlite:///instance/wsgiauth.db")
-    db = Database(database)
-    for name in migrate(db):
-        logging.getLogger("wsgiauth").info("applied migration %s", name)
-    db.close()
-
-    app = create_app(config)
-    print(f" * wsgiauth is running on http://{args.host}:{args.port}/ (Ctrl+C to stop)", flush=True)
-    run_simple(args.host, args.port, closed_once_sent(app), threaded=True, request_handler=RedactingRequestHandler)
-
+from wsgiauth.__main__ import main
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main(["serve", *sys.argv[1:]]))

@@ -2,14 +2,17 @@
 
 from .app import WSGIAuth
 from .config import ConfigError, load_settings
-from .db import Database
-from .migrations import check_current
+from .db import Database, DatabaseUnavailable
+from .migrations import SchemaBehind, check_current
 
-__all__ = ["create_app", "ConfigError", "WSGIAuth"]
+__all__ = ["create_app", "ConfigError", "DatabaseUnavailable", "SchemaBehind", "WSGIAuth"]
 
 
 def create_app(config=None):
-    """Return the WSGI application configured from `config`, else WSGIAUTH_* variables."""
+    """Return the WSGI application configured from `config`, else WSGIAUTH_* variables.
+
+    Raises ConfigError, DatabaseUnavailable or SchemaBehind, each with a one-line message.
+    """
     settings = load_settings(config)
     db = Database(settings.DATABASE, pool_size=settings.DB_POOL_SIZE)
     # Refuse to serve against an older schema: better a clear message at

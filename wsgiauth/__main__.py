@@ -1,53 +1,63 @@
-"""Command line: `python -m wsgiauth migrate`, `deliver-mail` and `benchmark`."""
+"""The `wsgiauth` command (also `python -m wsgiauth`): serve, migrate, deliver-mail, create-user."""
 
 import argparse
+import getpass
 import logging
 import os
 import sys
 import time
 
-from .benchmark import runner
 from .config import ConfigError, Settings, read_settings
-from .db import Database
+from .db import Database, DatabaseUnavailable, IntegrityError
+from .forms import validate_signup
 from .migrations import SchemaBehind, check_current, migrate
 from .outbox import Outbox
+from .passwords import Passwords, load_common
 
 
-def database_url(args) -> str:
-    """Return the database URL from --database, WSGIAUTH_DATABASE or the default."""
-    return args.database or os.environ.get("WSGIAUTH_DATABASE") or Settings.DATABASE
+class CommandError(Exception):
+    """Something the operator can fix; said in one line, without a traceback."""
+
+
+def open_database(args) -> Database:
+    """Open the database of --database, else WSGIAUTH_DATABASE, else the default."""
+    url = args.database or os.environ.get("WSGIAUTH_DATABASE") or Settings.DATABASE
+    try:
+        return Database(url)
+    except ValueError as error:  # a malformed URL
+        raise CommandError(str(error)) from None
+
+
+def cmd_serve(args) -> int:
+    """Run the development server (instance/ in the working directory, SQLite by default)."""
+    from .devserver import serve  # Werkzeug's server only for this command
+
+    serve(args.host, args.port)
+    return 0
 
 
 def cmd_migrate(args) -> int:
     """Apply pending schema migrations and say which."""
-    db = Database(database_url(args))
-    applied = migrate(db)
-    db.close()
-    if applied:
-        print("Applied: " + ", ".join(applied))
-    else:
-        print("The database schema is up to date.")
+    db = open_database(args)
+    try:
+        applied = migrate(db)
+    finally:
+        db.close()
+    print("Applied: " + ", ".join(applied) if applied else "The database schema is up to date.")
     return 0
 
 
 def cmd_deliver_mail(args) -> int:
     """Send the pending mail that is due; print what was sent and what failed."""
     overrides = {"DATABASE": args.database} if args.database else {}
+    # Only the database and mail settings matter here: no secret key needed.
+    settings = read_settings(overrides)
+    db = open_database(args)
     try:
-        # Only the database and mail settings matter here: no secret key needed.
-        settings = read_settings(overrides)
-        db = Database(settings.DATABASE)
         outbox = Outbox(db, settings, settings.now)
-    except (ConfigError, ValueError) as error:  # ValueError: a malformed WSGIAUTH_DATABASE
-        print(f"deliver-mail: {error}", file=sys.stderr)
-        return 2
-    try:
         check_current(db)
         report = outbox.deliver_due(retry_now=args.now)
         waiting, next_at = outbox.waiting()
-    except SchemaBehind as error:
-        print(f"deliver-mail: {error}", file=sys.stderr)
-        return 2
     finally:
         db.close()
     print_report(report, waiting, next_at, outbox.backend.describe())
@@ -73,24 +83,80 @@ def utc(epoch) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(epoch))
 
 
+def read_password(args) -> str:
+    """Return the new user's password: one line of stdin with --password-stdin, else asked twice without echo."""
+    # Never an argument: a command line is visible to every user of the
+    # machine (ps) and kept in shell history.
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != password:
+        raise CommandError("the two passwords do not match")
+    return password
+
+
+def cmd_create_user(args) -> int:
+    """Create an account with the sign-up rules (the password is never an argument)."""
+    settings = read_settings({"DATABASE": args.database} if args.database else {})
+    form = {"firstname": args.first_name, "lastname": args.last_name, "email": args.email,
+            "password": read_password(args)}
+    data, errors = validate_signup(form, load_common())
+    if errors:
+        raise CommandError("; ".join(f"{field}: {message}" for field, message in errors.items()))
+    db = open_database(args)
+    try:
+        check_current(db)
+        with db.transaction() as tx:
+            uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
+                            email=data["email"], pwdhash=Passwords(settings.PASSWORD_METHOD).hash(data["password"]),
+                            created_at=settings.now())
+            if args.confirmed:  # the operator vouches for the address
+                tx.run("confirm_email", uid=uid, email=data["email"], now=settings.now())
+    except IntegrityError:
+        raise CommandError(f"an account with the address {data['email']} exists already") from None
+    finally:
+        db.close()
+    print(f"Created user #{uid} <{data['email']}>" + (" (address confirmed)" if args.confirmed else ""))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """Return the command-line parser of every command."""
+    top = argparse.ArgumentParser(prog="wsgiauth", description="wsgiauth: user accounts for WSGI. "
+                                  "Settings come from WSGIAUTH_* environment variables (see the README).")
+    commands = top.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the development server (SQLite under ./instance by default)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, default=5000, help="port to listen on (default 5000)")
+    serve.set_defaults(run=cmd_serve)
+    for name, run, text in [("migrate", cmd_migrate, "apply pending schema migrations"),
+                            ("deliver-mail", cmd_deliver_mail, "send pending mail from the outbox (run it from cron)"),
+                            ("create-user", cmd_create_user, "create an account (the password is asked for)")]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")
+        command.set_defaults(run=run)
+        if name == "deliver-mail":
+            command.add_argument("--now", action="store_true",
+                                 help="also retry messages still waiting out their retry delay")
+        if name == "create-user":
+            command.add_argument("email")
+            command.add_argument("--first-name", required=True)
+            command.add_argument("--last-name", required=True)
+            command.add_argument("--password-stdin", action="store_true",
+                                 help="read the password from the first line of standard input")
+            command.add_argument("--confirmed", action="store_true", help="mark the email address as confirmed")
+    return top
+
+
 def main(argv=None) -> int:
-    """Parse the command line and run the chosen command."""
-    parser = argparse.ArgumentParser(prog="python -m wsgiauth", description="wsgiauth operator commands")
-    commands = parser.add_subparsers(dest="command", required=True)
-    migrate_parser = commands.add_parser("migrate", help="apply pending schema migrations")
-    migrate_parser.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")
-    migrate_parser.set_defaults(run=cmd_migrate)
-    mail_parser = commands.add_parser("deliver-mail", help="send pending mail from the outbox (run it from cron)")
-    mail_parser.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")
-    mail_parser.add_argument("--now", action="store_true",
-                             help="also retry messages still waiting out their retry delay")
-    mail_parser.set_defaults(run=cmd_deliver_mail)
-    bench_parser = commands.add_parser("benchmark", help="measure requests/s under gunicorn and wrk (see README)")
-    runner.add_arguments(bench_parser)
-    bench_parser.set_defaults(run=runner.main)
-    args = parser.parse_args(argv)
+    """Parse the command line and run the chosen command; problems an operator can fix are one line on stderr."""
+    args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return args.run(args)
+    try:
+        return args.run(args)
+    except (CommandError, ConfigError, DatabaseUnavailable, SchemaBehind) as error:
+        print(f"wsgiauth {args.command}: {error}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

@@ -8,13 +8,14 @@ from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from werkzeug.exceptions import BadHost, BadRequest, Forbidden, HTTPException, InternalServerError
-from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
 from .client import describe_agent
+from .db import DatabaseUnavailable
 from .limits import Pruner
 from .notices import Notices
 from .outbox import Outbox
@@ -284,6 +285,16 @@ class WSGIAuth:
                 response.headers[name] = value
         return response
 
+    def unavailable_page(self, request, error):
+        """Answer 503 when the database cannot be reached: a clear page, nothing changed, try again later."""
+        log.warning("503 for %s %s: %s", request.method, getattr(request.url_rule, "rule", "?"), error)
+        request.session = None  # nothing of it can be read or saved now
+        unavailable = ServiceUnavailable("The site cannot reach its database right now. Nothing was changed. "
+                                         "Please try again in a minute.", retry_after=30)
+        response = self.render(request, "error.html", status=503, error=unavailable)
+        response.headers["Retry-After"] = "30"
+        return response
+
     def crash_page(self, request):
         """Answer an unexpected exception with a plain 500 page; the traceback goes to the log."""
         # The rule pattern (e.g. /reset/<token>) is logged, not the path, so a
@@ -327,6 +338,8 @@ class WSGIAuth:
             if request.session is not None:
                 self.notices.forget_shown(self.db, request.session)
                 self.sessions.save(request, response, request.session)
+        except DatabaseUnavailable as error:
+            response = self.unavailable_page(request, error)
         except Exception:
             response = self.crash_page(request)
         self.add_headers(request, response)

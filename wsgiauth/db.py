@@ -16,6 +16,10 @@ class IntegrityError(Exception):
     """A constraint (e.g. UNIQUE email) refused a write; callers turn it into a form error."""
 
 
+class DatabaseUnavailable(Exception):
+    """The database server cannot be reached, or refuses the login: one line naming it, never the password."""
+
+
 def _dict_row(cursor, row):
     """Return SQLite rows as plain dicts, the same shape PyMySQL's DictCursor gives."""
     return {column[0]: value for column, value in zip(cursor.description, row)}
@@ -92,11 +96,16 @@ class Database:
         parts = urlsplit(url)
         if parts.scheme == "sqlite":
             self.dialect = "sqlite"
+            self.where = f"the SQLite database {unquote(url[len('sqlite:///'):])}"
             self._connect = self._sqlite_connector(url)
             self.driver_errors = (sqlite3.Error,)
             self._integrity_errors = (sqlite3.IntegrityError,)
         elif parts.scheme in ("mysql", "mariadb"):
             self.dialect = "mysql"
+            # Host, port, database and user: what an operator needs to find the
+            # problem. The password never leaves the URL it came in.
+            self.where = (f"the MySQL/MariaDB server at {parts.hostname or 'localhost'}:{parts.port or 3306} "
+                          f"(database {parts.path.lstrip('/') or '-'}, user {unquote(parts.username or '')})")
             self._connect = self._mysql_connector(parts)
             self.driver_errors = (pymysql.err.Error,)
             self._integrity_errors = (pymysql.err.IntegrityError,)
@@ -148,13 +157,20 @@ class Database:
         return lambda: pymysql.connect(**kwargs)
 
     def _open(self):
-        """Open a new connection and apply the per-connection settings."""
-        connection = self._connect()
-        for statement in self._on_connect:
-            cursor = connection.cursor()
-            cursor.execute(statement)
-            cursor.close()
-        connection.commit()
+        """Open a new connection and apply the per-connection settings; DatabaseUnavailable if that fails."""
+        try:
+            connection = self._connect()
+            for statement in self._on_connect:
+                cursor = connection.cursor()
+                cursor.execute(statement)
+                cursor.close()
+            connection.commit()
+        except self.driver_errors as error:
+            # Refused connection (2003), wrong password (1045), unknown host
+            # (2005), unknown database (1049), an unwritable SQLite folder:
+            # the driver's own words say which. Its messages never hold the
+            # password (PyMySQL says "using password: YES").
+            raise DatabaseUnavailable(f"Cannot use {self.where}: {error}") from None
         return connection
 
     def _borrow(self):

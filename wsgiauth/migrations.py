@@ -129,5 +129,5 @@ def check_current(db) -> None:
         names = ", ".join(f"{v:04d}_{n}" for v, n, _ in missing)
         raise SchemaBehind(
             f"The database schema is behind: {len(missing)} migration(s) not applied ({names}). "
-            "Run `python -m wsgiauth migrate` (with the same WSGIAUTH_DATABASE) first."
+            "Run `wsgiauth migrate` or `python -m wsgiauth migrate` (with the same WSGIAUTH_DATABASE) first."
         )
