@@ -1,14 +1,21 @@
 """The WSGI application object: routing, sessions, CSRF, rendering and error pages."""
 
+import importlib.resources
 import logging
 import re
 import time
-import importlib.resources
 from urllib.parse import urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
-from werkzeug.exceptions import BadHost, BadRequest, Forbidden, HTTPException, InternalServerError
-from werkzeug.exceptions import RequestEntityTooLarge, ServiceUnavailable
+from werkzeug.exceptions import (
+    BadHost,
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    RequestEntityTooLarge,
+    ServiceUnavailable,
+)
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request as BaseRequest

@@ -9,8 +9,15 @@ import secrets
 import threading
 import time
 
-from .mailer import MESSAGE_ERRORS, SERVER_ERRORS, backend_from_url, build_message, describe_error, domain_of
-from .mailer import new_message_id
+from .mailer import (
+    MESSAGE_ERRORS,
+    SERVER_ERRORS,
+    backend_from_url,
+    build_message,
+    describe_error,
+    domain_of,
+    new_message_id,
+)
 
 log = logging.getLogger("wsgiauth.outbox")
 
