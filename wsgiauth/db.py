@@ -25,8 +25,8 @@ def _dict_row(cursor, row):
     return {column[0]: value for column, value in zip(cursor.description, row)}
 
 
-class Transaction:
-    """One unit of work on one borrowed connection; commits when the block ends cleanly."""
+class Queries:
+    """Runs named queries on one borrowed connection: inside a transaction (Database.transaction) or as lone reads."""
 
     def __init__(self, connection, queries):
         self._connection = connection
@@ -229,7 +229,7 @@ class Database:
         try:
             if transaction and self.dialect == "mysql":
                 connection.begin()  # MySQL connections are in autocommit mode
-            yield Transaction(connection, self.queries)
+            yield Queries(connection, self.queries)
             if transaction:
                 connection.commit()
         except BaseException as error:
