@@ -6,7 +6,3 @@
 -- server's time zone never changes a stored value.
 SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ZERO_DATE,NO_ENGINE_SUBSTITUTION,ERROR_FOR_DIVISION_BY_ZERO';
 SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED;
-
--- name: server_version
--- For the benchmark's report.
-SELECT VERSION() AS version;

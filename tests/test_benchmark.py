@@ -27,7 +27,7 @@ def test_benchmark_prints_and_writes_its_table_with_no_errors(mariadb_admin_url,
     # One second per case and a cheap hash: this keeps the command from
     # rotting; the real figures come from the full run in the README.
     done = subprocess.run(
-        [sys.executable, "-m", "wsgiauth", "benchmark", "--database", "both", "--duration", "1", "--warmup", "0",
+        [sys.executable, "-m", "bench", "--database", "both", "--duration", "1", "--warmup", "0",
          "--users", "100", "1000", "--password-method", TEST_PASSWORD_METHOD,
          "--mysql-admin-url", mariadb_admin_url, "--output", str(output)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=600)

@@ -62,15 +62,6 @@ class Queries:
         cursor.close()
         return cursor.rowcount
 
-    def run_many(self, query, rows, /):
-        """Run a write once per dict in rows, in one call; return how many rows it touched."""
-        # sqlite3's executemany reuses one prepared statement; PyMySQL turns an
-        # INSERT ... VALUES into multi-row INSERTs: one round trip per ~1 MB.
-        cursor = self._connection.cursor()
-        cursor.executemany(self._queries[query], rows)
-        cursor.close()
-        return cursor.rowcount
-
     def insert(self, query, /, **params):
         """Run an INSERT and return the new row's auto-increment id."""
         cursor = self._execute(query, params)

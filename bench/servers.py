@@ -2,7 +2,6 @@
 
 import contextlib
 import http.client
-import importlib.util
 import os
 import signal
 import socket
@@ -11,8 +10,11 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-MARIADB_HELPER = ROOT / "tests" / "mariadb.py"
+# The test suite's throwaway MariaDB: test tooling, kept with the tests, which
+# the benchmark borrows; like the tests, it runs from the repository's root.
+from tests import mariadb
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def free_port() -> int:
@@ -145,22 +147,9 @@ def gunicorn(app_spec, workers, env, log_path):
         server.stop()
 
 
-def mariadb_helper():
-    """Import the test suite's throwaway-MariaDB module (tests/mariadb.py) from the checkout."""
-    # It is test tooling, kept with the tests; the benchmark, like the tests,
-    # runs from a checkout, so it borrows the module rather than copying it.
-    if not MARIADB_HELPER.exists():
-        raise RuntimeError(f"the MariaDB benchmark needs a checkout of wsgiauth ({MARIADB_HELPER} is missing)")
-    spec = importlib.util.spec_from_file_location("wsgiauth_tests_mariadb", MARIADB_HELPER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @contextlib.contextmanager
 def mysql_databases(admin_url=None):
     """Yield (function making new empty databases, the server's pids) for admin_url's server or a throwaway one."""
-    mariadb = mariadb_helper()
     with contextlib.ExitStack() as stack:
         pids = []  # an existing server's CPU time cannot be read from here
         if not admin_url:

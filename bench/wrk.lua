@@ -1,4 +1,4 @@
--- wrk script for `python -m wsgiauth benchmark`: one request shape per case.
+-- wrk script for `python -m bench`: one request shape per case.
 -- Arguments after `--`: method, path, expected status, number of users, and
 -- 1 to send each request as if from another client (X-Forwarded-For).
 -- Environment: BENCH_COOKIE (a Cookie header value) and BENCH_BODY (a form

@@ -2,7 +2,7 @@
 
 from werkzeug.wrappers import Request, Response
 
-from ..app import SECURITY_HEADERS
+from wsgiauth.app import SECURITY_HEADERS
 
 HEAD = b"<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Ceiling</title></head><body><p>"
 TAIL = b"</p></body></html>\n"

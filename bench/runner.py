@@ -1,4 +1,4 @@
-"""`python -m wsgiauth benchmark`: wsgiauth under gunicorn and wrk, side by side with the ceiling."""
+"""`python -m bench`: wsgiauth under gunicorn and wrk, side by side with the ceiling."""
 
 import contextlib
 import itertools
@@ -10,13 +10,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..config import Settings
-from ..db import Database
-from ..migrations import migrate
-from ..passwords import Passwords
+from wsgiauth.config import Settings
+from wsgiauth.db import Database
+from wsgiauth.migrations import migrate
+from wsgiauth.passwords import Passwords
+
 from . import report
 from .load import Load, merged, run_wrk
-from .seed import PASSWORD, confirm_user, seed_users, signed_in_cookie
+from .seed import PASSWORD, bench_database, confirm_user, seed_users, signed_in_cookie
 from .servers import gunicorn, http_request, mysql_databases
 from .signins import SignIns
 
@@ -106,7 +107,7 @@ def databases(dialect, options):
 
 def server_version(url) -> str:
     """Return the database's name and version, e.g. "MariaDB 10.11.6"."""
-    db = Database(url)
+    db = bench_database(url)
     try:
         if db.dialect == "sqlite":
             return f"SQLite {sqlite3.sqlite_version}"
@@ -154,7 +155,7 @@ class Bench:
     def seeded(self, new_url, users):
         """Return the URL of a new database holding `users` users."""
         url = new_url()
-        db = Database(url)
+        db = bench_database(url)
         now = int(time.time())
         seed_users(db, 1, users, self.pwdhash, now)
         # The profile case signs in as user 1: a confirmed user sees the
@@ -198,8 +199,7 @@ class Bench:
             if status != 200:
                 raise RuntimeError(f"GET /profile answered {status} to a signed-in browser")
             size = len(page.encode("utf-8"))
-            ceiling = self.serve(stack, f"wsgiauth.benchmark.ceiling:create_app({size})", url,
-                                 Path(tmp, "ceiling.log"))
+            ceiling = self.serve(stack, f"bench.ceiling:create_app({size})", url, Path(tmp, "ceiling.log"))
             for case, load, minimum in [
                 ("GET /signin", Load("GET", "/signin", 200, self.connections), SIGNIN_PAGE_MIN),
                 ("GET /profile", Load("GET", "/profile", 200, self.connections, cookie=profile_cookie),
