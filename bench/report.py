@@ -56,7 +56,8 @@ def cells(row: Row) -> list:
     r = row.result
     mark = {True: "✓", False: "✗"}
     return [
-        row.database, row.case, f"{r.rps:,.1f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.cpu_us:,.0f}", str(r.errors),
+        row.database, row.case, f"{r.rps:,.1f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", f"{r.cpu_us:,.0f}",
+        str(r.errors),
         "; ".join(c.ratio for c in row.checks) or "—",
         "; ".join(f"{c.target} {mark[c.ok]}" for c in row.checks if c.target) or "—",
         " / ".join(f"{rss:.1f}" for rss in row.rss_mib),

@@ -38,8 +38,9 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=os.cpu_count(), help="gunicorn workers (default: one per core)")
     parser.add_argument("--connections", type=int, default=None,
                         help="wrk connections for the page cases (default: 4 per worker)")
-    parser.add_argument("--password-method", default=os.environ.get("WSGIAUTH_PASSWORD_METHOD")
-                        or Settings.PASSWORD_METHOD, help="hash method (default: WSGIAUTH_PASSWORD_METHOD or the app's)")
+    parser.add_argument("--password-method",
+                        default=os.environ.get("WSGIAUTH_PASSWORD_METHOD") or Settings.PASSWORD_METHOD,
+                        help="hash method (default: WSGIAUTH_PASSWORD_METHOD or the app's)")
     parser.add_argument("--mysql-admin-url", default=os.environ.get("WSGIAUTH_TEST_MYSQL"),
                         help="an existing server to create scratch databases on "
                         "(default: WSGIAUTH_TEST_MYSQL, else a throwaway mariadbd)")
