@@ -27,7 +27,8 @@ import pytest
 
 import mariadb
 from conftest import TEST_PASSWORD_METHOD, querying, skip_or_fail
-from live import free_port, running
+from helpers import free_port
+from live import running
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
 

@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +9,7 @@ from werkzeug.test import Client
 
 import mariadb  # tests/mariadb.py: the throwaway server
 import smtpserver  # tests/smtpserver.py: a real SMTP server (aiosmtpd)
+from helpers import csrf_token_in
 from wsgiauth import create_app
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
@@ -171,13 +171,6 @@ def app(make_app):
 def client(app):
     """A werkzeug.test.Client that keeps cookies like a browser."""
     return Client(app)
-
-
-def csrf_token_in(html):
-    """Return the CSRF token from the first form on a page."""
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
 
 
 class AuthActions:

@@ -39,8 +39,10 @@ def _find(name: str, fallback: str) -> str:
     return path
 
 
-def _free_port() -> int:
+def free_port() -> int:
     """Ask the kernel for a loopback port that nobody is listening on right now."""
+    # The suite's one copy (tests/helpers.py hands it on): this module must
+    # stay self-contained, because the benchmark loads it by its path.
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
@@ -107,7 +109,7 @@ class ThrowawayMariaDB:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if init.returncode != 0:
             raise MariaDBUnavailable("mariadb-install-db failed:\n" + init.stdout[-3000:])
-        self.port = _free_port()
+        self.port = free_port()
         # --no-defaults ignores /etc/mysql, so nothing on the host can change this server.
         # Durability is worthless here: skip fsyncs and the doublewrite buffer, which
         # keeps the per-test CREATE/DROP DATABASE cheap.
@@ -136,7 +138,7 @@ class ThrowawayMariaDB:
                 if time.monotonic() > deadline:
                     raise MariaDBUnavailable(f"mariadbd not ready after 60 s:\n{_tail(log)}")
                 time.sleep(0.05)
-        # Rarely, another process grabbed the port between _free_port() and mariadbd.
+        # Rarely, another process grabbed the port between free_port() and mariadbd.
         raise MariaDBUnavailable(f"mariadbd exited during startup:\n{_tail(log)}")
 
     def stop(self) -> None:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from live import free_port
+from helpers import free_port
 
 # The one account the TLS servers accept (AUTH is only offered over TLS).
 LOGIN, PASSWORD = "mailer", "s3cret pass@word"

@@ -6,7 +6,7 @@ import logging
 import pytest
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
-from conftest import csrf_token_in
+from helpers import csrf_token_in
 from wsgiauth import routes
 
 EXPIRED = "This form has expired. Please reload the page and try again."

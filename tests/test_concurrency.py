@@ -4,7 +4,7 @@ import threading
 
 from werkzeug.test import Client
 
-from conftest import csrf_token_in
+from helpers import csrf_token_in
 
 THREADS = 20
 

@@ -5,7 +5,8 @@ import json
 
 import pytest
 
-from conftest import AuthActions, ClosingClient, csrf_token_in
+from conftest import AuthActions, ClosingClient
+from helpers import csrf_token_in
 from smtpserver import link_in, mail_to, text
 from wsgiauth.tokens import RESET_PASSWORD
 

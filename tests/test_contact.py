@@ -8,7 +8,8 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, TEST_SECRET_KEY, AuthActions
-from live import Browser, free_port, running
+from helpers import free_port
+from live import Browser, running
 from smtpserver import text
 
 THANKS = "Thank you for your message. We'll get back to you shortly."

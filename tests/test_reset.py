@@ -4,7 +4,8 @@ import email
 import email.policy
 import re
 
-from conftest import AuthActions, ClosingClient, csrf_token_in
+from conftest import AuthActions, ClosingClient
+from helpers import csrf_token_in
 from smtpserver import link_in, mail_to, text
 from test_confirm import flip
 

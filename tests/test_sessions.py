@@ -6,7 +6,8 @@ import pytest
 from itsdangerous import BadSignature, Signer
 from werkzeug.test import Client
 
-from conftest import AuthActions, csrf_token_in
+from conftest import AuthActions
+from helpers import csrf_token_in
 from wsgiauth.sessions import hash_id
 from wsgiauth.signing import FastSigner
 

@@ -5,7 +5,8 @@ import re
 import pytest
 from werkzeug.test import Client
 
-from conftest import AuthActions, csrf_token_in
+from conftest import AuthActions
+from helpers import csrf_token_in
 
 PASSWORD = "correct horse"
 INVALID = "Invalid e-mail or password"

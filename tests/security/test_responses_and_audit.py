@@ -6,6 +6,7 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import AuthActions
+from helpers import csrf_token_in
 from support import PASSWORD, browser, signed_up, signin
 from wsgiauth import audit, throttle
 
@@ -109,7 +110,7 @@ def test_v5_1_5_next_inside_a_mount_point(app):
     client = signed_up(app)
     AuthActions(client).signout()
     page = client.get("/signin", base_url="http://localhost/auth/").get_data(as_text=True)
-    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    token = csrf_token_in(page)
     response = client.post("/signin?next=/about", base_url="http://localhost/auth/",
                            data={"email": "ada@example.com", "password": PASSWORD, "csrf_token": token})
     assert response.headers["Location"] == "/auth/about"

@@ -5,7 +5,8 @@ import threading
 import pytest
 from werkzeug.test import Client
 
-from conftest import LONGEST_EMAIL, AuthActions, ClosingClient, csrf_token_in
+from conftest import LONGEST_EMAIL, AuthActions, ClosingClient
+from helpers import csrf_token_in
 from smtpserver import link_in, mail_to, text
 from support import PASSWORD, hash_calls, signed_up, signin  # noqa: F401 (a fixture)
 from wsgiauth.db import Database

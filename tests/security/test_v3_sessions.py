@@ -6,6 +6,7 @@ import pytest
 from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions
+from helpers import csrf_token_in
 from support import browser, cookie_headers, signed_up, signin
 from wsgiauth import ConfigError
 from wsgiauth.sessions import hash_id
@@ -172,8 +173,7 @@ def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query)
     assert "127.0.0.11" in page and "127.0.0.12" in page
     assert "Firefox on Linux <strong>(this browser)</strong>" in page and "Safari on iOS" in page
     assert "Sign out everywhere else" in page
-    token = re.search(r'action="/signout/others">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page)
-    response = laptop.post("/signout/others", data={"csrf_token": token.group(1)})
+    response = laptop.post("/signout/others", data={"csrf_token": csrf_token_in(page, action="/signout/others")})
     assert (response.status_code, response.headers["Location"]) == (303, "/profile")
     assert profile_status(phone) == 303 and profile_status(laptop) == 200
     rows = query("sessions_detail_for_tests")
@@ -225,8 +225,8 @@ def test_v3_4_5_cookie_path(make_app):
 def test_v3_7_1_signing_out_other_sessions_needs_a_full_session(app, ada, query):
     """ASVS 3.7.1: account changes need a signed-in session (and its CSRF token); nothing else works."""
     stranger = browser(app, addr="127.0.0.13")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', stranger.get("/signin").get_data(as_text=True))
-    response = stranger.post("/signout/others", data={"csrf_token": token.group(1)})
+    token = csrf_token_in(stranger.get("/signin").get_data(as_text=True))
+    response = stranger.post("/signout/others", data={"csrf_token": token})
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
     assert ada.post("/signout/others", data={}).status_code == 400  # no token
     assert len(query("all_sessions_for_tests")) == 1 and profile_status(ada) == 200
@@ -239,7 +239,7 @@ def test_v1_6_3_secret_key_rotation_keeps_sessions_and_forms(make_app):
     old_app = make_app()
     client = signed_up(old_app)
     form = client.get("/signout").get_data(as_text=True)  # a form signed with the old key
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    token = csrf_token_in(form)
     rotated = make_app(SECRET_KEY=OTHER_KEY, SECRET_KEY_FALLBACKS=TEST_SECRET_KEY)
     client.application = rotated
     assert profile_status(client) == 200

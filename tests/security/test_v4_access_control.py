@@ -1,11 +1,10 @@
 """ASVS 4.0.3 V4 Access control, Level 1, with the CSRF and Origin checks behind 4.2.2."""
 
-import re
 
 import pytest
 from werkzeug.test import Client
 
-from conftest import csrf_token_in
+from helpers import csrf_token_in
 from support import browser, signed_up, signin
 
 SIGNUP = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
@@ -39,8 +38,7 @@ def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
     assert "127.0.0.31" not in page
     signin(browser(app, addr="127.0.0.33"))  # Ada's second browser, so the button shows
     page = ada.get("/profile").get_data(as_text=True)
-    token = re.search(r'action="/signout/others">\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
-                      page).group(1)
+    token = csrf_token_in(page, action="/signout/others")
     assert ada.post("/signout/others", data={"csrf_token": token, "uid": "1"}).status_code == 303
     assert bob.get("/profile").status_code == 200
 
