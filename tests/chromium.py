@@ -4,8 +4,8 @@ Fixtures (loaded by conftest.py through `pytest_plugins`):
 
 - `browser`: one headless Debian Chromium for the whole session.
 - `live_server`: the base URL of `python serve.py` on a free loopback port, on a fresh
-  SQLite database; `@pytest.mark.parametrize("live_server", ["mysql"], indirect=True)`
-  runs it on a fresh, migrated MariaDB database instead. Override `live_server_env`
+  SQLite database; a test marked `both_databases` runs a second time with the server on
+  a fresh, migrated MariaDB database (conftest.pytest_generate_tests). Override `live_server_env`
   to give the server more settings (e.g. an SMTP catcher).
 - `new_page(width=1280, height=800, **context_options)`: a page in a new browser context
   whose base URL is the live server (so `page.goto("/signup")` works). Every context is
@@ -25,12 +25,9 @@ from pathlib import Path
 
 import pytest
 
-import mariadb
 from conftest import TEST_PASSWORD_METHOD, querying, skip_or_fail
 from helpers import free_port
 from live import running
-from wsgiauth.db import Database
-from wsgiauth.migrations import migrate
 
 try:
     from playwright.sync_api import expect
@@ -79,10 +76,8 @@ def live_server(request, tmp_path, live_server_env):
     """Yield the base URL of serve.py on a fresh database (param "sqlite" or "mysql")."""
     kind = getattr(request, "param", "sqlite")
     if kind == "mysql":
-        database = mariadb.create_database(request.getfixturevalue("mariadb_admin_url"))
-        db = Database(database)
-        migrate(db)
-        db.close()
+        databases = request.getfixturevalue("mariadb_databases")
+        database = databases.take()
     else:
         # Relative to the server's working directory: a fresh instance/ in
         # tmp_path, where serve.py also writes its secret key.
@@ -99,7 +94,7 @@ def live_server(request, tmp_path, live_server_env):
             yield base_url
     finally:
         if kind == "mysql":
-            mariadb.drop_database(database)
+            databases.give_back(database)
 
 
 @pytest.fixture

@@ -1,7 +1,8 @@
-"""Fixtures: every database test runs on SQLite and on a real MariaDB; app, client and auth helpers."""
+"""Fixtures: databases (SQLite, and a real MariaDB for tests marked both_databases), app, client, auth helpers."""
 
 import contextlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -29,6 +30,12 @@ TEST_BASE_URL = "http://localhost"
 # 5321's limit) and 189 characters of domain, 254 in all.
 LONGEST_EMAIL = "e" * 64 + "@" + "a" * 63 + "." + "b" * 63 + "." + "c" * 57 + ".com"
 assert len(LONGEST_EMAIL) == 254
+
+# PyMySQL (1.2) builds a TLS context for every connection it opens, TLS or
+# not, and loading the system's CA bundle into it costs ~40 ms: more than most
+# tests take. Nothing in the suite verifies a public certificate (the SMTP TLS
+# tests point SSL_CERT_FILE at their own), so an empty bundle is enough here.
+os.environ.setdefault("SSL_CERT_FILE", os.devnull)
 
 # The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
 pytest_plugins = ["chromium"]
@@ -59,22 +66,88 @@ def mariadb_admin_url():
         server.__exit__(None, None, None)
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
-def database_url(request, tmp_path):
-    """Yield the URL of a fresh, migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        cleanup = None
-    else:
-        admin_url = request.getfixturevalue("mariadb_admin_url")
-        url = mariadb.create_database(admin_url)
-        cleanup = url
-    db = Database(url)
+DATABASE_KINDS = ("sqlite", "mysql")
+
+
+def pytest_generate_tests(metafunc):
+    """Run tests marked both_databases once per kind of database; every other test on SQLite only."""
+    if not metafunc.definition.get_closest_marker("both_databases"):
+        return  # database_url and live_server default to SQLite, and the test id says nothing
+    # A test that uses a live server asks for its database through it.
+    target = "live_server" if "live_server" in metafunc.fixturenames else "database_url"
+    if target not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} is marked both_databases but uses no database")
+    metafunc.parametrize(target, DATABASE_KINDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated, empty SQLite file that each test gets a copy of (copying is ~40 times cheaper than migrating)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.db"
+    db = Database(f"sqlite:///{path}")
     migrate(db)
     db.close()
-    yield url
-    if cleanup:
-        mariadb.drop_database(cleanup)
+    # WAL mode: closing the last connection wrote everything back to the file.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+class MariaDBDatabases:
+    """Migrated MariaDB databases lent to one test at a time and emptied when given back."""
+
+    def __init__(self, admin_url):
+        self.admin_url = admin_url
+        self.idle = []  # emptied, migrated, ready for the next test
+        self.versions = None  # schema_migrations of a freshly migrated database
+
+    def take(self):
+        """Return the URL of an empty, migrated database nobody else is using."""
+        if self.idle:
+            return self.idle.pop()
+        url = mariadb.create_database(self.admin_url)
+        db = Database(url)
+        migrate(db)
+        db.close()
+        if self.versions is None:
+            self.versions = mariadb.empty_database(url)
+        return url
+
+    def give_back(self, url):
+        """Empty the database for the next test; drop it instead if the test changed its schema_migrations."""
+        if mariadb.empty_database(url) == self.versions:
+            self.idle.append(url)
+        else:
+            mariadb.drop_database(url)
+
+    def close(self):
+        """Drop every database still lent or idle."""
+        for url in self.idle:
+            mariadb.drop_database(url)
+        self.idle = []
+
+
+@pytest.fixture(scope="session")
+def mariadb_databases(mariadb_admin_url):
+    """The session's MariaDB test databases (see MariaDBDatabases)."""
+    databases = MariaDBDatabases(mariadb_admin_url)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """Yield the URL of a fresh, migrated, empty database: SQLite, or MariaDB for tests marked both_databases."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    databases = request.getfixturevalue("mariadb_databases")
+    url = databases.take()
+    try:
+        yield url
+    finally:
+        databases.give_back(url)
 
 
 @contextlib.contextmanager

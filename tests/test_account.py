@@ -65,6 +65,7 @@ def test_profile_links_to_the_settings_page(ada):
     assert 'value="Ada"' in settings_page and 'value="Lovelace"' in settings_page
 
 
+@pytest.mark.both_databases
 def test_change_name_with_a_notice_shown_once(ada, query):
     response = settings(ada, "name", firstname="grace", lastname="hopper")
     assert (response.status_code, response.headers["Location"]) == (303, "/account")
@@ -88,6 +89,7 @@ def test_bad_names_are_refused_and_typed_text_kept(ada, query, fields, message):
     assert query("all_users_for_tests")[0]["firstname"] == "Ada"
 
 
+@pytest.mark.both_databases
 def test_email_change_happens_when_the_link_to_the_new_address_is_opened(ada, new_browser, smtp_server,
                                                                           query, clock):
     response = ask_email_change(ada)
@@ -135,6 +137,7 @@ def test_bad_email_changes_change_nothing(ada, new_browser, smtp_server, query, 
     assert [m["Subject"] for m in smtp_server.messages] == ["Please confirm your email address"] * 2
 
 
+@pytest.mark.both_databases
 def test_a_newer_email_change_replaces_the_older_link(ada, new_browser, smtp_server, query):
     ask_email_change(ada, "first@newmail.example")
     ask_email_change(ada, "second@newmail.example")
@@ -145,6 +148,7 @@ def test_a_newer_email_change_replaces_the_older_link(ada, new_browser, smtp_ser
     assert query("all_users_for_tests")[0]["email"] == "second@newmail.example"
 
 
+@pytest.mark.both_databases
 def test_address_taken_before_the_link_is_opened(ada, new_browser, smtp_server, query):
     ask_email_change(ada)
     new_browser().signup(firstname="Eve", email="ada@newmail.example")
@@ -164,6 +168,7 @@ def test_email_change_links_expire_and_refuse_tampering(ada, new_browser, smtp_s
     assert response.status_code == 410 and "This link has expired" in page(response)
 
 
+@pytest.mark.both_databases
 def test_at_most_three_email_changes_an_hour(ada, smtp_server):
     for n in range(3):
         assert ask_email_change(ada, f"ada{n}@newmail.example").status_code == 303
@@ -171,6 +176,7 @@ def test_at_most_three_email_changes_an_hour(ada, smtp_server):
     assert response.status_code == 429 and "Please try again in 60 minutes." in page(response)
 
 
+@pytest.mark.both_databases
 def test_change_password_ends_other_sessions_and_renews_this_one(ada, new_browser, smtp_server, query):
     phone = new_browser()
     phone.signin()
@@ -210,6 +216,7 @@ def test_bad_password_changes_change_nothing(ada, new_browser, smtp_server, quer
     assert len(smtp_server.messages) == 1  # only the sign-up confirmation
 
 
+@pytest.mark.both_databases
 def test_delete_account(ada, new_browser, smtp_server, query):
     phone = new_browser()
     phone.signin()

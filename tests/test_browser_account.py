@@ -120,7 +120,6 @@ def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server,
     assert [m["To"] for m in smtp_server.messages if m["Subject"] == "Reset your password"] == [EMAIL]
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
 def test_account_settings_name_password_email_and_delete(new_page, smtp_server, live_server):
     page, elsewhere = new_page(), new_page()
     sign_up(page)

@@ -26,7 +26,7 @@ def live_server_env(smtp_server):
             "WSGIAUTH_CONTACT_TO": TEST_CONTACT_TO}
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
+@pytest.mark.both_databases
 def test_send_a_message_after_fixing_mistakes(page, smtp_server, live_query):
     page.goto("/")
     nav(page).get_by_role("link", name="Contact").click()

@@ -12,7 +12,6 @@ HEADER = ["link:Skip to content", "link:wsgiauth", "link:Home", "link:About", "l
 FOOTER = ["link:How it works"]
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
 def test_sign_up_with_mistakes_first_then_land_on_the_profile(page):
     page.goto("/")
     page.get_by_role("link", name="Create an account").click()

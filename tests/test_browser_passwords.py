@@ -117,7 +117,6 @@ def test_v2_1_8_the_meter_follows_what_a_person_types_and_never_blocks(page):
     assert strength(page) == [None, ""] and page_problems(page) == []
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
 def test_v2_1_7_a_common_password_is_refused_whatever_the_meter_says(page):
     page.goto("/signup")
     fill(page, {**ADA, "Password": "Password123"})  # upper and lower case, digits: "Fair" by the rules

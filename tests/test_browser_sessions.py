@@ -45,7 +45,6 @@ def test_keep_me_signed_in_survives_a_browser_restart_only_when_ticked(page, new
     assert nav_names(restarted) == SIGNED_IN_NAV
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
 def test_sign_out_everywhere_else_from_the_profile(new_page):
     laptop = new_page()
     sign_up(laptop)

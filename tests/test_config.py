@@ -44,6 +44,7 @@ def test_bad_environment_values_are_explained(database_url, monkeypatch):
         create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
 
 
+@pytest.mark.both_databases
 def test_default_password_method_meets_owasp(make_app, query):
     assert DEFAULT_PASSWORD_METHOD == "scrypt:32768:8:3"
     app = make_app(PASSWORD_METHOD=DEFAULT_PASSWORD_METHOD)

@@ -33,6 +33,7 @@ def page(response):
     return response.get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, clock):
     mail = mail_to(smtp_server, "ada@example.com", SUBJECT)
     assert "Hello Ada," in text(mail) and "within 48 hours" in text(mail)
@@ -49,6 +50,7 @@ def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, 
     assert NOT_CONFIRMED not in page(ada.client.get("/profile"))
 
 
+@pytest.mark.both_databases
 def test_link_works_in_any_browser_and_only_once(ada, new_browser, smtp_server, query):
     link = confirmation_link(smtp_server)
     elsewhere = new_browser()  # opened on the phone, signed out
@@ -94,6 +96,7 @@ def test_tampered_and_forged_links_are_refused(ada, new_browser, smtp_server, qu
     assert [row["confirmed_at"] for row in query("all_users_for_tests")] == [None, None]
 
 
+@pytest.mark.both_databases
 def test_opening_someone_elses_link_confirms_them_not_you(ada, new_browser, smtp_server, query):
     bob = new_browser()
     bob.signup(firstname="Bob", email="bob@example.com")
@@ -103,6 +106,7 @@ def test_opening_someone_elses_link_confirms_them_not_you(ada, new_browser, smtp
     assert NOT_CONFIRMED in page(bob.client.get("/profile"))
 
 
+@pytest.mark.both_databases
 def test_send_the_link_again_at_most_once_per_5_minutes(ada, smtp_server, clock):
     def press():
         return ada.post_form("/confirm", {}, form_path="/profile")
@@ -152,6 +156,7 @@ def strict_app(make_app, smtp_server):
     return make_app(MAIL_URL=smtp_server.url, REQUIRE_CONFIRMED_EMAIL=True)
 
 
+@pytest.mark.both_databases
 def test_required_confirmation_refuses_sign_in_and_offers_a_new_link(strict_app, smtp_server, clock):
     browser = AuthActions(ClosingClient(strict_app))
     response = browser.signup()

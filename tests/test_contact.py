@@ -55,6 +55,7 @@ def test_contact_is_in_the_nav_between_about_and_the_account_links(client, auth)
     assert 'href="/contact" aria-current="page"' in client.get("/contact").get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_message_reaches_the_smtp_server_with_every_header(visitor, smtp_server, query):
     response = send(visitor)
     assert response.status_code == 303
@@ -87,6 +88,7 @@ def test_message_reaches_the_smtp_server_with_every_header(visitor, smtp_server,
     assert row["body"] == ""  # delivered: the outbox keeps no copy of the text
 
 
+@pytest.mark.both_databases
 def test_page_is_answered_before_the_mail_is_sent(visitor, smtp_server, query):
     response = visitor.post_form("/contact", ZOE)
     # The whole response is here, and the mail server has not been talked to yet.
@@ -106,6 +108,7 @@ def test_reloading_the_thank_you_page_sends_nothing_again(visitor, smtp_server):
     assert len(smtp_server.messages) == 1
 
 
+@pytest.mark.both_databases
 def test_signed_in_user_gets_name_and_email_filled_in(visitor, smtp_server, query):
     visitor.signup(firstname="Ada", lastname="Lovelace", email="ada@example.com")
     page = visitor.client.get("/contact").get_data(as_text=True)
@@ -158,6 +161,7 @@ def test_every_empty_field_is_named_at_once_and_typed_text_is_kept(visitor):
     assert "&lt;b&gt;kept&lt;/b&gt; &amp; escaped</textarea>" in page
 
 
+@pytest.mark.both_databases
 def test_lengths_at_the_limits_are_accepted(visitor, smtp_server, query):
     # 2500 line breaks sent as CRLF count as one character each, as in the browser.
     message = "x\r\n" * 2500
@@ -231,6 +235,7 @@ def test_honeypot_messages_count_towards_the_limit(visitor):
     assert send(visitor).status_code == 429
 
 
+@pytest.mark.both_databases
 def test_limit_is_counted_in_the_database_across_processes(make_app, smtp_server):
     # Two app objects stand for two worker processes: the count is shared.
     workers = [AuthActions(Client(make_app(MAIL_URL=smtp_server.url))) for _ in range(2)]

@@ -4,6 +4,8 @@ import email
 import email.policy
 import re
 
+import pytest
+
 from conftest import AuthActions, ClosingClient
 from helpers import csrf_token_in
 from smtpserver import link_in, mail_to, text
@@ -40,6 +42,7 @@ def test_signin_page_links_to_forgot(client):
     assert '<a href="/forgot">Forgot your password?</a>' in page(client.get("/signin"))
 
 
+@pytest.mark.both_databases
 def test_same_answer_for_known_and_unknown_addresses(ada, new_browser, smtp_server, query):
     answers = []
     for address in ("ada@example.com", "nobody@example.com"):
@@ -62,6 +65,7 @@ def test_forgot_form_checks_the_address(new_browser):
     assert response.status_code == 200 and "Please enter your email address." in page(response)
 
 
+@pytest.mark.both_databases
 def test_reset_from_the_emailed_link(ada, new_browser, smtp_server, query):
     other_device = new_browser()
     other_device.signin()
@@ -144,6 +148,7 @@ def test_tampered_and_foreign_links_are_refused(ada, new_browser, smtp_server, q
     assert query("all_users_for_tests")[0]["pwdhash"] == before
 
 
+@pytest.mark.both_databases
 def test_a_link_changes_only_its_own_account(ada, new_browser, smtp_server, query):
     bob = new_browser()
     bob.signup(firstname="Bob", email="bob@example.com")

@@ -9,6 +9,8 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import pytest
+
 from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, TEST_PASSWORD_METHOD
 from helpers import csrf_token_in, free_port
 from live import Browser, running
@@ -90,6 +92,7 @@ def test_serve_py_sends_the_mail_when_the_browser_resets_the_connection(tmp_path
         assert len(smtp_server.wait_for_messages(1)) == 1, (tmp_path / "server.log").read_text()
 
 
+@pytest.mark.both_databases
 def test_gunicorn_serves_the_app(database_url):
     port = free_port()
     env = {

@@ -42,6 +42,7 @@ def test_secure_cookie_flag_when_configured(make_app):
     assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
+@pytest.mark.both_databases
 def test_server_keeps_only_a_hash_of_the_session_id(client, auth, query):
     auth.signup()
     cookie = session_cookie(client)
@@ -69,6 +70,7 @@ def test_sign_in_issues_a_new_session_id(client, auth):
     assert stranger.get("/profile").status_code == 303
 
 
+@pytest.mark.both_databases
 def test_cookie_copied_before_signout_does_not_work_when_replayed(client, auth, query):
     auth.signup()
     copied = session_cookie(client)
@@ -82,6 +84,7 @@ def test_cookie_copied_before_signout_does_not_work_when_replayed(client, auth, 
     assert client.get("/profile").status_code == 303
 
 
+@pytest.mark.both_databases
 def test_sessions_expire_on_the_server(make_app, clock):
     client = Client(make_app(SESSION_LIFETIME=3600))
     AuthActions(client).signup()
@@ -117,6 +120,7 @@ def test_cookie_signed_with_another_key_means_signed_out(client, auth, make_app)
     assert other.get("/profile").status_code == 303
 
 
+@pytest.mark.both_databases
 def test_deleted_user_cookie_means_signed_out(client, auth, query):
     auth.signup()
     query("delete_user_for_tests", email="ada@example.com")

@@ -19,6 +19,7 @@ def test_signin_page_has_the_fields(client):
         assert text in page
 
 
+@pytest.mark.both_databases
 def test_signin_redirects_to_profile(client, ada):
     response = ada.signin()
     assert response.status_code == 303
@@ -28,6 +29,7 @@ def test_signin_redirects_to_profile(client, ada):
     assert "Ada Lovelace" in page
 
 
+@pytest.mark.both_databases
 def test_email_matches_whatever_its_case(ada):
     assert ada.signin(email="  ADA@Example.com ").status_code == 303
 

@@ -6,6 +6,7 @@ import json
 import logging
 import re
 
+import pytest
 from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions, ClosingClient
@@ -142,6 +143,7 @@ def test_v2_3_1_activation_link_is_unforgeable_expires_and_works_once(ada, new_b
 
 # -- V2.5 Credential recovery -------------------------------------------------
 
+@pytest.mark.both_databases
 def test_v2_5_1_recovery_email_carries_a_one_time_link_never_a_password(ada, new_browser, smtp_server, query):
     """ASVS 2.5.1: the reset email holds a link whose token carries only the user id and a fingerprint."""
     ask(new_browser())
@@ -196,6 +198,7 @@ def test_v2_5_6_reset_link_is_single_use_short_lived_and_bound_to_the_password(a
 
 # -- V3 Session management ----------------------------------------------------
 
+@pytest.mark.both_databases
 def test_v3_2_1_password_change_renews_the_session_id_and_keeps_keep_me_signed_in(app, query):
     """ASVS 3.2.1: re-authenticating (current password) gives a new session id; "Keep me signed in" stays."""
     client = signed_up(app)
@@ -276,6 +279,7 @@ def test_v1_6_3_notice_cookie_signed_with_an_old_key_is_still_shown(make_app):
 
 # -- V7 and V14.4.6: the audit trail and the Referer of token pages -----------
 
+@pytest.mark.both_databases
 def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_server, query, caplog):
     """ASVS 7.1.1-7.1.3: changes to the account are in the trail, never a password, token or typed email."""
     app = make_app(MAIL_URL=smtp_server.url)

@@ -118,6 +118,7 @@ def test_v5_1_5_next_inside_a_mount_point(app):
 
 # -- V7: the audit trail --------------------------------------------------------
 
+@pytest.mark.both_databases
 def test_v7_1_1_security_events_are_recorded_without_secrets(make_app, clock, query, caplog):
     """ASVS 7.1.1/7.1.2 (L1) and 7.1.3: events in the table and the log; no password, token or cookie."""
     app = make_app()
@@ -147,6 +148,7 @@ def test_v7_1_1_security_events_are_recorded_without_secrets(make_app, clock, qu
     assert caplog.text.count("security event signin_failed uid=1 ip=127.0.0.1") == 5
 
 
+@pytest.mark.both_databases
 def test_v7_1_1_unknown_email_is_not_stored(app, query):
     """ASVS 7.1.2: an email typed at sign-in for no account (maybe a password) is never stored."""
     client = browser(app)
@@ -156,6 +158,7 @@ def test_v7_1_1_unknown_email_is_not_stored(app, query):
     assert "my-password-by-mistake" not in str(query("security_events_for_tests") + query("attempts_for_tests"))
 
 
+@pytest.mark.both_databases
 def test_profile_shows_the_last_ten_signins(app, clock):
     """Issue 5: the profile lists the user's last 10 sign-ins (when, IP, browser)."""
     client = signed_up(app)
@@ -177,6 +180,7 @@ def test_audit_refuses_unknown_event_names(app):
 
 # -- The attempts table stays small ---------------------------------------------
 
+@pytest.mark.both_databases
 def test_old_attempts_are_pruned(app, clock, query):
     """Attempts older than a day are deleted now and then (at most every 5 minutes per process)."""
     client = browser(app)

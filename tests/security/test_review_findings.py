@@ -102,6 +102,7 @@ def test_email_change_checks_the_password_before_anything_about_the_address(ada,
     assert WRONG in page and "taken" not in page
 
 
+@pytest.mark.both_databases
 def test_email_change_to_a_taken_address_looks_the_same_and_mails_no_link(ada, new_browser, smtp_server, query):
     new_browser().signup(firstname="Bob", email="bob@example.com")
     answers = []
@@ -196,6 +197,7 @@ def test_hostile_address_on_the_email_change_form(app):
     assert response.status_code == 200 and "Please enter your email address." in response.get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_migration_gives_old_odd_addresses_their_plain_form_or_parks_them(database_url, query):
     # Rows the old, looser check let in; the migration runs again over them.
     for uid, email in [(1, "ada@example.com"), (2, "(x)ada@example.com"), (3, '"bob"@example.com'),
@@ -229,6 +231,7 @@ def test_every_unicode_line_break_is_refused_in_one_line_fields(client, auth, qu
     assert query("all_outbox_for_tests") == []
 
 
+@pytest.mark.both_databases
 def test_contact_at_the_maximum_of_every_field_is_stored_and_mailed(mail_app, smtp_server, query):
     # Every character of the name needs a backslash inside quotes: the
     # longest Reply-To the form allows (459 characters).
@@ -242,6 +245,7 @@ def test_contact_at_the_maximum_of_every_field_is_stored_and_mailed(mail_app, sm
     assert mail["Reply-To"].addresses[0].display_name == form["name"]
 
 
+@pytest.mark.both_databases
 def test_email_change_to_the_longest_address(app, query):
     client = signed_up(app, firstname="a" * 100)
     response = post_account_form(client, "/account/email", "email_password", PASSWORD, {"email": LONGEST_EMAIL})
@@ -250,6 +254,7 @@ def test_email_change_to_the_longest_address(app, query):
     assert f"We have sent a link to {LONGEST_EMAIL}." in client.get("/account").get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_a_name_is_never_longer_than_typed(auth, query):
     assert auth.signup(firstname="ß" * 100, lastname="ǆ" * 100).status_code == 303
     (row,) = query("all_users_for_tests")

@@ -152,6 +152,7 @@ def test_v2_2_1_throttled_attempts_run_no_hash(client, ada, app, hash_calls):
     assert hash_calls == []
 
 
+@pytest.mark.both_databases
 def test_v2_2_1_backoff_doubles_up_to_one_hour(client, ada, clock):
     """ASVS 2.2.1: ever increasing delays: 1, 2, 4, ... minutes, at most 60."""
     for _ in range(5):
@@ -186,6 +187,7 @@ def test_v2_2_1_at_most_100_failed_attempts_per_hour_on_one_account(make_app, cl
     assert failures <= 12  # 5 quick ones, then waits of 1, 2, 4, 8, 16 and 32 minutes
 
 
+@pytest.mark.both_databases
 def test_v2_2_1_correct_signin_resets_the_count(client, ada):
     """ASVS 2.2.1: a correct sign-in clears the account's failures."""
     for _ in range(4):
@@ -223,6 +225,7 @@ def test_v2_2_1_per_ip_limit_on_signin(make_app, clock):
     assert signin(attacker, email="user31@example.com").status_code == 200
 
 
+@pytest.mark.both_databases
 def test_v2_2_1_per_ip_limit_on_signup(make_app, query):
     """ASVS 2.2.1: at most 10 sign-ups per IP per 10 minutes, then 429."""
     app = make_app()
@@ -247,6 +250,7 @@ def test_v2_2_1_per_ip_limit_for_forgot_password(app, clock, path, other):
     assert visitor.post_form(path, {"email": "ada@example.com"}).status_code == 303
 
 
+@pytest.mark.both_databases
 def test_v2_2_1_client_ip_is_remote_addr_unless_proxies_are_trusted(make_app, query):
     """ASVS 2.2.1: limits count the real client: REMOTE_ADDR, or X-Forwarded-For behind N trusted proxies."""
     direct = browser(make_app(), addr="127.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.7")
@@ -274,6 +278,7 @@ def test_v2_5_4_no_default_accounts(client, query):
 
 # -- Beyond Level 1: V2.4 credential storage ----------------------------------
 
+@pytest.mark.both_databases
 def test_v2_4_1_hash_is_upgraded_after_a_successful_signin_only(make_app, query):
     """ASVS 2.4.1: an old hash is re-made with the configured method, only when the password is known right."""
     old = make_app(PASSWORD_METHOD="pbkdf2:sha256:1000")

@@ -64,6 +64,7 @@ def test_v3_2_1_new_session_id_at_signup_and_signin(app):
     assert profile_status(planted) == 303 and profile_status(client) == 200
 
 
+@pytest.mark.both_databases
 def test_v3_2_2_session_ids_have_256_random_bits(app, query):
     """ASVS 3.2.2: 32 bytes from secrets (43 url-safe characters), never repeated."""
     sids = set()
@@ -86,6 +87,7 @@ def test_v3_2_3_token_only_in_an_httponly_cookie(app):
 
 # -- V3.3: termination ---------------------------------------------------------
 
+@pytest.mark.both_databases
 def test_v3_3_1_signout_invalidates_replayed_cookie(ada, app, query):
     """ASVS 3.3.1: after sign-out a copy of the cookie is worthless, and pages were never cached."""
     thief = Client(app)
@@ -106,6 +108,7 @@ def test_v3_3_1_expired_session_is_invalid(ada, clock, query):
     assert profile_status(ada) == 303
 
 
+@pytest.mark.both_databases
 def test_v3_3_2_idle_timeout_two_hours_without_remember(ada, clock):
     """ASVS 3.3.2: an unused session ends after 2 hours (default) without "Keep me signed in"."""
     clock.advance(2 * HOUR - 61)
@@ -116,6 +119,7 @@ def test_v3_3_2_idle_timeout_two_hours_without_remember(ada, clock):
     assert profile_status(ada) == 303
 
 
+@pytest.mark.both_databases
 def test_v3_3_2_remember_me_30_days_and_7_days_idle(app, clock):
     """ASVS 3.3.2 (Level 1: re-authentication at least every 30 days): "Keep me signed in"."""
     client = signed_up(app)
@@ -151,6 +155,7 @@ def test_v3_3_2_lifetimes_are_configurable(make_app, clock):
     assert profile_status(client) == 303
 
 
+@pytest.mark.both_databases
 def test_last_seen_is_written_at_most_once_a_minute(ada, clock, query):
     """ASVS 3.3.2 support: idle timeouts need last_seen, but not a write per request."""
     created = query("all_sessions_for_tests")[0]["last_seen"]
@@ -163,6 +168,7 @@ def test_last_seen_is_written_at_most_once_a_minute(ada, clock, query):
     assert query("all_sessions_for_tests")[0]["last_seen"] == created + 60
 
 
+@pytest.mark.both_databases
 def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query):
     """ASVS 3.3.4 (Level 2, done anyway): see where you are signed in; end every other session."""
     laptop = signed_up(app, addr="127.0.0.11")

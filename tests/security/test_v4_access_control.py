@@ -30,6 +30,7 @@ def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
         assert "This is ada@example.com's profile page" in page and "bob@example.com" not in page
 
 
+@pytest.mark.both_databases
 def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
     """ASVS 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your own."""
     bob = signed_up(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
@@ -43,6 +44,7 @@ def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
     assert bob.get("/profile").status_code == 200
 
 
+@pytest.mark.both_databases
 def test_v4_1_5_access_control_fails_closed_on_errors(app, auth, client, caplog):
     """ASVS 4.1.5: if the session cannot be checked (a database error), nothing private is shown."""
     auth.signup()
