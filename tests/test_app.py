@@ -124,7 +124,8 @@ def test_security_and_cache_headers_on_pages(client):
 
 
 def test_stylesheet_is_served_from_the_package(client):
-    response = client.get("/static/style.css")
+    # buffered: read and closed, as a server does (until then the file stays open).
+    response = client.get("/static/style.css", buffered=True)
     assert response.status_code == 200
     assert response.mimetype == "text/css"
     assert "no-store" not in response.headers.get("Cache-Control", "")

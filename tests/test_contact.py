@@ -41,7 +41,7 @@ def test_contact_page_has_the_fields_and_a_hidden_honeypot(client):
     honeypot = re.search(r'<div class="honeypot" aria-hidden="true">.*?</div>', page, re.S).group(0)
     assert 'name="website"' in honeypot and 'tabindex="-1"' in honeypot and 'autocomplete="off"' in honeypot
     assert "style=" not in page  # the CSP forbids inline styles: the stylesheet hides it
-    assert ".honeypot {" in client.get("/static/style.css").get_data(as_text=True)
+    assert ".honeypot {" in client.get("/static/style.css", buffered=True).get_data(as_text=True)
 
 
 def test_contact_is_in_the_nav_between_about_and_the_account_links(client, auth):

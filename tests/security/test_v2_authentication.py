@@ -113,7 +113,7 @@ def test_v2_1_11_paste_and_password_managers_are_allowed(client):
     for page in (signup_page, signin_page):
         assert "onpaste" not in page and 'autocomplete="off"' not in page
         assert scripts_in(page) == PASSWORDS_JS
-    script = client.get("/static/passwords.js").get_data(as_text=True)
+    script = client.get("/static/passwords.js", buffered=True).get_data(as_text=True)
     assert "paste" not in script and "preventDefault" not in script and "autocomplete" not in script
 
 
