@@ -172,6 +172,36 @@ def query(database_url):
         yield run
 
 
+# Ada's account: what the tests type into forms, and what make_user stores.
+ADA = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
+
+
+def store_user(run, passwords, now, confirmed=False, **fields):
+    """Store an account (ADA, unless fields replace some) with run(query, ...); return its uid.
+
+    passwords is an app's app.passwords, so the hash is the one sign-up would store;
+    confirmed: whether the address counts as confirmed (sign-up leaves it unconfirmed).
+    """
+    user = {**ADA, **fields}
+    run("create_user_for_tests", firstname=user["firstname"], lastname=user["lastname"], email=user["email"],
+        pwdhash=passwords.hash(user["password"]), created_at=int(now), confirmed_at=int(now) if confirmed else None)
+    return run("user_uid_by_email", email=user["email"])[0]["uid"]
+
+
+@pytest.fixture
+def make_user(request, query, clock):
+    """Return make(app=None, confirmed=False, **fields) -> uid: an account stored directly, not signed up.
+
+    For tests that need a user but do not test sign-up. The password is hashed
+    by app.passwords (the test app's unless another is given).
+    """
+    def make(app=None, confirmed=False, **fields):
+        app = app or request.getfixturevalue("app")
+        return store_user(query, app.passwords, clock(), confirmed=confirmed, **fields)
+
+    return make
+
+
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free loopback port; .stop()/.start() it, read .messages."""
@@ -259,13 +289,14 @@ class AuthActions:
         data.setdefault("csrf_token", csrf_token_in(page.get_data(as_text=True)))
         return self.client.post(path, data=data)
 
-    def signup(self, firstname="Ada", lastname="Lovelace", email="ada@example.com", password="correct horse"):
+    def signup(self, firstname=ADA["firstname"], lastname=ADA["lastname"], email=ADA["email"],
+               password=ADA["password"]):
         """Submit the sign-up form."""
         return self.post_form(
             "/signup", {"firstname": firstname, "lastname": lastname, "email": email, "password": password}
         )
 
-    def signin(self, email="ada@example.com", password="correct horse"):
+    def signin(self, email=ADA["email"], password=ADA["password"]):
         """Submit the sign-in form."""
         return self.post_form("/signin", {"email": email, "password": password})
 
@@ -299,8 +330,17 @@ def new_browser(mail_app):
 
 
 @pytest.fixture
-def ada(new_browser):
-    """A browser that has just signed up as Ada on the mail-sending app (so she has mail, and is signed in)."""
+def ada(new_browser, make_user, mail_app):
+    """A browser signed in as Ada on the mail-sending app; her account was stored directly (unconfirmed)."""
+    make_user(mail_app)
     browser = new_browser()
-    assert browser.signup().status_code == 303
+    assert browser.signin().headers["Location"] == "/profile"
     return browser
+
+
+@pytest.fixture
+def signed_in(auth, make_user):
+    """The test client (auth) signed in as Ada through the sign-in form; her account was stored directly."""
+    make_user()
+    assert auth.signin().headers["Location"] == "/profile"
+    return auth

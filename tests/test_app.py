@@ -45,11 +45,10 @@ def test_csrf_token_of_another_browser_is_refused(app, query):
     assert query("all_users_for_tests") == []
 
 
-def test_signin_and_signout_need_the_token_too(client, auth):
-    auth.signup()
+def test_signin_and_signout_need_the_token_too(client, signed_in):
     assert client.post("/signout", data={}).status_code == 400
     assert client.get("/profile").status_code == 200  # still signed in
-    auth.signout()
+    signed_in.signout()
     assert client.post("/signin", data={"email": "ada@example.com", "password": "correct horse"}).status_code == 400
     assert client.get("/profile").status_code == 303
 
@@ -83,8 +82,7 @@ def test_unknown_path_is_a_404_page_in_the_layout(client):
     assert "Not Found" in page and 'class="site-header"' in page and ">Sign In<" in page
 
 
-def test_404_page_shows_the_signed_in_nav(client, auth):
-    auth.signup()
+def test_404_page_shows_the_signed_in_nav(client, signed_in):
     page = client.get("/nowhere").get_data(as_text=True)
     assert ">Profile<" in page and ">Sign Out<" in page
 

@@ -20,6 +20,22 @@ def confirmation_link(smtp_server, address="ada@example.com"):
     return link_in(mail_to(smtp_server, address, SUBJECT), "/confirm/")
 
 
+def mailed_link(browser, smtp_server, address="ada@example.com"):
+    """Press "Send the link again" on a signed-in browser's profile; return the path of the link mailed to address."""
+    response = browser.post_form("/confirm", {}, form_path="/profile")
+    assert response.headers["Location"] == "/profile", response.get_data(as_text=True)
+    return link_in([m for m in smtp_server.messages if m["To"] == address and m["Subject"] == SUBJECT][-1],
+                   "/confirm/")
+
+
+@pytest.fixture
+def ada(new_browser):
+    """A browser that has just signed up as Ada (and so is signed in): these tests follow the link sign-up mails."""
+    browser = new_browser()
+    assert browser.signup().status_code == 303
+    return browser
+
+
 def flip(token):
     """Change the first character of the token's signature (its last part), whatever it is."""
     # Not the last character: it carries base64 padding bits that decoding

@@ -44,13 +44,14 @@ def test_contact_page_has_the_fields_and_a_hidden_honeypot(client):
     assert ".honeypot {" in client.get("/static/style.css", buffered=True).get_data(as_text=True)
 
 
-def test_contact_is_in_the_nav_between_about_and_the_account_links(client, auth):
+def test_contact_is_in_the_nav_between_about_and_the_account_links(client, auth, make_user):
     def order(first_account_link):
         nav = client.get("/").get_data(as_text=True)
         return [nav.index(text) for text in (">About<", '<a href="/contact">Contact</a>', first_account_link)]
 
     assert order(">Sign Up<") == sorted(order(">Sign Up<"))
-    auth.signup()
+    make_user()
+    auth.signin()
     assert order(">Profile<") == sorted(order(">Profile<"))
     assert 'href="/contact" aria-current="page"' in client.get("/contact").get_data(as_text=True)
 
@@ -109,8 +110,9 @@ def test_reloading_the_thank_you_page_sends_nothing_again(visitor, smtp_server):
 
 
 @pytest.mark.both_databases
-def test_signed_in_user_gets_name_and_email_filled_in(visitor, smtp_server, query):
-    visitor.signup(firstname="Ada", lastname="Lovelace", email="ada@example.com")
+def test_signed_in_user_gets_name_and_email_filled_in(visitor, make_user, mail_app, smtp_server, query):
+    make_user(mail_app)
+    visitor.signin()
     page = visitor.client.get("/contact").get_data(as_text=True)
     assert 'id="name" name="name" autocomplete="name" maxlength="100" value="Ada Lovelace"' in page
     assert 'value="ada@example.com"' in page

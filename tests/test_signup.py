@@ -112,17 +112,15 @@ def test_email_is_trimmed_and_lower_cased(auth, user_row):
 
 
 @pytest.mark.both_databases
-def test_taken_email_whatever_its_case(client, auth, query):
-    auth.signup()
-    auth.signout()
+def test_taken_email_whatever_its_case(auth, make_user, query):
+    make_user()
     response = auth.signup(firstname="Other", email="ADA@example.com")
     assert response.status_code == 200
     assert "That email is already taken" in response.get_data(as_text=True)
     assert [row["email"] for row in query("all_users_for_tests")] == ["ada@example.com"]
 
 
-def test_signed_in_user_is_redirected_away_from_signup_and_signin(client, auth):
-    auth.signup()
+def test_signed_in_user_is_redirected_away_from_signup_and_signin(client, signed_in):
     for path in ("/signup", "/signin"):
         response = client.get(path)
         assert response.status_code == 303

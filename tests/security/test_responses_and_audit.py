@@ -7,7 +7,7 @@ from werkzeug.test import Client
 
 from conftest import AuthActions
 from helpers import csrf_token_in
-from support import PASSWORD, browser, signed_up, signin
+from support import PASSWORD, browser, signed_in, signed_up, signin
 from wsgiauth import audit, throttle
 
 CSP = ("default-src 'self'", "script-src 'self'", "frame-ancestors 'none'", "form-action 'self'",
@@ -52,7 +52,7 @@ def test_v14_4_security_headers_on_every_response(make_app, secure):
 
 def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
     """ASVS 8.2.1: pages with forms or a user's data are never cached; only static files may be."""
-    client = signed_up(app)
+    client = signed_in(app)
     for path in ("/", "/about", "/profile", "/account", "/signout", "/nowhere"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
     anonymous = Client(app)
@@ -65,7 +65,7 @@ def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
 
 def test_v5_1_5_signin_returns_to_the_page_asked_for(app):
     """ASVS 5.1.5: /profile -> /signin?next=/profile -> back to /profile after sign-in."""
-    client = signed_up(app)
+    client = signed_in(app)
     AuthActions(client).signout()
     assert client.get("/profile").headers["Location"] == "/signin?next=/profile"
     page = client.get("/signin?next=/profile").get_data(as_text=True)
@@ -89,7 +89,7 @@ EVIL_TARGETS = [
 
 def test_v5_1_5_next_never_leaves_the_site(app):
     """ASVS 5.1.5: anything but a path of one of our own pages goes to /profile."""
-    client = signed_up(app)
+    client = signed_in(app)
     AuthActions(client).signout()
     for target in EVIL_TARGETS:
         page = client.get("/signin", query_string={"next": target}).get_data(as_text=True)
@@ -101,14 +101,14 @@ def test_v5_1_5_next_never_leaves_the_site(app):
 
 def test_v5_1_5_next_when_already_signed_in(app):
     """ASVS 5.1.5: a signed-in visit to /signin?next=... follows only local paths too."""
-    client = signed_up(app)
+    client = signed_in(app)
     assert client.get("/signin?next=/about").headers["Location"] == "/about"
     assert client.get("/signin?next=//evil.example").headers["Location"] == "/profile"
 
 
 def test_v5_1_5_next_inside_a_mount_point(app):
     """ASVS 5.1.5: mounted under a prefix, the redirect stays inside it."""
-    client = signed_up(app)
+    client = signed_in(app)
     AuthActions(client).signout()
     page = client.get("/signin", base_url="http://localhost/auth/").get_data(as_text=True)
     token = csrf_token_in(page)
@@ -162,7 +162,7 @@ def test_v7_1_1_unknown_email_is_not_stored(app, query):
 @pytest.mark.both_databases
 def test_profile_shows_the_last_ten_signins(app, clock):
     """Issue 5: the profile lists the user's last 10 sign-ins (when, IP, browser)."""
-    client = signed_up(app)
+    client = signed_in(app)
     for n in range(12):
         clock.advance(60)
         other = browser(app, addr=f"127.0.2.{n}")

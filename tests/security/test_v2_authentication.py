@@ -10,7 +10,7 @@ from wsgiauth.common_passwords import load
 from wsgiauth.forms import validate_signup
 
 from support import (INVALID, PASSWORD, PASSWORDS_JS, browser, hash_calls, scripts_in,  # noqa: F401 (a fixture)
-                     signed_up, signin)
+                     signed_in, signed_up, signin)
 
 
 def signup_error(client, password, **fields):
@@ -98,7 +98,7 @@ def test_v2_1_9_no_composition_rules(auth):
 
 def test_v2_1_10_passwords_never_expire(app, clock):
     """ASVS 2.1.10: no rotation: the same password works years later."""
-    client = signed_up(app)
+    client = signed_in(app)
     AuthActions(client).signout()
     clock.advance(3 * 365 * 24 * 3600)
     assert signin(client).status_code == 303
@@ -131,7 +131,7 @@ def test_v2_2_1_one_hash_per_signin_known_or_unknown_email(client, ada, hash_cal
 def test_v2_2_1_backoff_after_five_failures_same_for_unknown_email(app, clock):
     """ASVS 2.2.1: 5 failures in 15 minutes -> "Too many attempts", identical for unknown emails."""
     pages = {}
-    signed_up(app)
+    signed_in(app)
     for email in ("ada@example.com", "nobody@example.com"):
         client = browser(app)
         for _ in range(5):
@@ -173,7 +173,7 @@ def test_v2_2_1_backoff_doubles_up_to_one_hour(client, ada, clock):
 def test_v2_2_1_at_most_100_failed_attempts_per_hour_on_one_account(make_app, clock):
     """ASVS 2.2.1: an attacker trying as fast as allowed, from many IPs, gets far fewer than 100 per hour."""
     app = make_app()
-    signed_up(app)
+    signed_in(app)
     failures, start, n = 0, clock.now, 0
     while clock.now - start < 3600:
         n += 1
@@ -282,7 +282,7 @@ def test_v2_5_4_no_default_accounts(client, query):
 def test_v2_4_1_hash_is_upgraded_after_a_successful_signin_only(make_app, query):
     """ASVS 2.4.1: an old hash is re-made with the configured method, only when the password is known right."""
     old = make_app(PASSWORD_METHOD="pbkdf2:sha256:1000")
-    client = signed_up(old)
+    client = signed_in(old)
     AuthActions(client).signout()
     new = make_app(PASSWORD_METHOD="pbkdf2:sha256:2000")
     client = browser(new)
@@ -295,8 +295,7 @@ def test_v2_4_1_hash_is_upgraded_after_a_successful_signin_only(make_app, query)
 
 
 @pytest.fixture
-def ada(auth):
-    """An existing account, signed out."""
-    auth.signup()
-    auth.signout()
+def ada(auth, make_user):
+    """Ada's account (stored directly), and the test client, signed out."""
+    make_user()
     return auth

@@ -7,7 +7,7 @@ from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions
 from helpers import csrf_token_in
-from support import browser, cookie_headers, signed_up, signin
+from support import browser, cookie_headers, signed_in, signin
 from wsgiauth import ConfigError
 from wsgiauth.sessions import hash_id
 
@@ -28,8 +28,8 @@ def profile_status(client):
 
 @pytest.fixture
 def ada(app):
-    """A browser signed up (and so signed in) as Ada, from 127.0.0.1 with Firefox."""
-    return signed_up(app)
+    """A browser signed in as Ada (her account stored directly), from 127.0.0.1 with Firefox."""
+    return signed_in(app)
 
 
 # -- V3.1 / V3.2: the token ----------------------------------------------------
@@ -69,7 +69,7 @@ def test_v3_2_2_session_ids_have_256_random_bits(app, query):
     """ASVS 3.2.2: 32 bytes from secrets (43 url-safe characters), never repeated."""
     sids = set()
     for n in range(20):
-        client = signed_up(app, addr=f"127.0.1.{n}", email=f"user{n}@example.com")
+        client = signed_in(app, addr=f"127.0.1.{n}", email=f"user{n}@example.com")
         sids.add(sid_of(client))
     assert len(sids) == 20 and all(len(sid) >= 43 for sid in sids)
     assert {row["id_hash"] for row in query("all_sessions_for_tests")} == {hash_id(s) for s in sids}
@@ -122,7 +122,7 @@ def test_v3_3_2_idle_timeout_two_hours_without_remember(ada, clock):
 @pytest.mark.both_databases
 def test_v3_3_2_remember_me_30_days_and_7_days_idle(app, clock):
     """ASVS 3.3.2 (Level 1: re-authentication at least every 30 days): "Keep me signed in"."""
-    client = signed_up(app)
+    client = signed_in(app)
     AuthActions(client).signout()
     response = signin(client, remember=True)
     (header,) = [h for h in cookie_headers(response) if h.startswith("wsgiauth=")]
@@ -150,7 +150,7 @@ def test_v3_3_2_without_remember_the_cookie_ends_with_the_browser(ada, app):
 def test_v3_3_2_lifetimes_are_configurable(make_app, clock):
     """ASVS 3.3.2: every lifetime and idle timeout is a setting."""
     app = make_app(SESSION_IDLE_TIMEOUT=600, SESSION_LIFETIME=1800)
-    client = signed_up(app)
+    client = signed_in(app)
     clock.advance(601)
     assert profile_status(client) == 303
 
@@ -171,7 +171,7 @@ def test_last_seen_is_written_at_most_once_a_minute(ada, clock, query):
 @pytest.mark.both_databases
 def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query):
     """ASVS 3.3.4 (Level 2, done anyway): see where you are signed in; end every other session."""
-    laptop = signed_up(app, addr="127.0.0.11")
+    laptop = signed_in(app, addr="127.0.0.11")
     phone = browser(app, addr="127.0.0.12", agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
                                                   "AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1")
     signin(phone)
@@ -243,7 +243,7 @@ def test_v3_7_1_signing_out_other_sessions_needs_a_full_session(app, ada, query)
 def test_v1_6_3_secret_key_rotation_keeps_sessions_and_forms(make_app):
     """ASVS 1.6.3 (Level 2): a new key signs; the old one, as a fallback, still verifies cookies and tokens."""
     old_app = make_app()
-    client = signed_up(old_app)
+    client = signed_in(old_app)
     form = client.get("/signout").get_data(as_text=True)  # a form signed with the old key
     token = csrf_token_in(form)
     rotated = make_app(SECRET_KEY=OTHER_KEY, SECRET_KEY_FALLBACKS=TEST_SECRET_KEY)

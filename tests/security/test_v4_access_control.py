@@ -5,7 +5,7 @@ import pytest
 from werkzeug.test import Client
 
 from helpers import csrf_token_in
-from support import browser, signed_up, signin
+from support import browser, signed_in, signin
 
 SIGNUP = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
 
@@ -21,8 +21,8 @@ def test_v4_1_1_profile_is_checked_on_the_server(client):
 
 def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
     """ASVS 4.1.2: no parameter, field or cookie a user sends can change whose data is shown."""
-    signed_up(app, addr="127.0.0.21", email="bob@example.com", firstname="Bob", lastname="Builder")
-    ada = signed_up(app, addr="127.0.0.22")
+    signed_in(app, addr="127.0.0.21", email="bob@example.com", firstname="Bob", lastname="Builder")
+    ada = signed_in(app, addr="127.0.0.22")
     ada.set_cookie("uid", "1")
     ada.set_cookie("email", "bob@example.com")
     for path in ("/profile?uid=1", "/profile?email=bob@example.com"):
@@ -33,8 +33,8 @@ def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
 @pytest.mark.both_databases
 def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
     """ASVS 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your own."""
-    bob = signed_up(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
-    ada = signed_up(app, addr="127.0.0.32")
+    bob = signed_in(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
+    ada = signed_in(app, addr="127.0.0.32")
     page = ada.get("/profile").get_data(as_text=True)
     assert "127.0.0.31" not in page
     signin(browser(app, addr="127.0.0.33"))  # Ada's second browser, so the button shows
@@ -45,9 +45,8 @@ def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
 
 
 @pytest.mark.both_databases
-def test_v4_1_5_access_control_fails_closed_on_errors(app, auth, client, caplog):
+def test_v4_1_5_access_control_fails_closed_on_errors(app, signed_in, client, caplog):
     """ASVS 4.1.5: if the session cannot be checked (a database error), nothing private is shown."""
-    auth.signup()
     app.db.queries["session_user"] = "SELECT no_such_column FROM sessions"
     with caplog.at_level("ERROR", logger="wsgiauth"):
         response = client.get("/profile")
