@@ -269,11 +269,20 @@ def test_v2_5_2_no_password_hints_or_secret_questions(client):
     assert sorted(fields) == ["csrf_token", "email", "firstname", "lastname", "password"]
 
 
-def test_v2_5_4_no_default_accounts(client, query):
-    """ASVS 2.5.4: a new installation has no users at all, so no admin/admin."""
-    assert query("all_users_for_tests") == []
-    for email, password in [("admin@example.com", "admin"), ("root@localhost", "root"), ("admin", "password")]:
-        assert signin(client, email=email, password=password).status_code == 200
+@pytest.mark.parametrize("stored", ["", "not a hash", "pbkdf2:sha256:1000$$", "blank"])
+def test_v2_5_4_no_password_opens_an_account_without_a_real_one(app, client, query, clock, stored):
+    """ASVS 2.5.4: an account whose stored hash is empty, garbage, truncated or of the empty password (as an
+    import, an old version or a bug could leave) has no default password: nothing signs in to it."""
+    pwdhash = app.passwords.hash("") if stored == "blank" else stored
+    query("create_user_for_tests", firstname="Admin", lastname="Admin", email="admin@example.com", pwdhash=pwdhash,
+          created_at=0, confirmed_at=0)
+    for password in ["", " ", "admin", "password", "Admin", "admin@example.com", pwdhash, "None", "null"]:
+        clock.advance(16 * 60)  # past the backoff's quiet window: each guess is really checked
+        response = signin(client, email="admin@example.com", password=password)
+        assert response.status_code == 200, password  # the form again: signed in would be a 303
+    assert client.get("/profile").status_code == 303
+    events = [row["event"] for row in query("security_events_for_tests")]
+    assert set(events) == {"signin_failed"}  # each guess was checked, and failed
 
 
 # -- Beyond Level 1: V2.4 credential storage ----------------------------------

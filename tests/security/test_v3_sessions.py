@@ -187,6 +187,22 @@ def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query)
     assert "You are signed in only in this browser." in laptop.get("/profile").get_data(as_text=True)
 
 
+@pytest.mark.both_databases
+def test_v3_3_4_an_over_long_non_ascii_user_agent_is_stored_cut_to_its_column(app, make_user, query):
+    """ASVS 3.3.4 support: the sessions list and the audit trail keep the User-Agent; one longer than the column
+    (200 characters, here not ASCII) and the longest IPv6 address are stored cut to fit, not refused with a 500."""
+    make_user()
+    agent = "Mozilla/5.0 (X11; Linux x86_64) " + "Ünïcödé-Brøwser/1.0 " * 30
+    address = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"  # 45 characters, the column's size
+    client = browser(app, addr=address, agent=agent)
+    assert signin(client).headers["Location"] == "/profile"
+    (row,) = query("sessions_detail_for_tests")
+    assert (row["user_agent"], row["ip"]) == (agent[:200], address)
+    (event,) = query("security_events_for_tests")
+    assert (event["user_agent"], event["ip"]) == (agent[:200], address)
+    assert client.get("/profile").status_code == 200
+
+
 # -- V3.4: cookies -------------------------------------------------------------
 
 def secure_signup(make_app):

@@ -5,6 +5,7 @@ import pytest
 from werkzeug.test import Client
 
 from helpers import csrf_token_in
+from wsgiauth import routes
 from support import browser, signed_in, signin
 
 SIGNUP = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
@@ -55,11 +56,24 @@ def test_v4_1_5_access_control_fails_closed_on_errors(app, signed_in, client, ca
     assert "ada@example.com" not in page and "Lovelace" not in page
 
 
-def test_v4_2_1_no_direct_object_references(client, auth):
-    """ASVS 4.2.1: no URL names a record by id: there is nothing to enumerate."""
-    auth.signup()
-    for path in ("/profile/1", "/profile/2", "/users/1", "/sessions/1"):
-        assert client.get(path).status_code == 404, path
+def test_v4_2_1_no_url_names_a_record_and_an_id_in_a_token_s_place_is_refused(client, signed_in, make_user,
+                                                                              query):
+    """ASVS 4.2.1: no URL names a user, session or message by its id (nothing to enumerate or tamper with):
+    the only values in paths are signed tokens and static file names, and an id where a token goes is refused."""
+    in_paths = {rule.rule for rule in routes.url_map().iter_rules() if rule.arguments}
+    assert in_paths == {"/confirm/<token>", "/reset/<token>", "/account/email/<token>", "/static/<path:filename>"}
+    bob = make_user(firstname="Bob", email="bob@example.com")
+    before = query("all_users_for_tests")
+    for path in ("/confirm/{}", "/reset/{}", "/account/email/{}"):
+        for value in (bob, 1, f"{bob}.0.0"):
+            response = client.get(path.format(value))
+            assert response.status_code == 400, path.format(value)
+    assert client.post(f"/reset/{bob}", data={"password": "a new pass phrase", "password2": "a new pass phrase",
+                                             "csrf_token": csrf_token_in(client.get("/signout").get_data(as_text=True))
+                                             }).status_code == 400
+    assert client.get(f"/static/{bob}", buffered=True).status_code == 404
+    assert query("all_users_for_tests") == before
+    assert client.get("/profile").status_code == 200  # Ada is still signed in, as Ada
 
 
 def test_v4_2_2_csrf_token_is_required(client, query):
