@@ -74,7 +74,7 @@ def pytest_generate_tests(metafunc):
     if not metafunc.definition.get_closest_marker("both_databases"):
         return  # database_url and live_server default to SQLite, and the test id says nothing
     # A test that uses a live server asks for its database through it.
-    target = "live_server" if "live_server" in metafunc.fixturenames else "database_url"
+    target = "live_server_process" if "live_server_process" in metafunc.fixturenames else "database_url"
     if target not in metafunc.fixturenames:
         raise pytest.UsageError(f"{metafunc.definition.nodeid} is marked both_databases but uses no database")
     metafunc.parametrize(target, DATABASE_KINDS, indirect=True)

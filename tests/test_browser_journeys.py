@@ -4,7 +4,7 @@ import pytest
 
 from chromium import expect
 from person import (ADA, SIGNED_IN_NAV, SIGNED_OUT_NAV, activate, check_errors, check_keyboard_page, fill, focused,
-                    nav_names, sign_out, sign_up, submit, tab_to, typed_values)
+                    nav_names, sign_in, sign_out, submit, tab_to, typed_values)
 
 pytestmark = pytest.mark.browser
 
@@ -44,8 +44,9 @@ def test_sign_up_with_mistakes_first_then_land_on_the_profile(page):
     assert nav_names(page) == SIGNED_IN_NAV
 
 
-def test_sign_out_from_the_nav_and_back_shows_no_profile(page):
-    sign_up(page)
+def test_sign_out_from_the_nav_and_back_shows_no_profile(page, live_user):
+    live_user()
+    sign_in(page)
     sign_out(page)
     assert nav_names(page) == SIGNED_OUT_NAV
     # Back returns to the profile's place in history: it must be asked for
@@ -59,9 +60,9 @@ def test_sign_out_from_the_nav_and_back_shows_no_profile(page):
     assert nav_names(page) == SIGNED_OUT_NAV
 
 
-def test_sign_in_with_a_wrong_password_then_the_right_one(page):
-    sign_up(page)
-    sign_out(page)
+def test_sign_in_with_a_wrong_password_then_the_right_one(page, live_user):
+    live_user()
+    page.goto("/")
     nav_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign In")
     nav_link.click()
     expect(page).to_have_url("/signin")
