@@ -1,6 +1,7 @@
 """Fixtures: databases (SQLite, and a real MariaDB for tests marked both_databases), app, client, auth helpers."""
 
 import contextlib
+import functools
 import os
 import shutil
 from pathlib import Path
@@ -11,7 +12,7 @@ from werkzeug.test import Client
 import mariadb  # tests/mariadb.py: the throwaway server
 import smtpserver  # tests/smtpserver.py: a real SMTP server (aiosmtpd)
 from helpers import csrf_token_in
-from wsgiauth import create_app
+from wsgiauth import common_passwords, create_app
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
 
@@ -46,6 +47,16 @@ def skip_or_fail(reason):
     if IN_CI:
         pytest.fail(f"CI must run this test, but: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def common_passwords_read_once():
+    """Read the list of common passwords once per test run, not once per app (~30 ms each, ~500 apps)."""
+    # An app reads it once per process (app.py); a test process makes an app
+    # per test. The list is a frozenset, so sharing it changes nothing.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(common_passwords, "load", functools.lru_cache(maxsize=None)(common_passwords.load))
+        yield
 
 
 @pytest.fixture(scope="session")
