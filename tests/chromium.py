@@ -180,10 +180,8 @@ def live_user(live_query, live_passwords):
 @pytest.fixture(scope="module")
 def live_smtp_server():
     """A real SMTP server for a module's live server (see live_server_env); its mail is emptied per test."""
-    server = smtpserver.SMTPServer()
-    server.start()
-    yield server
-    server.stop()
+    with smtpserver.serving() as server:
+        yield server
 
 
 @pytest.fixture

@@ -216,10 +216,8 @@ def make_user(request, query, clock):
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free loopback port; .stop()/.start() it, read .messages."""
-    server = smtpserver.SMTPServer()
-    server.start()
-    yield server
-    server.stop()
+    with smtpserver.serving() as server:
+        yield server
 
 
 @pytest.fixture

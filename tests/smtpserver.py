@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on a free loopback port, stoppable and restartable."""
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import re
@@ -104,6 +105,17 @@ class SMTPServer:
         """Return every message received so far, parsed."""
         return [email.message_from_bytes(e.original_content or e.content, policy=email.policy.default)
                 for e in self.handler.envelopes]
+
+
+@contextlib.contextmanager
+def serving(**options):
+    """Run an SMTPServer(**options) until the block ends; yield it."""
+    server = SMTPServer(**options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def text(message):
