@@ -1,18 +1,22 @@
-"""Fixtures: every database test runs on SQLite and on a real MariaDB; app, client and auth helpers."""
+"""Fixtures: databases (SQLite, and a real MariaDB for tests marked both_databases), app, client, auth helpers."""
 
 import contextlib
+import functools
 import os
-import re
+import shutil
 from pathlib import Path
 
 import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client
 
-import mariadb  # tests/mariadb.py: the throwaway server
-import smtpserver  # tests/smtpserver.py: a real SMTP server (aiosmtpd)
+import wsgiauth.app
 from wsgiauth import create_app
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
+
+import mariadb  # tests/mariadb.py: the throwaway server
+import smtpserver  # tests/smtpserver.py: a real SMTP server (aiosmtpd)
 
 # Cheap on purpose: the suite hashes hundreds of passwords. One test checks
 # the real default (tests/test_passwords.py).
@@ -30,6 +34,12 @@ TEST_BASE_URL = "http://localhost"
 LONGEST_EMAIL = "e" * 64 + "@" + "a" * 63 + "." + "b" * 63 + "." + "c" * 57 + ".com"
 assert len(LONGEST_EMAIL) == 254
 
+# PyMySQL (1.2) builds a TLS context for every connection it opens, TLS or
+# not, and loading the system's CA bundle into it costs ~40 ms: more than most
+# tests take. Nothing in the suite verifies a public certificate (the SMTP TLS
+# tests point SSL_CERT_FILE at their own), so an empty bundle is enough here.
+os.environ.setdefault("SSL_CERT_FILE", os.devnull)
+
 # The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
 pytest_plugins = ["chromium"]
 
@@ -39,6 +49,16 @@ def skip_or_fail(reason):
     if IN_CI:
         pytest.fail(f"CI must run this test, but: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def common_passwords_read_once():
+    """Read the list of common passwords once per test run, not once per app (~30 ms each, ~500 apps)."""
+    # An app reads it once per process (app.py); a test process makes an app
+    # per test. The list is a frozenset, so sharing it changes nothing.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(wsgiauth.app, "load_common", functools.lru_cache(maxsize=None)(wsgiauth.app.load_common))
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -59,22 +79,88 @@ def mariadb_admin_url():
         server.__exit__(None, None, None)
 
 
-@pytest.fixture(params=["sqlite", "mysql"])
-def database_url(request, tmp_path):
-    """Yield the URL of a fresh, migrated, empty database of each kind."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-        cleanup = None
-    else:
-        admin_url = request.getfixturevalue("mariadb_admin_url")
-        url = mariadb.create_database(admin_url)
-        cleanup = url
-    db = Database(url)
+DATABASE_KINDS = ("sqlite", "mysql")
+
+
+def pytest_generate_tests(metafunc):
+    """Run tests marked both_databases once per kind of database; every other test on SQLite only."""
+    if not metafunc.definition.get_closest_marker("both_databases"):
+        return  # database_url and live_server default to SQLite, and the test id says nothing
+    # A test that uses a live server asks for its database through it.
+    target = "live_server_process" if "live_server_process" in metafunc.fixturenames else "database_url"
+    if target not in metafunc.fixturenames:
+        raise pytest.UsageError(f"{metafunc.definition.nodeid} is marked both_databases but uses no database")
+    metafunc.parametrize(target, DATABASE_KINDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated, empty SQLite file that each test gets a copy of (copying is ~40 times cheaper than migrating)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "migrated.db"
+    db = Database(f"sqlite:///{path}")
     migrate(db)
     db.close()
-    yield url
-    if cleanup:
-        mariadb.drop_database(cleanup)
+    # WAL mode: closing the last connection wrote everything back to the file.
+    assert not path.with_name(path.name + "-wal").exists()
+    return path
+
+
+class MariaDBDatabases:
+    """Migrated MariaDB databases lent to one test at a time and emptied when given back."""
+
+    def __init__(self, admin_url):
+        self.admin_url = admin_url
+        self.idle = []  # emptied, migrated, ready for the next test
+        self.versions = None  # schema_migrations of a freshly migrated database
+
+    def take(self):
+        """Return the URL of an empty, migrated database nobody else is using."""
+        if self.idle:
+            return self.idle.pop()
+        url = mariadb.create_database(self.admin_url)
+        db = Database(url)
+        migrate(db)
+        db.close()
+        if self.versions is None:
+            self.versions = mariadb.empty_database(url)
+        return url
+
+    def give_back(self, url):
+        """Empty the database for the next test; drop it instead if the test changed its schema_migrations."""
+        if mariadb.empty_database(url) == self.versions:
+            self.idle.append(url)
+        else:
+            mariadb.drop_database(url)
+
+    def close(self):
+        """Drop every database still lent or idle."""
+        for url in self.idle:
+            mariadb.drop_database(url)
+        self.idle = []
+
+
+@pytest.fixture(scope="session")
+def mariadb_databases(mariadb_admin_url):
+    """The session's MariaDB test databases (see MariaDBDatabases)."""
+    databases = MariaDBDatabases(mariadb_admin_url)
+    yield databases
+    databases.close()
+
+
+@pytest.fixture
+def database_url(request, tmp_path):
+    """Yield the URL of a fresh, migrated, empty database: SQLite, or MariaDB for tests marked both_databases."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        path = tmp_path / "test.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    databases = request.getfixturevalue("mariadb_databases")
+    url = databases.take()
+    try:
+        yield url
+    finally:
+        databases.give_back(url)
 
 
 @contextlib.contextmanager
@@ -99,13 +185,41 @@ def query(database_url):
         yield run
 
 
+# Ada's account: what the tests type into forms, and what make_user stores.
+ADA = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
+
+
+def store_user(run, passwords, now, confirmed=False, **fields):
+    """Store an account (ADA, unless fields replace some) with run(query, ...); return its uid.
+
+    passwords is an app's app.passwords, so the hash is the one sign-up would store;
+    confirmed: whether the address counts as confirmed (sign-up leaves it unconfirmed).
+    """
+    user = {**ADA, **fields}
+    run("create_user_for_tests", firstname=user["firstname"], lastname=user["lastname"], email=user["email"],
+        pwdhash=passwords.hash(user["password"]), created_at=int(now), confirmed_at=int(now) if confirmed else None)
+    return run("user_uid_by_email", email=user["email"])[0]["uid"]
+
+
+@pytest.fixture
+def make_user(request, query, clock):
+    """Return make(app=None, confirmed=False, **fields) -> uid: an account stored directly, not signed up.
+
+    For tests that need a user but do not test sign-up. The password is hashed
+    by app.passwords (the test app's unless another is given).
+    """
+    def make(app=None, confirmed=False, **fields):
+        app = app or request.getfixturevalue("app")
+        return store_user(query, app.passwords, clock(), confirmed=confirmed, **fields)
+
+    return make
+
+
 @pytest.fixture
 def smtp_server():
     """A real SMTP server (aiosmtpd) on a free loopback port; .stop()/.start() it, read .messages."""
-    server = smtpserver.SMTPServer()
-    server.start()
-    yield server
-    server.stop()
+    with smtpserver.serving() as server:
+        yield server
 
 
 @pytest.fixture
@@ -173,13 +287,6 @@ def client(app):
     return Client(app)
 
 
-def csrf_token_in(html):
-    """Return the CSRF token from the first form on a page."""
-    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
-    assert match, "page has no CSRF token"
-    return match.group(1)
-
-
 class AuthActions:
     """Drive the account pages the way a browser would: load the form, post it."""
 
@@ -193,13 +300,14 @@ class AuthActions:
         data.setdefault("csrf_token", csrf_token_in(page.get_data(as_text=True)))
         return self.client.post(path, data=data)
 
-    def signup(self, firstname="Ada", lastname="Lovelace", email="ada@example.com", password="correct horse"):
+    def signup(self, firstname=ADA["firstname"], lastname=ADA["lastname"], email=ADA["email"],
+               password=ADA["password"]):
         """Submit the sign-up form."""
         return self.post_form(
             "/signup", {"firstname": firstname, "lastname": lastname, "email": email, "password": password}
         )
 
-    def signin(self, email="ada@example.com", password="correct horse"):
+    def signin(self, email=ADA["email"], password=ADA["password"]):
         """Submit the sign-in form."""
         return self.post_form("/signin", {"email": email, "password": password})
 
@@ -233,8 +341,17 @@ def new_browser(mail_app):
 
 
 @pytest.fixture
-def ada(new_browser):
-    """A browser that has just signed up as Ada on the mail-sending app (so she has mail, and is signed in)."""
+def ada(new_browser, make_user, mail_app):
+    """A browser signed in as Ada on the mail-sending app; her account was stored directly (unconfirmed)."""
+    make_user(mail_app)
     browser = new_browser()
-    assert browser.signup().status_code == 303
+    assert browser.signin().headers["Location"] == "/profile"
     return browser
+
+
+@pytest.fixture
+def signed_in(auth, make_user):
+    """The test client (auth) signed in as Ada through the sign-in form; her account was stored directly."""
+    make_user()
+    assert auth.signin().headers["Location"] == "/profile"
+    return auth

@@ -3,20 +3,13 @@
 import contextlib
 import http.cookiejar
 import os
-import re
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
-
-def free_port():
-    """Return a loopback TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from helpers import csrf_token_in
 
 
 def wait_for_http(url, process, timeout=30.0, log=None):
@@ -87,5 +80,4 @@ class Browser:
     def submit(self, path, data):
         """Load the form at path for its CSRF token, then post data to it."""
         _, _, page = self.request(path)
-        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
-        return self.request(path, {**data, "csrf_token": token})
+        return self.request(path, {**data, "csrf_token": csrf_token_in(page)})

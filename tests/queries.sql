@@ -37,3 +37,8 @@ VALUES (:id_hash, :uid, 0, 0, 0, 0, '', '');
 
 -- name: forget_migration_for_tests
 DELETE FROM schema_migrations WHERE version = :version;
+
+-- name: create_user_for_tests
+-- An account stored directly, as sign-up stores it, for tests that need a user but do not test sign-up.
+INSERT INTO users (firstname, lastname, email, pwdhash, created_at, confirmed_at)
+VALUES (:firstname, :lastname, :email, :pwdhash, :created_at, :confirmed_at);

@@ -1,6 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on a free loopback port, stoppable and restartable."""
 
 import asyncio
+import contextlib
 import email
 import email.policy
 import re
@@ -12,8 +13,7 @@ from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
-
-from live import free_port
+from helpers import free_port
 
 # The one account the TLS servers accept (AUTH is only offered over TLS).
 LOGIN, PASSWORD = "mailer", "s3cret pass@word"
@@ -104,6 +104,17 @@ class SMTPServer:
         """Return every message received so far, parsed."""
         return [email.message_from_bytes(e.original_content or e.content, policy=email.policy.default)
                 for e in self.handler.envelopes]
+
+
+@contextlib.contextmanager
+def serving(**options):
+    """Run an SMTPServer(**options) until the block ends; yield it."""
+    server = SMTPServer(**options)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
 
 
 def text(message):

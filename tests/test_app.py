@@ -4,9 +4,9 @@ import io
 import logging
 
 import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
-from conftest import csrf_token_in
 from wsgiauth import routes
 
 EXPIRED = "This form has expired. Please reload the page and try again."
@@ -45,11 +45,10 @@ def test_csrf_token_of_another_browser_is_refused(app, query):
     assert query("all_users_for_tests") == []
 
 
-def test_signin_and_signout_need_the_token_too(client, auth):
-    auth.signup()
+def test_signin_and_signout_need_the_token_too(client, signed_in):
     assert client.post("/signout", data={}).status_code == 400
     assert client.get("/profile").status_code == 200  # still signed in
-    auth.signout()
+    signed_in.signout()
     assert client.post("/signin", data={"email": "ada@example.com", "password": "correct horse"}).status_code == 400
     assert client.get("/profile").status_code == 303
 
@@ -83,8 +82,7 @@ def test_unknown_path_is_a_404_page_in_the_layout(client):
     assert "Not Found" in page and 'class="site-header"' in page and ">Sign In<" in page
 
 
-def test_404_page_shows_the_signed_in_nav(client, auth):
-    auth.signup()
+def test_404_page_shows_the_signed_in_nav(client, signed_in):
     page = client.get("/nowhere").get_data(as_text=True)
     assert ">Profile<" in page and ">Sign Out<" in page
 
@@ -124,7 +122,8 @@ def test_security_and_cache_headers_on_pages(client):
 
 
 def test_stylesheet_is_served_from_the_package(client):
-    response = client.get("/static/style.css")
+    # buffered: read and closed, as a server does (until then the file stays open).
+    response = client.get("/static/style.css", buffered=True)
     assert response.status_code == 200
     assert response.mimetype == "text/css"
     assert "no-store" not in response.headers.get("Cache-Control", "")

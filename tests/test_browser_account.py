@@ -7,8 +7,22 @@ import pytest
 
 from chromium import DESKTOP, PHONE, expect
 from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM
-from person import (ADA, check_keyboard_page, field_errors, fill, form, nav_names, open_link, page_problems,
-                    sign_out, sign_up, submit, try_sign_in, typed_values)
+from person import (
+    ADA,
+    check_keyboard_page,
+    field_errors,
+    fill,
+    form,
+    nav_names,
+    open_link,
+    page_problems,
+    sign_in,
+    sign_out,
+    sign_up,
+    submit,
+    try_sign_in,
+    typed_values,
+)
 from smtpserver import wait_for_mail
 
 pytestmark = pytest.mark.browser
@@ -20,11 +34,17 @@ FORGOT_ANSWER = "If an account exists for that address, we have sent a link to r
 WRONG = "Invalid e-mail or password"
 
 
-@pytest.fixture
-def live_server_env(smtp_server):
-    """Send the live server's mail to the real SMTP server the test reads."""
-    return {"WSGIAUTH_MAIL_URL": smtp_server.url, "WSGIAUTH_MAIL_FROM": TEST_MAIL_FROM,
+@pytest.fixture(scope="module")
+def live_server_env(live_smtp_server):
+    """Send the live server's mail to a real SMTP server."""
+    return {"WSGIAUTH_MAIL_URL": live_smtp_server.url, "WSGIAUTH_MAIL_FROM": TEST_MAIL_FROM,
             "WSGIAUTH_CONTACT_TO": TEST_CONTACT_TO}
+
+
+@pytest.fixture
+def smtp_server(live_mail):
+    """The live server's SMTP server, with none of the earlier tests' mail."""
+    return live_mail
 
 
 def heading(page):
@@ -74,9 +94,8 @@ def test_confirm_the_address_from_the_link_in_the_mail(page, new_page, smtp_serv
     assert len(smtp_server.messages) == 1  # confirmed already: no second link
 
 
-def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server, live_server):
-    sign_up(page)
-    sign_out(page)
+def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server, live_server, live_user):
+    live_user()
     page.goto("/signin")
     page.get_by_role("link", name="Forgot your password?").click()
     expect(page).to_have_url("/forgot")
@@ -120,10 +139,10 @@ def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server,
     assert [m["To"] for m in smtp_server.messages if m["Subject"] == "Reset your password"] == [EMAIL]
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
-def test_account_settings_name_password_email_and_delete(new_page, smtp_server, live_server):
+def test_account_settings_name_password_email_and_delete(new_page, smtp_server, live_server, live_user):
     page, elsewhere = new_page(), new_page()
-    sign_up(page)
+    live_user()
+    sign_in(page)
     try_sign_in(elsewhere, EMAIL, PASSWORD)  # the same person, in another browser
     expect(elsewhere).to_have_url("/profile")
     page.get_by_role("link", name="Account settings").click()

@@ -3,8 +3,22 @@
 import pytest
 
 from chromium import expect
-from person import (ADA, SIGNED_IN_NAV, SIGNED_OUT_NAV, activate, check_errors, check_keyboard_page, fill, focused,
-                    nav_names, sign_out, sign_up, submit, tab_to, typed_values)
+from person import (
+    ADA,
+    SIGNED_IN_NAV,
+    SIGNED_OUT_NAV,
+    activate,
+    check_errors,
+    check_keyboard_page,
+    fill,
+    focused,
+    nav_names,
+    sign_in,
+    sign_out,
+    submit,
+    tab_to,
+    typed_values,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -12,7 +26,6 @@ HEADER = ["link:Skip to content", "link:wsgiauth", "link:Home", "link:About", "l
 FOOTER = ["link:How it works"]
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
 def test_sign_up_with_mistakes_first_then_land_on_the_profile(page):
     page.goto("/")
     page.get_by_role("link", name="Create an account").click()
@@ -45,8 +58,9 @@ def test_sign_up_with_mistakes_first_then_land_on_the_profile(page):
     assert nav_names(page) == SIGNED_IN_NAV
 
 
-def test_sign_out_from_the_nav_and_back_shows_no_profile(page):
-    sign_up(page)
+def test_sign_out_from_the_nav_and_back_shows_no_profile(page, live_user):
+    live_user()
+    sign_in(page)
     sign_out(page)
     assert nav_names(page) == SIGNED_OUT_NAV
     # Back returns to the profile's place in history: it must be asked for
@@ -60,9 +74,9 @@ def test_sign_out_from_the_nav_and_back_shows_no_profile(page):
     assert nav_names(page) == SIGNED_OUT_NAV
 
 
-def test_sign_in_with_a_wrong_password_then_the_right_one(page):
-    sign_up(page)
-    sign_out(page)
+def test_sign_in_with_a_wrong_password_then_the_right_one(page, live_user):
+    live_user()
+    page.goto("/")
     nav_link = page.get_by_role("navigation", name="Main").get_by_role("link", name="Sign In")
     nav_link.click()
     expect(page).to_have_url("/signin")

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from chromium import DESKTOP, PHONE, expect
-from person import ADA, fill, focused, page_problems, sign_up, submit, tab_to
+from person import ADA, fill, focused, page_problems, sign_in, submit, tab_to
 
 pytestmark = pytest.mark.browser
 
@@ -117,7 +117,6 @@ def test_v2_1_8_the_meter_follows_what_a_person_types_and_never_blocks(page):
     assert strength(page) == [None, ""] and page_problems(page) == []
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
 def test_v2_1_7_a_common_password_is_refused_whatever_the_meter_says(page):
     page.goto("/signup")
     fill(page, {**ADA, "Password": "Password123"})  # upper and lower case, digits: "Fair" by the rules
@@ -131,12 +130,14 @@ def test_v2_1_7_a_common_password_is_refused_whatever_the_meter_says(page):
     expect(page).to_have_url("/profile")
 
 
-def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, tmp_path, screenshot):
+def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, live_server_process, live_user,
+                                                                   screenshot):
+    live_user()
     page = new_page()
     page.goto("/signin")
     assert toggles(page) == {"password": "Show password"} and meters(page) == []
     assert page_problems(page) == []
-    sign_up(page)
+    sign_in(page)
     page.goto("/account")
     assert toggles(page) == {name: "Show password" for name in
                              ["email_password", "current_password", "new_password", "new_password2", "delete_password"]}
@@ -153,16 +154,16 @@ def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, tm
     page.goto("/forgot")
     fill(page, {"Email": "ada@example.com"})
     submit(page, "Enter")
-    page.goto(reset_path(page, tmp_path))
+    page.goto(reset_path(page, live_server_process.folder))
     assert toggles(page) == {"password": "Show password", "password2": "Show password"}
     assert meters(page) == ["password"]
     assert page_problems(page) == []
 
 
-def reset_path(page, tmp_path):
-    """Return the path of the reset link in the email serve.py writes to its outbox (just after answering)."""
+def reset_path(page, folder):
+    """Return the path of the reset link in the mail serve.py (run in folder) writes to its outbox after answering."""
     for _ in range(50):
-        for eml in (tmp_path / "instance" / "outbox").glob("*.eml"):
+        for eml in (folder / "instance" / "outbox").glob("*.eml"):
             body = email.message_from_bytes(eml.read_bytes()).get_payload(decode=True).decode()
             link = re.search(r"https?://[^/\s]+(/reset/\S+)", body)
             if link:

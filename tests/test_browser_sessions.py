@@ -3,7 +3,7 @@
 import pytest
 
 from chromium import PHONE, expect
-from person import IPHONE, SIGNED_IN_NAV, SIGNED_OUT_NAV, nav_names, sign_in, sign_out, sign_up, submit
+from person import IPHONE, SIGNED_IN_NAV, SIGNED_OUT_NAV, nav_names, sign_in, submit
 
 pytestmark = pytest.mark.browser
 
@@ -23,9 +23,8 @@ def sessions_table(page):
     return page.get_by_role("table", name="Where you're signed in").locator("tbody tr")
 
 
-def test_keep_me_signed_in_survives_a_browser_restart_only_when_ticked(page, new_page):
-    sign_up(page)
-    sign_out(page)
+def test_keep_me_signed_in_survives_a_browser_restart_only_when_ticked(page, new_page, live_user):
+    live_user()
     sign_in(page)  # "Keep me signed in" left unticked
     # Without the restart the same cookies are still signed in: the restart is what ends it.
     same_browser = after_restart(new_page, page, keep_everything=True)
@@ -45,10 +44,10 @@ def test_keep_me_signed_in_survives_a_browser_restart_only_when_ticked(page, new
     assert nav_names(restarted) == SIGNED_IN_NAV
 
 
-@pytest.mark.parametrize("live_server", ["sqlite", "mysql"], indirect=True)
-def test_sign_out_everywhere_else_from_the_profile(new_page):
+def test_sign_out_everywhere_else_from_the_profile(new_page, live_user):
+    live_user()
     laptop = new_page()
-    sign_up(laptop)
+    sign_in(laptop)
     phone = new_page(width=PHONE, user_agent=IPHONE)
     sign_in(phone)
 

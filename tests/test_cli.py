@@ -6,12 +6,12 @@ import sys
 from urllib.parse import urlsplit
 
 import pytest
+from helpers import free_port
 from werkzeug.test import Client
 
-from conftest import TEST_SECRET_KEY, AuthActions
-from live import free_port
-
 from wsgiauth import DatabaseUnavailable, create_app
+
+from conftest import TEST_SECRET_KEY, AuthActions
 
 
 def wsgiauth(*args, database_url, stdin=""):
@@ -21,6 +21,7 @@ def wsgiauth(*args, database_url, stdin=""):
                           text=True, timeout=60)
 
 
+@pytest.mark.both_databases
 def test_create_user_then_sign_in_with_that_password(database_url, make_app, query):
     done = wsgiauth("create-user", "Grace@Example.com", "--first-name", "grace", "--last-name", "hopper",
                     "--password-stdin", "--confirmed", database_url=database_url, stdin="a long pass phrase\n")

@@ -6,10 +6,11 @@ import sys
 import pytest
 from werkzeug.test import Client
 
-from conftest import TEST_SECRET_KEY, AuthActions
 from wsgiauth import ConfigError, create_app
 from wsgiauth.config import DEFAULT_PASSWORD_METHOD
 from wsgiauth.migrations import SchemaBehind
+
+from conftest import TEST_SECRET_KEY, AuthActions
 
 
 def test_secret_key_is_required(database_url, monkeypatch):
@@ -44,6 +45,7 @@ def test_bad_environment_values_are_explained(database_url, monkeypatch):
         create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
 
 
+@pytest.mark.both_databases
 def test_default_password_method_meets_owasp(make_app, query):
     assert DEFAULT_PASSWORD_METHOD == "scrypt:32768:8:3"
     app = make_app(PASSWORD_METHOD=DEFAULT_PASSWORD_METHOD)

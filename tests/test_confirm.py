@@ -4,10 +4,12 @@ import base64
 import json
 
 import pytest
+from helpers import csrf_token_in
 
-from conftest import AuthActions, ClosingClient, csrf_token_in
-from smtpserver import link_in, mail_to, text
 from wsgiauth.tokens import RESET_PASSWORD
+
+from conftest import AuthActions, ClosingClient
+from smtpserver import link_in, mail_to, text
 
 SUBJECT = "Please confirm your email address"
 NOT_CONFIRMED = "Your email address is not confirmed yet"
@@ -17,6 +19,22 @@ SENT_IF_WAITING = "If an account with that address is waiting for confirmation, 
 def confirmation_link(smtp_server, address="ada@example.com"):
     """Return the path of the confirmation link mailed to address."""
     return link_in(mail_to(smtp_server, address, SUBJECT), "/confirm/")
+
+
+def mailed_link(browser, smtp_server, address="ada@example.com"):
+    """Press "Send the link again" on a signed-in browser's profile; return the path of the link mailed to address."""
+    response = browser.post_form("/confirm", {}, form_path="/profile")
+    assert response.headers["Location"] == "/profile", response.get_data(as_text=True)
+    return link_in([m for m in smtp_server.messages if m["To"] == address and m["Subject"] == SUBJECT][-1],
+                   "/confirm/")
+
+
+@pytest.fixture
+def ada(new_browser):
+    """A browser that has just signed up as Ada (and so is signed in): these tests follow the link sign-up mails."""
+    browser = new_browser()
+    assert browser.signup().status_code == 303
+    return browser
 
 
 def flip(token):
@@ -32,6 +50,7 @@ def page(response):
     return response.get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, clock):
     mail = mail_to(smtp_server, "ada@example.com", SUBJECT)
     assert "Hello Ada," in text(mail) and "within 48 hours" in text(mail)
@@ -48,6 +67,7 @@ def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, 
     assert NOT_CONFIRMED not in page(ada.client.get("/profile"))
 
 
+@pytest.mark.both_databases
 def test_link_works_in_any_browser_and_only_once(ada, new_browser, smtp_server, query):
     link = confirmation_link(smtp_server)
     elsewhere = new_browser()  # opened on the phone, signed out
@@ -93,6 +113,7 @@ def test_tampered_and_forged_links_are_refused(ada, new_browser, smtp_server, qu
     assert [row["confirmed_at"] for row in query("all_users_for_tests")] == [None, None]
 
 
+@pytest.mark.both_databases
 def test_opening_someone_elses_link_confirms_them_not_you(ada, new_browser, smtp_server, query):
     bob = new_browser()
     bob.signup(firstname="Bob", email="bob@example.com")
@@ -102,6 +123,7 @@ def test_opening_someone_elses_link_confirms_them_not_you(ada, new_browser, smtp
     assert NOT_CONFIRMED in page(bob.client.get("/profile"))
 
 
+@pytest.mark.both_databases
 def test_send_the_link_again_at_most_once_per_5_minutes(ada, smtp_server, clock):
     def press():
         return ada.post_form("/confirm", {}, form_path="/profile")
@@ -151,6 +173,7 @@ def strict_app(make_app, smtp_server):
     return make_app(MAIL_URL=smtp_server.url, REQUIRE_CONFIRMED_EMAIL=True)
 
 
+@pytest.mark.both_databases
 def test_required_confirmation_refuses_sign_in_and_offers_a_new_link(strict_app, smtp_server, clock):
     browser = AuthActions(ClosingClient(strict_app))
     response = browser.signup()

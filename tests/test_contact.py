@@ -5,10 +5,11 @@ import sys
 import time
 
 import pytest
+from helpers import free_port
 from werkzeug.test import Client
 
 from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, TEST_SECRET_KEY, AuthActions
-from live import Browser, free_port, running
+from live import Browser, running
 from smtpserver import text
 
 THANKS = "Thank you for your message. We'll get back to you shortly."
@@ -40,20 +41,22 @@ def test_contact_page_has_the_fields_and_a_hidden_honeypot(client):
     honeypot = re.search(r'<div class="honeypot" aria-hidden="true">.*?</div>', page, re.S).group(0)
     assert 'name="website"' in honeypot and 'tabindex="-1"' in honeypot and 'autocomplete="off"' in honeypot
     assert "style=" not in page  # the CSP forbids inline styles: the stylesheet hides it
-    assert ".honeypot {" in client.get("/static/style.css").get_data(as_text=True)
+    assert ".honeypot {" in client.get("/static/style.css", buffered=True).get_data(as_text=True)
 
 
-def test_contact_is_in_the_nav_between_about_and_the_account_links(client, auth):
+def test_contact_is_in_the_nav_between_about_and_the_account_links(client, auth, make_user):
     def order(first_account_link):
         nav = client.get("/").get_data(as_text=True)
         return [nav.index(text) for text in (">About<", '<a href="/contact">Contact</a>', first_account_link)]
 
     assert order(">Sign Up<") == sorted(order(">Sign Up<"))
-    auth.signup()
+    make_user()
+    auth.signin()
     assert order(">Profile<") == sorted(order(">Profile<"))
     assert 'href="/contact" aria-current="page"' in client.get("/contact").get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_message_reaches_the_smtp_server_with_every_header(visitor, smtp_server, query):
     response = send(visitor)
     assert response.status_code == 303
@@ -86,6 +89,7 @@ def test_message_reaches_the_smtp_server_with_every_header(visitor, smtp_server,
     assert row["body"] == ""  # delivered: the outbox keeps no copy of the text
 
 
+@pytest.mark.both_databases
 def test_page_is_answered_before_the_mail_is_sent(visitor, smtp_server, query):
     response = visitor.post_form("/contact", ZOE)
     # The whole response is here, and the mail server has not been talked to yet.
@@ -105,8 +109,10 @@ def test_reloading_the_thank_you_page_sends_nothing_again(visitor, smtp_server):
     assert len(smtp_server.messages) == 1
 
 
-def test_signed_in_user_gets_name_and_email_filled_in(visitor, smtp_server, query):
-    visitor.signup(firstname="Ada", lastname="Lovelace", email="ada@example.com")
+@pytest.mark.both_databases
+def test_signed_in_user_gets_name_and_email_filled_in(visitor, make_user, mail_app, smtp_server, query):
+    make_user(mail_app)
+    visitor.signin()
     page = visitor.client.get("/contact").get_data(as_text=True)
     assert 'id="name" name="name" autocomplete="name" maxlength="100" value="Ada Lovelace"' in page
     assert 'value="ada@example.com"' in page
@@ -157,6 +163,7 @@ def test_every_empty_field_is_named_at_once_and_typed_text_is_kept(visitor):
     assert "&lt;b&gt;kept&lt;/b&gt; &amp; escaped</textarea>" in page
 
 
+@pytest.mark.both_databases
 def test_lengths_at_the_limits_are_accepted(visitor, smtp_server, query):
     # 2500 line breaks sent as CRLF count as one character each, as in the browser.
     message = "x\r\n" * 2500
@@ -230,6 +237,7 @@ def test_honeypot_messages_count_towards_the_limit(visitor):
     assert send(visitor).status_code == 429
 
 
+@pytest.mark.both_databases
 def test_limit_is_counted_in_the_database_across_processes(make_app, smtp_server):
     # Two app objects stand for two worker processes: the count is shared.
     workers = [AuthActions(Client(make_app(MAIL_URL=smtp_server.url))) for _ in range(2)]

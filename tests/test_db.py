@@ -4,6 +4,9 @@ import pytest
 
 from wsgiauth.db import Database
 
+# Every test here is about the database itself.
+pytestmark = pytest.mark.both_databases
+
 
 def user(n):
     """Return the parameters of insert_user for a made-up user number n."""

@@ -1,7 +1,8 @@
 """The sign-in gate: every endpoint needs a signed-in user unless routes.PUBLIC names it."""
 
-from conftest import csrf_token_in
 from wsgiauth.routes import PUBLIC, VIEWS, url_map
+
+from conftest import csrf_token_in
 
 # A value for each URL argument, so every rule can be requested.
 ARGUMENTS = {"token": "not-a-real-token", "filename": "style.css"}
@@ -20,7 +21,8 @@ def test_every_endpoint_is_public_or_sends_a_signed_out_browser_to_sign_in(clien
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             # A fresh token each time: POST /signout expires the cookie it is tied to.
             token = csrf_token_in(client.get("/signin").get_data(as_text=True))
-            response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None)
+            response = client.open(path, method=method, data={"csrf_token": token} if method == "POST" else None,
+                                   buffered=True)
             gated = response.status_code == 303 and response.headers["Location"].startswith("/signin")
             assert gated == (rule.endpoint not in PUBLIC), (method, path, response.status_code)
             if gated and method == "GET":

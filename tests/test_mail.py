@@ -15,11 +15,12 @@ from urllib.parse import quote
 import pytest
 from werkzeug.test import Client
 
+from wsgiauth import ConfigError, create_app
+from wsgiauth.config import Settings
+
 import smtpserver
 from conftest import TEST_CONTACT_TO, TEST_SECRET_KEY, AuthActions
 from test_contact import THANKS, ZOE, send
-from wsgiauth import ConfigError, create_app
-from wsgiauth.config import Settings
 
 
 def queue(app, n=1, to=TEST_CONTACT_TO):
@@ -41,6 +42,7 @@ def app_log(caplog):
     return "\n".join(record.getMessage() for record in caplog.records if record.name.startswith("wsgiauth"))
 
 
+@pytest.mark.both_databases
 def test_server_down_the_visitor_is_thanked_and_the_message_waits(mail_app, smtp_server, query, clock):
     smtp_server.stop()
     visitor = AuthActions(Client(mail_app))
@@ -67,6 +69,7 @@ def test_server_down_the_visitor_is_thanked_and_the_message_waits(mail_app, smtp
     assert len(smtp_server.messages) == 1
 
 
+@pytest.mark.both_databases
 def test_retries_back_off_exponentially_up_to_an_hour_and_never_give_up(mail_app, smtp_server, query, clock):
     smtp_server.stop()
     queue(mail_app)
@@ -81,6 +84,7 @@ def test_retries_back_off_exponentially_up_to_an_hour_and_never_give_up(mail_app
     assert (row["status"], row["attempts"]) == ("pending", 9)
 
 
+@pytest.mark.both_databases
 def test_enqueue_is_part_of_the_callers_transaction(mail_app, query):
     with pytest.raises(RuntimeError):
         with mail_app.db.transaction() as tx:
@@ -97,6 +101,7 @@ def test_enqueue_refuses_a_header_with_a_line_break(mail_app, query):
     assert query("all_outbox_for_tests") == []
 
 
+@pytest.mark.both_databases
 def test_server_down_stops_the_run_and_leaves_the_rest_untouched(mail_app, smtp_server, query):
     smtp_server.stop()
     ids = queue(mail_app, 3)
@@ -105,6 +110,7 @@ def test_server_down_stops_the_run_and_leaves_the_rest_untouched(mail_app, smtp_
     assert [row["attempts"] for row in query("all_outbox_for_tests")] == [1, 0, 0]
 
 
+@pytest.mark.both_databases
 def test_refused_recipient_fails_alone_and_its_address_is_not_logged(mail_app, smtp_server, query, caplog):
     caplog.set_level(logging.DEBUG, logger="wsgiauth")
     refused, accepted = queue(mail_app, to="nobody@refused.example")[0], queue(mail_app)[0]
@@ -117,6 +123,7 @@ def test_refused_recipient_fails_alone_and_its_address_is_not_logged(mail_app, s
     assert "Mail #1 to a recipient at refused.example failed (attempt 1): Recipient refused" in app_log(caplog)
 
 
+@pytest.mark.both_databases
 def test_a_message_being_sent_is_not_sent_again_by_another_run(mail_app, smtp_server, query):
     # A request's delivery holds the message (the server is slow to accept
     # it) while cron runs deliver-mail: the claim makes cron skip it.
@@ -136,6 +143,7 @@ def test_a_message_being_sent_is_not_sent_again_by_another_run(mail_app, smtp_se
     assert query("all_outbox_for_tests")[0]["status"] == "sent"
 
 
+@pytest.mark.both_databases
 def test_two_simultaneous_runs_send_each_message_once(make_app, smtp_server, query):
     # Two app objects: two processes with their own connections.
     runs = [make_app(MAIL_URL=smtp_server.url) for _ in range(2)]
@@ -159,6 +167,7 @@ def test_two_simultaneous_runs_send_each_message_once(make_app, smtp_server, que
     assert {row["status"] for row in query("all_outbox_for_tests")} == {"sent"}
 
 
+@pytest.mark.both_databases
 def test_deliver_mail_command_retries_what_is_pending_and_never_twice(make_app, smtp_server, database_url,
                                                                      query, tmp_path):
     app = make_app(MAIL_URL=smtp_server.url, CLOCK=time.time)

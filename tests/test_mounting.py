@@ -20,4 +20,4 @@ def test_mounted_under_a_prefix_every_url_keeps_the_prefix(app):
     assert response.status_code == 303
     assert response.headers["Location"] == "/accounts/profile"
     assert "This is ada@example.com's profile page" in client.get("/accounts/profile").get_data(as_text=True)
-    assert client.get("/accounts/static/style.css").status_code == 200
+    assert client.get("/accounts/static/style.css", buffered=True).status_code == 200

@@ -6,7 +6,9 @@ import sys
 import zipfile
 from pathlib import Path
 
-from live import free_port, running
+from helpers import free_port
+
+from live import running
 from test_servers import sign_up_out_and_in
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,8 +9,11 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import pytest
+from helpers import csrf_token_in, free_port
+
 from conftest import TEST_CONTACT_TO, TEST_MAIL_FROM, TEST_PASSWORD_METHOD
-from live import Browser, free_port, running
+from live import Browser, running
 
 ROOT = Path(__file__).resolve().parent.parent
 ADA = {"firstname": "ada", "lastname": "lovelace", "email": "Ada@Example.com", "password": "correct horse"}
@@ -81,7 +84,7 @@ def test_serve_py_sends_the_mail_when_the_browser_resets_the_connection(tmp_path
     command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
     with running(command, port, env=env, cwd=tmp_path, log=tmp_path / "server.log"):
         browser = Browser(f"http://127.0.0.1:{port}")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', browser.request("/contact")[2]).group(1)
+        token = csrf_token_in(browser.request("/contact")[2])
         cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in browser.cookies)
         form = {"name": "Zoë", "email": "zoe@example.com", "subject": "Hi", "message": "Hello", "csrf_token": token}
         headers = post_and_reset(port, "/contact", form, cookies)
@@ -89,6 +92,7 @@ def test_serve_py_sends_the_mail_when_the_browser_resets_the_connection(tmp_path
         assert len(smtp_server.wait_for_messages(1)) == 1, (tmp_path / "server.log").read_text()
 
 
+@pytest.mark.both_databases
 def test_gunicorn_serves_the_app(database_url):
     port = free_port()
     env = {

@@ -1,10 +1,13 @@
 """Session cookies: flags, server-side rows, rotation, replay after sign-out, expiry, tampering."""
 
 
+import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client
 
-from conftest import AuthActions, csrf_token_in
 from wsgiauth.sessions import hash_id
+
+from conftest import AuthActions
 
 
 def cookie_header(response, name="wsgiauth"):
@@ -20,8 +23,9 @@ def session_cookie(client, name="wsgiauth"):
     return cookie.value if cookie else None
 
 
-def test_cookie_flags(auth):
-    header = cookie_header(auth.signup())
+def test_cookie_flags(auth, make_user):
+    make_user()
+    header = cookie_header(auth.signin())
     assert "HttpOnly" in header
     assert "SameSite=Lax" in header
     assert "Path=/" in header
@@ -37,8 +41,8 @@ def test_secure_cookie_flag_when_configured(make_app):
     assert page.headers["Strict-Transport-Security"].startswith("max-age=31536000")
 
 
-def test_server_keeps_only_a_hash_of_the_session_id(client, auth, query):
-    auth.signup()
+@pytest.mark.both_databases
+def test_server_keeps_only_a_hash_of_the_session_id(client, signed_in, query):
     cookie = session_cookie(client)
     sid = cookie.split(".")[0]
     assert len(sid) >= 43  # 32 random bytes, url-safe base64: 256 bits
@@ -49,9 +53,8 @@ def test_server_keeps_only_a_hash_of_the_session_id(client, auth, query):
     assert row["created_at"] == row["last_seen"] and row["expires_at"] == row["created_at"] + 12 * 3600
 
 
-def test_sign_in_issues_a_new_session_id(client, auth):
-    auth.signup()
-    auth.signout()
+def test_sign_in_issues_a_new_session_id(client, auth, make_user):
+    make_user()
     client.get("/signin")
     before = session_cookie(client)
     assert before
@@ -64,30 +67,32 @@ def test_sign_in_issues_a_new_session_id(client, auth):
     assert stranger.get("/profile").status_code == 303
 
 
-def test_cookie_copied_before_signout_does_not_work_when_replayed(client, auth, query):
-    auth.signup()
+@pytest.mark.both_databases
+def test_cookie_copied_before_signout_does_not_work_when_replayed(client, signed_in, query):
     copied = session_cookie(client)
     thief = Client(client.application)
     thief.set_cookie("wsgiauth", copied)
     assert thief.get("/profile").status_code == 200
-    response = auth.signout()
+    response = signed_in.signout()
     assert "wsgiauth=;" in cookie_header(response) and "Expires=Thu, 01 Jan 1970" in cookie_header(response)
     assert query("all_sessions_for_tests") == []
     assert thief.get("/profile").status_code == 303
     assert client.get("/profile").status_code == 303
 
 
-def test_sessions_expire_on_the_server(make_app, clock):
-    client = Client(make_app(SESSION_LIFETIME=3600))
-    AuthActions(client).signup()
+@pytest.mark.both_databases
+def test_sessions_expire_on_the_server(make_app, make_user, clock):
+    app = make_app(SESSION_LIFETIME=3600)
+    make_user(app)
+    client = Client(app)
+    AuthActions(client).signin()
     clock.advance(3599)
     assert client.get("/profile").status_code == 200
     clock.advance(2)
     assert client.get("/profile").status_code == 303
 
 
-def test_tampered_cookie_means_signed_out(client, auth):
-    auth.signup()
+def test_tampered_cookie_means_signed_out(client, signed_in):
     good = session_cookie(client)
     sid, signature = good.rsplit(".", 1)
     def flip(text):
@@ -105,23 +110,23 @@ def test_tampered_cookie_means_signed_out(client, auth):
         assert stranger.get("/").status_code == 200
 
 
-def test_cookie_signed_with_another_key_means_signed_out(client, auth, make_app):
-    auth.signup()
+def test_cookie_signed_with_another_key_means_signed_out(client, signed_in, make_app):
     other = Client(make_app(SECRET_KEY="a-completely-different-secret-key-0123456789"))
     other.set_cookie("wsgiauth", session_cookie(client))
     assert other.get("/profile").status_code == 303
 
 
-def test_deleted_user_cookie_means_signed_out(client, auth, query):
-    auth.signup()
+@pytest.mark.both_databases
+def test_deleted_user_cookie_means_signed_out(client, signed_in, query):
     query("delete_user_for_tests", email="ada@example.com")
     assert client.get("/profile").status_code == 303
     assert client.get("/").status_code == 200
 
 
-def test_csrf_token_changes_at_sign_in(client, auth):
+def test_csrf_token_changes_at_sign_in(client, auth, make_user):
     before = csrf_token_in(client.get("/signin").get_data(as_text=True))
-    auth.signup()
+    make_user()
+    auth.signin()
     after = csrf_token_in(client.get("/signout").get_data(as_text=True))
     assert before != after
 

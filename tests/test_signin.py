@@ -6,10 +6,9 @@ INVALID = "Invalid e-mail or password"
 
 
 @pytest.fixture
-def ada(auth):
-    """An existing account, signed out."""
-    auth.signup()
-    auth.signout()
+def ada(auth, make_user):
+    """Ada's account (stored directly), and the test client, signed out."""
+    make_user()
     return auth
 
 
@@ -19,6 +18,7 @@ def test_signin_page_has_the_fields(client):
         assert text in page
 
 
+@pytest.mark.both_databases
 def test_signin_redirects_to_profile(client, ada):
     response = ada.signin()
     assert response.status_code == 303
@@ -28,6 +28,7 @@ def test_signin_redirects_to_profile(client, ada):
     assert "Ada Lovelace" in page
 
 
+@pytest.mark.both_databases
 def test_email_matches_whatever_its_case(ada):
     assert ada.signin(email="  ADA@Example.com ").status_code == 303
 
@@ -61,27 +62,26 @@ def test_profile_needs_sign_in(client):
     assert response.headers["Location"].startswith("/signin")
 
 
-def test_signout_ends_session_and_redirects_home(client, auth):
-    auth.signup()
-    response = auth.signout()
+def test_signout_ends_session_and_redirects_home(client, signed_in):
+    response = signed_in.signout()
     assert response.status_code == 303
     assert response.headers["Location"] == "/"
     assert client.get("/profile").status_code == 303
 
 
-def test_get_signout_shows_a_button_and_changes_nothing(client, auth):
-    auth.signup()
+def test_get_signout_shows_a_button_and_changes_nothing(client, signed_in):
     page = client.get("/signout")
     assert page.status_code == 200
     assert "Sign Out" in page.get_data(as_text=True)
     assert client.get("/profile").status_code == 200
 
 
-def test_nav_changes_with_sign_in(client, auth):
+def test_nav_changes_with_sign_in(client, auth, make_user):
     signed_out = client.get("/").get_data(as_text=True)
     assert ">Sign Up<" in signed_out and ">Sign In<" in signed_out
     assert ">Profile<" not in signed_out and ">Sign Out<" not in signed_out
-    auth.signup()
+    make_user()
+    auth.signin()
     signed_in = client.get("/").get_data(as_text=True)
     assert ">Profile<" in signed_in and ">Sign Out<" in signed_in
     assert ">Sign Up<" not in signed_in and ">Sign In<" not in signed_in

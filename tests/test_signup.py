@@ -5,7 +5,6 @@ import pytest
 from conftest import LONGEST_EMAIL
 
 
-
 @pytest.fixture
 def user_row(query):
     """Return a lookup: the stored user row for an email, or None."""
@@ -21,6 +20,7 @@ def test_signup_page_has_the_fields(client):
         assert label in page
 
 
+@pytest.mark.both_databases
 def test_signup_creates_user_signs_in_and_redirects_to_profile(client, auth, user_row):
     response = auth.signup()
     assert response.status_code == 303
@@ -32,6 +32,7 @@ def test_signup_creates_user_signs_in_and_redirects_to_profile(client, auth, use
     assert "This is ada@example.com's profile page" in profile.get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_password_is_stored_only_as_a_hash(auth, user_row):
     auth.signup(password="correct horse")
     stored = user_row("ada@example.com")["pwdhash"]
@@ -84,6 +85,7 @@ def test_form_is_reshown_with_typed_values_but_never_the_password(auth):
     assert "secret-pass-123" not in html
 
 
+@pytest.mark.both_databases
 def test_lengths_at_the_limit_are_accepted(auth, user_row):
     email = LONGEST_EMAIL
     response = auth.signup(firstname="a" * 100, lastname="B" * 100, email=email, password="p" * 1024)
@@ -108,23 +110,23 @@ def test_email_is_trimmed_and_lower_cased(auth, user_row):
     assert user_row("ada.lovelace@example.com") is not None
 
 
-def test_taken_email_whatever_its_case(client, auth, query):
-    auth.signup()
-    auth.signout()
+@pytest.mark.both_databases
+def test_taken_email_whatever_its_case(auth, make_user, query):
+    make_user()
     response = auth.signup(firstname="Other", email="ADA@example.com")
     assert response.status_code == 200
     assert "That email is already taken" in response.get_data(as_text=True)
     assert [row["email"] for row in query("all_users_for_tests")] == ["ada@example.com"]
 
 
-def test_signed_in_user_is_redirected_away_from_signup_and_signin(client, auth):
-    auth.signup()
+def test_signed_in_user_is_redirected_away_from_signup_and_signin(client, signed_in):
     for path in ("/signup", "/signin"):
         response = client.get(path)
         assert response.status_code == 303
         assert response.headers["Location"] == "/profile"
 
 
+@pytest.mark.both_databases
 def test_sql_looking_input_is_stored_and_shown_literally(client, auth, user_row):
     name = "Robert'); DROP TABLE users;--"
     response = auth.signup(firstname=name, lastname="<script>alert(1)</script>", email="bobby@example.com")
@@ -137,6 +139,7 @@ def test_sql_looking_input_is_stored_and_shown_literally(client, auth, user_row)
     assert "<script>alert(1)</script>" not in html
 
 
+@pytest.mark.both_databases
 def test_non_ascii_names_and_passwords(client, auth, user_row):
     response = auth.signup(firstname="Zoë", lastname="Ødegård 李", email="zoe@example.com", password="pässwörd✓✓")
     assert response.status_code == 303

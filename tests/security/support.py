@@ -3,9 +3,10 @@
 import re
 
 import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client
 
-from conftest import AuthActions, csrf_token_in
+from conftest import ADA, AuthActions, querying, store_user
 
 PASSWORD = "correct horse"
 INVALID = "Invalid e-mail or password"
@@ -41,10 +42,21 @@ def browser(app, addr="127.0.0.1", agent="Mozilla/5.0 (X11; Linux x86_64) Firefo
 
 
 def signed_up(app, addr="127.0.0.1", **fields):
-    """Return a browser that signed up (and so is signed in) as Ada, or with other fields."""
+    """Return a browser that signed up (and so is signed in) as Ada, or with other fields: for tests of sign-up."""
     client = browser(app, addr)
     response = AuthActions(client).signup(**fields)
     assert response.status_code == 303, response.get_data(as_text=True)
+    return client
+
+
+def signed_in(app, addr="127.0.0.1", **fields):
+    """Return a browser signed in through the form as Ada (or with other fields); the account is stored directly."""
+    with querying(app.settings.DATABASE) as run:
+        store_user(run, app.passwords, app.settings.CLOCK(), **fields)
+    user = {**ADA, **fields}
+    client = browser(app, addr)
+    response = signin(client, email=user["email"], password=user["password"])
+    assert response.headers.get("Location") == "/profile", response.get_data(as_text=True)
     return client
 
 

@@ -3,13 +3,15 @@
 import threading
 
 import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client
 
-from conftest import LONGEST_EMAIL, AuthActions, ClosingClient, csrf_token_in
-from smtpserver import link_in, mail_to, text
-from support import PASSWORD, hash_calls, signed_up, signin  # noqa: F401 (a fixture)
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
+
+from conftest import LONGEST_EMAIL, AuthActions, ClosingClient
+from smtpserver import link_in, mail_to, text
+from support import PASSWORD, hash_calls, signed_in, signin  # noqa: F401 (a fixture)
 
 WRONG = "That is not your current password."
 TOO_MANY = "Too many attempts. Try again in 1 minute."
@@ -38,9 +40,10 @@ def events(query):
 
 # -- 1. Current-password checks are throttled, like sign-in -----------------
 
+@pytest.mark.both_databases
 @pytest.mark.parametrize("path, field, fields", PASSWORD_FORMS)
 def test_wrong_current_passwords_end_the_session_at_the_fifth(app, query, path, field, fields):
-    client = signed_up(app)
+    client = signed_in(app)
     for _ in range(4):
         response = post_account_form(client, path, field, "not my password", fields)
         assert response.status_code == 200 and WRONG in response.get_data(as_text=True)
@@ -57,7 +60,7 @@ def test_wrong_current_passwords_end_the_session_at_the_fifth(app, query, path, 
 @pytest.mark.parametrize("path, field, fields", PASSWORD_FORMS)
 def test_failed_sign_ins_throttle_the_account_forms_without_hashing(app, query, hash_calls, clock, path, field,
                                                                    fields):
-    owner = signed_up(app)
+    owner = signed_in(app)
     attacker = Client(app)
     for _ in range(5):
         assert signin(attacker, password="a wrong guess").status_code == 200
@@ -73,7 +76,7 @@ def test_failed_sign_ins_throttle_the_account_forms_without_hashing(app, query, 
 
 
 def test_wrong_current_passwords_count_towards_the_sign_in_backoff(app, hash_calls):
-    thief = signed_up(app)  # a stolen cookie
+    thief = signed_in(app)  # a stolen cookie
     for _ in range(4):
         assert post_account_form(thief, "/account/delete", "delete_password", "guess",
                                  {"delete_confirm": "DELETE"}).status_code == 200
@@ -84,7 +87,7 @@ def test_wrong_current_passwords_count_towards_the_sign_in_backoff(app, hash_cal
 
 
 def test_one_password_check_is_one_hash_and_none_over_1024_characters(app, hash_calls):
-    client = signed_up(app)
+    client = signed_in(app)
     del hash_calls[:]
     post_account_form(client, "/account/delete", "delete_password", "wrong", {"delete_confirm": "DELETE"})
     assert hash_calls == ["check"]
@@ -94,15 +97,16 @@ def test_one_password_check_is_one_hash_and_none_over_1024_characters(app, hash_
 
 # -- 2. Account enumeration ---------------------------------------------------
 
-def test_email_change_checks_the_password_before_anything_about_the_address(ada, new_browser, query):
-    new_browser().signup(firstname="Bob", email="bob@example.com")
+def test_email_change_checks_the_password_before_anything_about_the_address(ada, make_user, mail_app):
+    make_user(mail_app, firstname="Bob", email="bob@example.com")
     page = ada.post_form("/account/email", {"email": "bob@example.com", "email_password": "wrong"},
                          form_path="/account").get_data(as_text=True)
     assert WRONG in page and "taken" not in page
 
 
-def test_email_change_to_a_taken_address_looks_the_same_and_mails_no_link(ada, new_browser, smtp_server, query):
-    new_browser().signup(firstname="Bob", email="bob@example.com")
+@pytest.mark.both_databases
+def test_email_change_to_a_taken_address_looks_the_same_and_mails_no_link(ada, make_user, mail_app, smtp_server, query):
+    make_user(mail_app, firstname="Bob", email="bob@example.com")
     answers = []
     for address in ("bob@example.com", "free@example.com"):
         response = ada.post_form("/account/email", {"email": address, "email_password": PASSWORD},
@@ -136,10 +140,8 @@ def work(app, monkeypatch):
 
 
 @pytest.mark.parametrize("path", ["/forgot", "/confirm"])
-def test_signed_out_mail_forms_do_the_same_work_for_known_and_unknown_addresses(app, work, clock, path):
-    client = signed_up(app, email="known@example.com")
-    AuthActions(client).signout()
-    clock.advance(600)  # the sign-up's confirmation mail no longer holds back another
+def test_signed_out_mail_forms_do_the_same_work_for_known_and_unknown_addresses(app, make_user, work, path):
+    make_user(app, email="known@example.com")  # unconfirmed: /confirm mails it a link
     done = {}
     for address in ("known@example.com", "unknown@example.com"):
         del work[:]
@@ -190,11 +192,12 @@ def test_hostile_addresses_get_the_field_message_not_a_500(client, auth, path, f
 
 
 def test_hostile_address_on_the_email_change_form(app):
-    client = signed_up(app)
+    client = signed_in(app)
     response = post_account_form(client, "/account/email", "email_password", PASSWORD, {"email": "a@[b.co"})
     assert response.status_code == 200 and "Please enter your email address." in response.get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_migration_gives_old_odd_addresses_their_plain_form_or_parks_them(database_url, query):
     # Rows the old, looser check let in; the migration runs again over them.
     for uid, email in [(1, "ada@example.com"), (2, "(x)ada@example.com"), (3, '"bob"@example.com'),
@@ -228,6 +231,7 @@ def test_every_unicode_line_break_is_refused_in_one_line_fields(client, auth, qu
     assert query("all_outbox_for_tests") == []
 
 
+@pytest.mark.both_databases
 def test_contact_at_the_maximum_of_every_field_is_stored_and_mailed(mail_app, smtp_server, query):
     # Every character of the name needs a backslash inside quotes: the
     # longest Reply-To the form allows (459 characters).
@@ -241,14 +245,16 @@ def test_contact_at_the_maximum_of_every_field_is_stored_and_mailed(mail_app, sm
     assert mail["Reply-To"].addresses[0].display_name == form["name"]
 
 
+@pytest.mark.both_databases
 def test_email_change_to_the_longest_address(app, query):
-    client = signed_up(app, firstname="a" * 100)
+    client = signed_in(app, firstname="a" * 100)
     response = post_account_form(client, "/account/email", "email_password", PASSWORD, {"email": LONGEST_EMAIL})
     assert response.status_code == 303
     assert query("all_users_for_tests")[0]["pending_email"] == LONGEST_EMAIL
     assert f"We have sent a link to {LONGEST_EMAIL}." in client.get("/account").get_data(as_text=True)
 
 
+@pytest.mark.both_databases
 def test_a_name_is_never_longer_than_typed(auth, query):
     assert auth.signup(firstname="ß" * 100, lastname="ǆ" * 100).status_code == 303
     (row,) = query("all_users_for_tests")

@@ -3,12 +3,14 @@
 import re
 
 import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client
 
-from conftest import TEST_SECRET_KEY, AuthActions
-from support import browser, cookie_headers, signed_up, signin
 from wsgiauth import ConfigError
 from wsgiauth.sessions import hash_id
+
+from conftest import TEST_SECRET_KEY, AuthActions
+from support import browser, cookie_headers, signed_in, signin
 
 HOUR, DAY = 3600, 24 * 3600
 OTHER_KEY = "a-new-secret-key-that-is-also-long-enough-0123456789"
@@ -27,8 +29,8 @@ def profile_status(client):
 
 @pytest.fixture
 def ada(app):
-    """A browser signed up (and so signed in) as Ada, from 127.0.0.1 with Firefox."""
-    return signed_up(app)
+    """A browser signed in as Ada (her account stored directly), from 127.0.0.1 with Firefox."""
+    return signed_in(app)
 
 
 # -- V3.1 / V3.2: the token ----------------------------------------------------
@@ -63,11 +65,12 @@ def test_v3_2_1_new_session_id_at_signup_and_signin(app):
     assert profile_status(planted) == 303 and profile_status(client) == 200
 
 
+@pytest.mark.both_databases
 def test_v3_2_2_session_ids_have_256_random_bits(app, query):
     """ASVS 3.2.2: 32 bytes from secrets (43 url-safe characters), never repeated."""
     sids = set()
     for n in range(20):
-        client = signed_up(app, addr=f"127.0.1.{n}", email=f"user{n}@example.com")
+        client = signed_in(app, addr=f"127.0.1.{n}", email=f"user{n}@example.com")
         sids.add(sid_of(client))
     assert len(sids) == 20 and all(len(sid) >= 43 for sid in sids)
     assert {row["id_hash"] for row in query("all_sessions_for_tests")} == {hash_id(s) for s in sids}
@@ -85,6 +88,7 @@ def test_v3_2_3_token_only_in_an_httponly_cookie(app):
 
 # -- V3.3: termination ---------------------------------------------------------
 
+@pytest.mark.both_databases
 def test_v3_3_1_signout_invalidates_replayed_cookie(ada, app, query):
     """ASVS 3.3.1: after sign-out a copy of the cookie is worthless, and pages were never cached."""
     thief = Client(app)
@@ -105,6 +109,7 @@ def test_v3_3_1_expired_session_is_invalid(ada, clock, query):
     assert profile_status(ada) == 303
 
 
+@pytest.mark.both_databases
 def test_v3_3_2_idle_timeout_two_hours_without_remember(ada, clock):
     """ASVS 3.3.2: an unused session ends after 2 hours (default) without "Keep me signed in"."""
     clock.advance(2 * HOUR - 61)
@@ -115,9 +120,10 @@ def test_v3_3_2_idle_timeout_two_hours_without_remember(ada, clock):
     assert profile_status(ada) == 303
 
 
+@pytest.mark.both_databases
 def test_v3_3_2_remember_me_30_days_and_7_days_idle(app, clock):
     """ASVS 3.3.2 (Level 1: re-authentication at least every 30 days): "Keep me signed in"."""
-    client = signed_up(app)
+    client = signed_in(app)
     AuthActions(client).signout()
     response = signin(client, remember=True)
     (header,) = [h for h in cookie_headers(response) if h.startswith("wsgiauth=")]
@@ -145,11 +151,12 @@ def test_v3_3_2_without_remember_the_cookie_ends_with_the_browser(ada, app):
 def test_v3_3_2_lifetimes_are_configurable(make_app, clock):
     """ASVS 3.3.2: every lifetime and idle timeout is a setting."""
     app = make_app(SESSION_IDLE_TIMEOUT=600, SESSION_LIFETIME=1800)
-    client = signed_up(app)
+    client = signed_in(app)
     clock.advance(601)
     assert profile_status(client) == 303
 
 
+@pytest.mark.both_databases
 def test_last_seen_is_written_at_most_once_a_minute(ada, clock, query):
     """ASVS 3.3.2 support: idle timeouts need last_seen, but not a write per request."""
     created = query("all_sessions_for_tests")[0]["last_seen"]
@@ -162,9 +169,10 @@ def test_last_seen_is_written_at_most_once_a_minute(ada, clock, query):
     assert query("all_sessions_for_tests")[0]["last_seen"] == created + 60
 
 
+@pytest.mark.both_databases
 def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query):
     """ASVS 3.3.4 (Level 2, done anyway): see where you are signed in; end every other session."""
-    laptop = signed_up(app, addr="127.0.0.11")
+    laptop = signed_in(app, addr="127.0.0.11")
     phone = browser(app, addr="127.0.0.12", agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
                                                   "AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1")
     signin(phone)
@@ -172,13 +180,28 @@ def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query)
     assert "127.0.0.11" in page and "127.0.0.12" in page
     assert "Firefox on Linux <strong>(this browser)</strong>" in page and "Safari on iOS" in page
     assert "Sign out everywhere else" in page
-    token = re.search(r'action="/signout/others">\s*<input type="hidden" name="csrf_token" value="([^"]+)"', page)
-    response = laptop.post("/signout/others", data={"csrf_token": token.group(1)})
+    response = laptop.post("/signout/others", data={"csrf_token": csrf_token_in(page, action="/signout/others")})
     assert (response.status_code, response.headers["Location"]) == (303, "/profile")
     assert profile_status(phone) == 303 and profile_status(laptop) == 200
     rows = query("sessions_detail_for_tests")
     assert [(row["ip"], row["user_agent"]) for row in rows] == [("127.0.0.11", laptop.environ["HTTP_USER_AGENT"])]
     assert "You are signed in only in this browser." in laptop.get("/profile").get_data(as_text=True)
+
+
+@pytest.mark.both_databases
+def test_v3_3_4_an_over_long_non_ascii_user_agent_is_stored_cut_to_its_column(app, make_user, query):
+    """ASVS 3.3.4 support: the sessions list and the audit trail keep the User-Agent; one longer than the column
+    (200 characters, here not ASCII) and the longest IPv6 address are stored cut to fit, not refused with a 500."""
+    make_user()
+    agent = "Mozilla/5.0 (X11; Linux x86_64) " + "Ünïcödé-Brøwser/1.0 " * 30
+    address = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"  # 45 characters, the column's size
+    client = browser(app, addr=address, agent=agent)
+    assert signin(client).headers["Location"] == "/profile"
+    (row,) = query("sessions_detail_for_tests")
+    assert (row["user_agent"], row["ip"]) == (agent[:200], address)
+    (event,) = query("security_events_for_tests")
+    assert (event["user_agent"], event["ip"]) == (agent[:200], address)
+    assert client.get("/profile").status_code == 200
 
 
 # -- V3.4: cookies -------------------------------------------------------------
@@ -225,8 +248,8 @@ def test_v3_4_5_cookie_path(make_app):
 def test_v3_7_1_signing_out_other_sessions_needs_a_full_session(app, ada, query):
     """ASVS 3.7.1: account changes need a signed-in session (and its CSRF token); nothing else works."""
     stranger = browser(app, addr="127.0.0.13")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', stranger.get("/signin").get_data(as_text=True))
-    response = stranger.post("/signout/others", data={"csrf_token": token.group(1)})
+    token = csrf_token_in(stranger.get("/signin").get_data(as_text=True))
+    response = stranger.post("/signout/others", data={"csrf_token": token})
     assert response.status_code == 303 and response.headers["Location"] == "/signin"
     assert ada.post("/signout/others", data={}).status_code == 400  # no token
     assert len(query("all_sessions_for_tests")) == 1 and profile_status(ada) == 200
@@ -237,9 +260,9 @@ def test_v3_7_1_signing_out_other_sessions_needs_a_full_session(app, ada, query)
 def test_v1_6_3_secret_key_rotation_keeps_sessions_and_forms(make_app):
     """ASVS 1.6.3 (Level 2): a new key signs; the old one, as a fallback, still verifies cookies and tokens."""
     old_app = make_app()
-    client = signed_up(old_app)
+    client = signed_in(old_app)
     form = client.get("/signout").get_data(as_text=True)  # a form signed with the old key
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    token = csrf_token_in(form)
     rotated = make_app(SECRET_KEY=OTHER_KEY, SECRET_KEY_FALLBACKS=TEST_SECRET_KEY)
     client.application = rotated
     assert profile_status(client) == 200

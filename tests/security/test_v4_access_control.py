@@ -1,12 +1,13 @@
 """ASVS 4.0.3 V4 Access control, Level 1, with the CSRF and Origin checks behind 4.2.2."""
 
-import re
 
 import pytest
+from helpers import csrf_token_in
 from werkzeug.test import Client
 
-from conftest import csrf_token_in
-from support import browser, signed_up, signin
+from wsgiauth import routes
+
+from support import browser, signed_in, signin
 
 SIGNUP = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
 
@@ -22,8 +23,8 @@ def test_v4_1_1_profile_is_checked_on_the_server(client):
 
 def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
     """ASVS 4.1.2: no parameter, field or cookie a user sends can change whose data is shown."""
-    signed_up(app, addr="127.0.0.21", email="bob@example.com", firstname="Bob", lastname="Builder")
-    ada = signed_up(app, addr="127.0.0.22")
+    signed_in(app, addr="127.0.0.21", email="bob@example.com", firstname="Bob", lastname="Builder")
+    ada = signed_in(app, addr="127.0.0.22")
     ada.set_cookie("uid", "1")
     ada.set_cookie("email", "bob@example.com")
     for path in ("/profile?uid=1", "/profile?email=bob@example.com"):
@@ -31,23 +32,23 @@ def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
         assert "This is ada@example.com's profile page" in page and "bob@example.com" not in page
 
 
+@pytest.mark.both_databases
 def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
     """ASVS 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your own."""
-    bob = signed_up(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
-    ada = signed_up(app, addr="127.0.0.32")
+    bob = signed_in(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
+    ada = signed_in(app, addr="127.0.0.32")
     page = ada.get("/profile").get_data(as_text=True)
     assert "127.0.0.31" not in page
     signin(browser(app, addr="127.0.0.33"))  # Ada's second browser, so the button shows
     page = ada.get("/profile").get_data(as_text=True)
-    token = re.search(r'action="/signout/others">\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
-                      page).group(1)
+    token = csrf_token_in(page, action="/signout/others")
     assert ada.post("/signout/others", data={"csrf_token": token, "uid": "1"}).status_code == 303
     assert bob.get("/profile").status_code == 200
 
 
-def test_v4_1_5_access_control_fails_closed_on_errors(app, auth, client, caplog):
+@pytest.mark.both_databases
+def test_v4_1_5_access_control_fails_closed_on_errors(app, signed_in, client, caplog):
     """ASVS 4.1.5: if the session cannot be checked (a database error), nothing private is shown."""
-    auth.signup()
     app.db.queries["session_user"] = "SELECT no_such_column FROM sessions"
     with caplog.at_level("ERROR", logger="wsgiauth"):
         response = client.get("/profile")
@@ -56,11 +57,24 @@ def test_v4_1_5_access_control_fails_closed_on_errors(app, auth, client, caplog)
     assert "ada@example.com" not in page and "Lovelace" not in page
 
 
-def test_v4_2_1_no_direct_object_references(client, auth):
-    """ASVS 4.2.1: no URL names a record by id: there is nothing to enumerate."""
-    auth.signup()
-    for path in ("/profile/1", "/profile/2", "/users/1", "/sessions/1"):
-        assert client.get(path).status_code == 404, path
+def test_v4_2_1_no_url_names_a_record_and_an_id_in_a_token_s_place_is_refused(client, signed_in, make_user,
+                                                                              query):
+    """ASVS 4.2.1: no URL names a user, session or message by its id (nothing to enumerate or tamper with):
+    the only values in paths are signed tokens and static file names, and an id where a token goes is refused."""
+    in_paths = {rule.rule for rule in routes.url_map().iter_rules() if rule.arguments}
+    assert in_paths == {"/confirm/<token>", "/reset/<token>", "/account/email/<token>", "/static/<path:filename>"}
+    bob = make_user(firstname="Bob", email="bob@example.com")
+    before = query("all_users_for_tests")
+    for path in ("/confirm/{}", "/reset/{}", "/account/email/{}"):
+        for value in (bob, 1, f"{bob}.0.0"):
+            response = client.get(path.format(value))
+            assert response.status_code == 400, path.format(value)
+    assert client.post(f"/reset/{bob}", data={"password": "a new pass phrase", "password2": "a new pass phrase",
+                                             "csrf_token": csrf_token_in(client.get("/signout").get_data(as_text=True))
+                                             }).status_code == 400
+    assert client.get(f"/static/{bob}", buffered=True).status_code == 404
+    assert query("all_users_for_tests") == before
+    assert client.get("/profile").status_code == 200  # Ada is still signed in, as Ada
 
 
 def test_v4_2_2_csrf_token_is_required(client, query):
