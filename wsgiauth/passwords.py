@@ -41,8 +41,14 @@ class Passwords:
         return generate_password_hash(normalize(password), method=self.method)
 
     def check(self, pwhash: str, password: str) -> bool:
-        """Say whether password matches the stored hash (constant-time compare)."""
-        return check_password_hash(pwhash, normalize(password))
+        """Say whether password matches the stored hash (constant-time compare); a damaged hash matches nothing."""
+        try:
+            return check_password_hash(pwhash, normalize(password))
+        except ValueError:
+            # An unknown method or bad parameters in the stored hash ("x$y$z",
+            # as an import or a bug could leave): werkzeug raises, and a sign-in
+            # must answer "Invalid e-mail or password", not a 500.
+            return False
 
     def verify(self, user, password: str) -> bool:
         """Say whether password is the user row's, running exactly one hash (also for no such user)."""

@@ -268,7 +268,8 @@ def test_v2_5_2_no_password_hints_or_secret_questions(client):
     assert sorted(fields) == ["csrf_token", "email", "firstname", "lastname", "password"]
 
 
-@pytest.mark.parametrize("stored", ["", "not a hash", "pbkdf2:sha256:1000$$", "blank"])
+@pytest.mark.parametrize("stored", ["", "not a hash", "pbkdf2:sha256:1000$$", "blank", "x$y$z", "scrypt:1:1$a$b",
+                                    "pbkdf2:sha256:x$a$b"])
 def test_v2_5_4_no_password_opens_an_account_without_a_real_one(app, client, query, clock, stored):
     """ASVS 2.5.4: an account whose stored hash is empty, garbage, truncated or of the empty password (as an
     import, an old version or a bug could leave) has no default password: nothing signs in to it."""
