@@ -42,3 +42,9 @@ DELETE FROM schema_migrations WHERE version = :version;
 -- An account stored directly, as sign-up stores it, for tests that need a user but do not test sign-up.
 INSERT INTO users (firstname, lastname, email, pwdhash, created_at, confirmed_at)
 VALUES (:firstname, :lastname, :email, :pwdhash, :created_at, :confirmed_at);
+
+-- name: connection_id_for_tests
+SELECT CONNECTION_ID() AS id;
+
+-- name: kill_connection_for_tests
+KILL CONNECTION :id;

@@ -144,3 +144,11 @@ def test_links_follow_the_mount_point_of_each_request(app):
         page = response.get_data(as_text=True)
         assert f'href="{prefix}/signup"' in page and f'action="{prefix}/signin"' in page
         assert f'href="{prefix}/static/style.css"' in page
+
+
+def test_the_urls_of_many_mount_points_stay_right_and_bounded(app):
+    client = Client(app)
+    for n in range(105):  # more mount points than the per-process cache keeps
+        page = client.get("/", environ_overrides={"SCRIPT_NAME": f"/m{n}"}).get_data(as_text=True)
+        assert f'href="/m{n}/signin"' in page
+    assert len(app._page_urls) <= 100

@@ -95,3 +95,13 @@ def test_a_database_that_goes_away_gets_a_503_page(tmp_path, make_app, caplog):
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
     assert "cannot reach its database" in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store" and "Content-Security-Policy" in response.headers
+
+
+@pytest.mark.parametrize("url, message", [
+    ("postgres://db.example/x", "WSGIAUTH_DATABASE must start with sqlite:/// or mysql://, not 'postgres'"),
+    ("sqlite:///", "sqlite:/// URLs need a file name"),
+])
+def test_a_malformed_database_url_is_one_line(url, message):
+    done = wsgiauth("migrate", database_url=url)
+    assert done.returncode == 2 and done.stderr.strip() == f"wsgiauth migrate: {message}" + (
+        ", e.g. sqlite:///instance/wsgiauth.db" if url == "sqlite:///" else "")

@@ -110,3 +110,23 @@ def test_lifecycle_settings_come_from_the_environment(database_url, monkeypatch)
         assert app.settings.BASE_URL == "https://example.org/accounts"
     finally:
         app.db.close()
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("SECURE_COOKIES", "maybe", "WSGIAUTH_SECURE_COOKIES must be 1 or 0, not 'maybe'"),
+    ("SESSION_LIFETIME", "0", "WSGIAUTH_SESSION_LIFETIME must be a positive number of seconds"),
+    ("REMEMBER_IDLE_TIMEOUT", "-5", "WSGIAUTH_REMEMBER_IDLE_TIMEOUT must be a positive number of seconds"),
+])
+def test_settings_that_make_no_sense_are_refused_by_name(database_url, monkeypatch, name, value, message):
+    monkeypatch.setenv("WSGIAUTH_" + name, value)
+    with pytest.raises(ConfigError) as refused:
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
+    assert str(refused.value) == message
+
+
+def test_off_and_no_mean_off(database_url, monkeypatch):
+    for value in ("0", "off", "no", "false", ""):
+        monkeypatch.setenv("WSGIAUTH_SECURE_COOKIES", value)
+        app = create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
+        assert app.settings.SECURE_COOKIES is False
+        app.db.close()

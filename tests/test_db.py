@@ -37,3 +37,4 @@ def test_a_lone_read_sees_committed_rows(db):
     with db.transaction() as tx:
         uid = tx.insert("insert_user", **user(1))
     assert db.one("user_uid_by_email", email="user1@example.com") == {"uid": uid}
+
