@@ -3,9 +3,10 @@
 from .app import WSGIAuth
 from .config import ConfigError, load_settings
 from .db import Database, DatabaseUnavailable
+from .gate import Gate
 from .migrations import SchemaBehind, check_current
 
-__all__ = ["create_app", "ConfigError", "DatabaseUnavailable", "SchemaBehind", "WSGIAuth"]
+__all__ = ["create_app", "gate", "ConfigError", "DatabaseUnavailable", "Gate", "SchemaBehind", "WSGIAuth"]
 
 
 def create_app(config=None):
@@ -19,3 +20,8 @@ def create_app(config=None):
     # start-up than a 500 on the first request that touches a new column.
     check_current(db)
     return WSGIAuth(settings, db)
+
+
+def gate(host, config=None, *, mount="/accounts", protect=()):
+    """Return a WSGI app: wsgiauth under `mount`, the host app everywhere else, told who is signed in (gate.py)."""
+    return Gate(host, create_app(config), mount, protect)

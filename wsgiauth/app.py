@@ -27,6 +27,7 @@ from .limits import Pruner
 from .notices import Notices
 from .outbox import Outbox
 from .passwords import Passwords, load_common
+from .redirects import here
 from .routes import PUBLIC, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
@@ -275,7 +276,7 @@ class WSGIAuth:
                 # needs a signed-in user unless declared public, checked on
                 # the server for every request (ASVS 4.1.1). A page (GET) is
                 # shown again after signing in; a form's POST is not replayed.
-                return self.redirect_to(request, "signin", next=request.path if request.method == "GET" else None)
+                return self.redirect_to(request, "signin", next=here(request) if request.method == "GET" else None)
             return VIEWS[endpoint](self, request, **values)
         except HTTPException as error:
             if error.code < 400:  # e.g. Werkzeug's redirect to the slash-ending URL

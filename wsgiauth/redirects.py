@@ -24,6 +24,11 @@ def local_path(request, value):
     parts = urlsplit(value)
     if parts.scheme or parts.netloc or parts.fragment:
         return None
+    gate = request.environ.get("wsgiauth.gate")
+    if gate is not None:
+        # Behind the gate (gate.py), `next` is a path from the gate's root:
+        # the host app's pages, or ours under the mount point.
+        return value if gate.serves(parts.path, request.adapter) else None
     # An allow list, not just a shape check: the path must be a page of our
     # own URL map that answers GET (the stylesheet does not count).
     try:
@@ -34,5 +39,13 @@ def local_path(request, value):
 
 
 def location(request, path):
-    """Return the Location for a checked local path, inside the app's mount point."""
+    """Return the Location for a checked local path, inside the app's mount point (or the gate's root)."""
+    if "wsgiauth.gate" in request.environ:
+        return request.environ["wsgiauth.gate_root"] + path
     return request.script_root + path
+
+
+def here(request):
+    """Return this page as a `next` value: its path in the app, or from the gate's root behind the gate."""
+    gate = request.environ.get("wsgiauth.gate")
+    return gate.mount + request.path if gate is not None else request.path
