@@ -25,6 +25,8 @@ DATABASES = {"sqlite": "SQLite", "mysql": "MariaDB"}
 # The issue's targets for the pages, as ratios to the ceiling measured in one run.
 SIGNIN_PAGE_MIN = 0.70
 PROFILE_MIN = {"sqlite": 0.60, "mysql": 0.50}
+# A host page behind the gate, signed in, against the same host app alone (issue 13).
+GATE_MIN = {"sqlite": 0.60, "mysql": 0.45}
 
 
 def add_arguments(parser):
@@ -211,6 +213,7 @@ class Bench:
                 rows.append(report.Row(name, case, result, app_rss,
                                        [report.at_least(result.rps / top.rps, minimum, "ceiling"),
                                         report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")]))
+            rows += self.gate_rows(stack, name, dialect, url, tmp)
             # One app per user count, each on its own database (the first
             # count's is the one above). Sign-ins come from made-up clients
             # behind one trusted proxy, as a real site's would: from one IP,
@@ -220,6 +223,21 @@ class Bench:
                                TRUSTED_PROXIES=1) for users, users_url in zip(self.users, urls)]
             rows += SignIns(self, name, list(zip(self.users, apps))).rows()
         return rows, server_version(url)
+
+    def gate_rows(self, stack, name, dialect, url, tmp):
+        """Measure a host page behind the gate, signed in, alternating with the same host app alone."""
+        bare = self.serve(stack, "bench.host:create_bare()", url, Path(tmp, "host.log"))
+        gated = self.serve(stack, "bench.host:create_gated()", url, Path(tmp, "gated.log"))
+        cookie = signed_in_cookie(gated.base_url + "/accounts")
+        status, _, page = http_request(gated.base_url, "GET", "/", headers={"Cookie": cookie})
+        if status != 200 or not page.startswith("Hello, user"):
+            raise RuntimeError(f"the host page behind the gate answered {status}: {page[:60]!r}")
+        (top, top_rss), (result, gated_rss) = self.alternate(
+            bare, gated, Load("GET", "/", 200, self.connections, cookie=cookie))
+        return [report.Row(name, "host app alone, GET / (alternating with the next row)", top, top_rss),
+                report.Row(name, "GET / behind the gate, signed in", result, gated_rss,
+                           [report.at_least(result.rps / top.rps, GATE_MIN[dialect], "the host app alone"),
+                            report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")])]
 
 
 def rss(server):

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from pathlib import Path
 
 # The test suite's throwaway MariaDB: test tooling, kept with the tests, which
@@ -26,10 +27,11 @@ def free_port() -> int:
 
 def http_request(base_url, method, path, headers=None, body=None):
     """Send one request without following redirects; return (status, headers, body text)."""
-    host, port = base_url.removeprefix("http://").split(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=60)
+    # base_url may end in a mount point (http://127.0.0.1:8000/accounts).
+    parts = urllib.parse.urlsplit(base_url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     try:
-        connection.request(method, path, body=body, headers=headers or {})
+        connection.request(method, parts.path + path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, response.headers, response.read().decode("utf-8")
     finally:

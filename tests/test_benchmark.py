@@ -99,9 +99,10 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
     assert re.search(r"SQLite 3\.\d+\.\d+; load average", table)
     assert not re.search(r": \d+ errors", table.splitlines()[-1])  # the closing line names no errors
     rows = {row["Case"]: row for row in table_rows(table)}
-    assert [case for case in rows if not case.startswith("ceiling")] == [
-        "GET /signin", "GET /profile", "POST /signin, 100 users", "POST /signin, 1,000 users"]
-    assert len(rows) == 6  # and a ceiling for each of the two page cases
+    assert [case for case in rows if not case.startswith(("ceiling", "host app alone"))] == [
+        "GET /signin", "GET /profile", "GET / behind the gate, signed in", "POST /signin, 100 users",
+        "POST /signin, 1,000 users"]
+    assert len(rows) == 8  # and a yardstick for each of the three page cases
     for case, row in rows.items():
         assert row["Errors"] == "0", f"{case}: {row['Errors']} errors"
         # A few requests at least, far fewer than a Python server can answer.
@@ -116,6 +117,10 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
         by_rps, by_cpu = re.fullmatch(r"(\d+)% of ceiling; (\d+)% by CPU/request", rows[case]["Ratio"]).groups()
         assert percent_of(by_rps, rows[case]["Requests/s"], ceiling["Requests/s"]), rows[case]["Ratio"]
         assert percent_of(by_cpu, ceiling["CPU/request µs"], rows[case]["CPU/request µs"]), rows[case]["Ratio"]
+    gate = rows["GET / behind the gate, signed in"]
+    alone = rows["host app alone, GET / (alternating with the next row)"]
+    by_rps = re.match(r"(\d+)% of the host app alone", gate["Ratio"])[1]
+    assert percent_of(by_rps, gate["Requests/s"], alone["Requests/s"]), gate["Ratio"]
     for case in ["POST /signin, 100 users", "POST /signin, 1,000 users"]:
         ratio = re.match(r"(\d+)% of hash-bound ([\d,.]+)/s", rows[case]["Ratio"])
         assert ratio and percent_of(ratio[1], rows[case]["Requests/s"], ratio[2]), rows[case]["Ratio"]
