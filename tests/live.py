@@ -28,11 +28,12 @@ def wait_for_http(url, process, timeout=30.0, log=None):
 
 
 @contextlib.contextmanager
-def running(command, port, env=None, cwd=None, timeout=30.0, log=None):
+def running(command, port, env=None, cwd=None, timeout=30.0, log=None, ready="/"):
     """Run a server command until the block ends; yield its base URL.
 
     log: a pathlib.Path for the server's output. Give one for servers that
     answer many requests: a pipe nobody reads fills up and blocks the server.
+    ready: the path that answers once the server is up (e.g. behind a proxy).
     """
     full_env = {**os.environ, **(env or {})}
     with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as output:
@@ -40,7 +41,7 @@ def running(command, port, env=None, cwd=None, timeout=30.0, log=None):
                                    stderr=subprocess.STDOUT, text=True)
     base_url = f"http://127.0.0.1:{port}"
     try:
-        wait_for_http(base_url + "/", process, timeout, log)
+        wait_for_http(base_url + ready, process, timeout, log)
         yield base_url
     finally:
         process.terminate()
@@ -68,11 +69,12 @@ class Browser:
         self.cookies = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
 
-    def request(self, path, data=None):
-        """GET (or POST a form when data is given); return (status, headers, text)."""
+    def request(self, path, data=None, headers=None):
+        """GET (or POST a form when data is given), with extra headers if given; return (status, headers, text)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
+        request = urllib.request.Request(self.base_url + path, data=body, headers=headers or {})
         try:
-            with self._opener.open(self.base_url + path, data=body, timeout=30) as response:
+            with self._opener.open(request, timeout=30) as response:
                 return response.status, response.headers, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read().decode()

@@ -94,6 +94,31 @@ def test_base_url_must_be_a_plain_http_address(database_url, url):
         create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "BASE_URL": url})
 
 
+@pytest.mark.parametrize("hosts", ["app.example.org", "https://app.example.org/app", "ftp://app.example.org",
+                                   "https://user@app.example.org", "https://app.example.org:https",
+                                   "https://a.example, https://", "https://app.example.org/?x=1"])
+def test_forward_auth_hosts_must_be_origins(database_url, hosts):
+    with pytest.raises(ConfigError, match="WSGIAUTH_FORWARD_AUTH_HOSTS must list origins such as"):
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "BASE_URL": "https://example.org",
+                    "FORWARD_AUTH_HOSTS": hosts})
+
+
+def test_forward_auth_hosts_need_base_url(database_url):
+    # The sign-in page /auth/verify points to is never built from request headers.
+    with pytest.raises(ConfigError, match="WSGIAUTH_FORWARD_AUTH_HOSTS needs WSGIAUTH_BASE_URL"):
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY,
+                    "FORWARD_AUTH_HOSTS": "https://app.example.org"})
+
+
+def test_forward_auth_hosts_come_from_the_environment(database_url, monkeypatch):
+    monkeypatch.setenv("WSGIAUTH_FORWARD_AUTH_HOSTS", " https://App.Example.org:443/, http://127.0.0.1:8080 ,")
+    app = create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "BASE_URL": "https://example.org"})
+    try:
+        assert app.forward_auth_origins == {"https://app.example.org", "http://127.0.0.1:8080"}
+    finally:
+        app.db.close()
+
+
 def test_real_mail_needs_base_url(database_url):
     # Without it, reset links would be built from the Host header a client sends.
     with pytest.raises(ConfigError, match=r"set WSGIAUTH_BASE_URL \(they still have their development defaults\)"):

@@ -27,7 +27,7 @@ from .limits import Pruner
 from .notices import Notices
 from .outbox import Outbox
 from .passwords import Passwords, load_common
-from .redirects import here
+from .redirects import here, origin_of
 from .routes import PUBLIC, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
@@ -37,9 +37,6 @@ log = logging.getLogger("wsgiauth")
 
 # Methods that change state and therefore need a CSRF token.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-
-# Ports browsers leave out of an Origin header.
-DEFAULT_PORTS = {"http": ":80", "https": ":443"}
 
 # Sent with every response (OWASP Secure Headers; ASVS 14.4): no inline
 # script, no framing (clickjacking), no MIME sniffing, no full-URL referrers.
@@ -80,14 +77,6 @@ class CrossOriginError(Forbidden):
     """A state-changing request sent by a page of another site."""
 
     description = "This request came from another site, so it was refused."
-
-
-def origin_of(url: str) -> str:
-    """Return scheme://host[:port] in lower case, without the scheme's default port."""
-    url = url.strip().lower()
-    scheme = url.split("://", 1)[0]
-    port = DEFAULT_PORTS.get(scheme)
-    return url[: -len(port)] if port and url.endswith(port) else url
 
 
 # What X-Forwarded-Prefix may say: an absolute path of plain segments.
@@ -146,6 +135,9 @@ class WSGIAuth:
         # Signed with SECRET_KEY, and still accepted under SECRET_KEY_FALLBACKS,
         # like the cookies: a key rotation does not break links already mailed.
         self.tokens = Tokens(settings.signing_keys, self.now)
+        # Origins (WSGIAUTH_FORWARD_AUTH_HOSTS) a browser may be sent back to
+        # after signing in for an application behind forward authentication.
+        self.forward_auth_origins = settings.forward_auth_origins
         # Links in emails are built against WSGIAUTH_BASE_URL when it is set,
         # never against the Host header a client sent (see external_url).
         self.base_adapter = None

@@ -6,6 +6,8 @@ import time
 from typing import Callable, Optional
 from urllib.parse import urlsplit
 
+from .redirects import origin_of
+
 ENV_PREFIX = "WSGIAUTH_"
 
 # OWASP Password Storage Cheat Sheet: scrypt with N=2^15, r=8 and p=3 is one
@@ -70,6 +72,11 @@ class Settings:
     # follow the request's Host header, which the client chooses: fine on
     # your own machine only, so real mail refuses to start without it.
     BASE_URL: str = ""
+    # Forward authentication (GET /auth/verify, README): the origins of the
+    # applications a reverse proxy protects with wsgiauth, comma-separated
+    # (https://app.example.org, http://example.org:8080). Only there, and on
+    # our own pages, may the browser be sent after sign-in.
+    FORWARD_AUTH_HOSTS: str = ""
     # Refuse to sign in accounts whose email address is not confirmed yet.
     REQUIRE_CONFIRMED_EMAIL: bool = False
     # Test hook: the clock every expiry decision reads (seconds since epoch).
@@ -86,6 +93,12 @@ class Settings:
         # any of them: rotating the key does not sign everybody out at once.
         fallbacks = [key.strip() for key in self.SECRET_KEY_FALLBACKS.split(",") if key.strip()]
         return fallbacks + [self.SECRET_KEY]
+
+    @property
+    def forward_auth_origins(self) -> frozenset:
+        """Return the origins FORWARD_AUTH_HOSTS lists, written as redirects.origin_of writes them."""
+        return frozenset(origin_of(host.strip().rstrip("/")) for host in self.FORWARD_AUTH_HOSTS.split(",")
+                         if host.strip())
 
 
 def _parse(field: dataclasses.Field, raw: str):
@@ -160,6 +173,7 @@ def check_values(settings: Settings) -> None:
         if getattr(settings, name) <= 0:
             raise ConfigError(f"{ENV_PREFIX}{name} must be a positive number of seconds")
     check_base_url(settings.BASE_URL)
+    check_forward_auth_hosts(settings)
 
 
 def check_production(settings: Settings) -> None:
@@ -183,12 +197,32 @@ def check_production(settings: Settings) -> None:
         raise ConfigError("Refusing to start with WSGIAUTH_ENV=production: " + "; ".join(problems) + ".")
 
 
+def is_http_address(url: str, path_allowed: bool) -> bool:
+    """Say whether url is a plain http(s)://host[:port], followed by a path only if path_allowed."""
+    parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 -- raises ValueError for a port that is no number
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.netloc) and not parts.query and not parts.fragment
+            and "@" not in parts.netloc and (path_allowed or parts.path in ("", "/")))
+
+
 def check_base_url(url: str) -> None:
     """Refuse a BASE_URL that is not a plain http(s)://host[:port][/path]."""
-    if not url:
-        return
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment \
-            or "@" in parts.netloc:
+    if url and not is_http_address(url, path_allowed=True):
         raise ConfigError(f"{ENV_PREFIX}BASE_URL must look like https://example.org or "
                           f"https://example.org/accounts, not {url!r}")
+
+
+def check_forward_auth_hosts(settings: Settings) -> None:
+    """Refuse FORWARD_AUTH_HOSTS entries that are not plain origins, or the setting without BASE_URL."""
+    for host in settings.FORWARD_AUTH_HOSTS.split(","):
+        if host.strip() and not is_http_address(host.strip(), path_allowed=False):
+            raise ConfigError(f"{ENV_PREFIX}FORWARD_AUTH_HOSTS must list origins such as https://app.example.org "
+                              f"or http://example.org:8080, comma-separated, not {host.strip()!r}")
+    if settings.FORWARD_AUTH_HOSTS.strip() and not settings.BASE_URL:
+        # The sign-in page /auth/verify sends browsers to must be a fixed
+        # address, never one built from the headers of the request.
+        raise ConfigError(f"{ENV_PREFIX}FORWARD_AUTH_HOSTS needs {ENV_PREFIX}BASE_URL: the address of the "
+                          f"sign-in page the proxies send browsers to")

@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import account, confirm, contact, pages, password_reset, profile, signin
+from .views import account, confirm, contact, forward_auth, pages, password_reset, profile, signin
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -28,6 +28,7 @@ VIEWS = {
     "account_email_confirm": account.account_email_confirm,
     "account_password": account.account_password,
     "account_delete": account.account_delete,
+    "auth_verify": forward_auth.verify,
 }
 
 
@@ -36,10 +37,13 @@ VIEWS = {
 # page cannot be left open by forgetting a check (app.dispatch_request).
 # Links from emails are public: they are opened in whatever browser the mail
 # program picks, signed in or not, and carry their own proof (the token).
+# /auth/verify answers signed-out requests itself: a 401 (or a redirect) to
+# the proxy asking, not the gate's redirect of a browser.
 PUBLIC = frozenset({
     "static", "home", "about", "contact", "contact_sent",
     "signup", "signin", "signout",
     "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
+    "auth_verify",
 })
 
 
@@ -69,6 +73,9 @@ def url_map() -> Map:
             Rule("/account/email/<token>", endpoint="account_email_confirm", methods=["GET"]),
             Rule("/account/password", endpoint="account_password", methods=["POST"]),
             Rule("/account/delete", endpoint="account_delete", methods=["POST"]),
+            # Asked by reverse proxies before they pass a request on (forward
+            # authentication: nginx auth_request, Caddy forward_auth, Traefik).
+            Rule("/auth/verify", endpoint="auth_verify", methods=["GET"]),
             Rule("/static/<path:filename>", endpoint="static", methods=["GET"]),
         ]
     )

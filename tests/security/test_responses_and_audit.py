@@ -100,6 +100,49 @@ def test_v5_1_5_next_never_leaves_the_site(app):
         AuthActions(client).signout()
 
 
+# Origins an operator lists for forward authentication (README), and near
+# misses of them: another scheme or port, a longer host name, a user name,
+# look-alike letters, an encoded dot, a fragment, a URL with one slash.
+LISTED_ORIGINS = "https://app.example.org, http://127.0.0.1:8080/"
+NEAR_MISSES = [
+    "http://app.example.org/x", "https://app.example.org:8443/x", "https://app.example.org.evil.example/x",
+    "https://evil.example/app.example.org", "https://evil.example/?next=https://app.example.org",
+    "https://app.example.org@evil.example/", "https://user:pw@app.example.org/", "https://app.example.org/x#top",
+    "https://evil.example#https://app.example.org", "//app.example.org/x", "https:app.example.org/x",
+    "https:/app.example.org/x", "https://\u0430pp.example.org/", "https://app.example.org:abc/",
+    "https://app.example.org\\@evil.example/", "ftp://app.example.org/", "https://app%2eexample.org/",
+    "https://app.example.org./", "http://127.0.0.1:8081/", "http://127.0.0.1/", "http://127.0.0.1:8080@evil.example/",
+    "https://app.example.org/\t/x", "https://app.example.org/" + "a" * 1000,
+]
+
+
+def test_v5_1_5_next_may_leave_the_site_only_for_a_listed_origin(make_app, clock):
+    """ASVS 5.1.5: with WSGIAUTH_FORWARD_AUTH_HOSTS, a URL on a listed origin is followed, nothing else off-site."""
+    app = make_app(FORWARD_AUTH_HOSTS=LISTED_ORIGINS)
+    client = signed_in(app)
+    AuthActions(client).signout()
+    for target in ["https://app.example.org/reports?q=1&x=%2F", "https://app.example.org:443/", "https://app.example.org",
+                   "http://127.0.0.1:8080/page"]:
+        page = client.get("/signin", query_string={"next": target}).get_data(as_text=True)
+        assert 'name="next"' in page, target
+        response = signin(client, next=target)
+        assert (response.status_code, response.headers["Location"]) == (303, target)
+        # Already signed in, and inside a mount point: the URL as it is.
+        assert client.get("/signin", query_string={"next": target}).headers["Location"] == target
+        assert client.get("/signin", query_string={"next": target},
+                          base_url="http://localhost/auth/").headers["Location"] == target
+        AuthActions(client).signout()
+    clock.advance(limits.SIGNIN_PER_IP.window)  # a fresh per-IP allowance of sign-ins
+    for target in NEAR_MISSES:
+        assert 'name="next"' not in client.get("/signin", query_string={"next": target}).get_data(as_text=True)
+        response = signin(client, next=target)
+        assert (response.status_code, response.headers["Location"]) == (303, "/profile"), target
+        AuthActions(client).signout()
+    signin(client)
+    for target in EVIL_TARGETS + NEAR_MISSES:
+        assert client.get("/signin", query_string={"next": target}).headers["Location"] == "/profile", target
+
+
 def test_v5_1_5_next_when_already_signed_in(app):
     """ASVS 5.1.5: a signed-in visit to /signin?next=... follows only local paths too."""
     client = signed_in(app)

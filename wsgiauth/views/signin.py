@@ -5,7 +5,7 @@ from werkzeug.utils import redirect
 from .. import audit, letters, limits
 from ..db import IntegrityError
 from ..forms import typed, validate_signin, validate_signup
-from ..redirects import local_path, location
+from ..redirects import location, safe_next
 
 EMAIL_TAKEN = "That email is already taken"
 INVALID_SIGNIN = "Invalid e-mail or password"
@@ -66,10 +66,11 @@ def create_account(app, request, data):
 
 def signin(app, request):
     """Show the sign-in form, or check the password and start a session."""
-    # Where to go afterwards: a page of this site, or the profile.
-    next_path = local_path(request, request.values.get("next"))
+    # Where to go afterwards: a page of this site, or of an application
+    # the operator listed for forward authentication; else the profile.
+    next_target = safe_next(request, request.values.get("next"), app.forward_auth_origins)
     if request.session.user:
-        return after_signin(app, request, next_path)
+        return after_signin(app, request, next_target)
     errors, outcome, wait = {}, None, 0
     if request.method == "POST":
         data, errors = validate_signin(request.form)
@@ -77,22 +78,22 @@ def signin(app, request):
             limits.check(app, request, limits.SIGNIN_PER_IP)
             outcome, wait = authenticate(app, request, data)
             if outcome == SIGNED_IN:
-                return after_signin(app, request, next_path)
+                return after_signin(app, request, next_target)
     alert = limits.try_again(wait) if outcome == THROTTLED else outcome == FAILED and INVALID_SIGNIN
     response = app.render(request, "signin.html", status=SIGNIN_STATUS.get(outcome, 200),
                           form=typed(request, "email"), errors=errors, failed=alert,
                           # The refusal's message offers a new link to the address typed.
                           unconfirmed=outcome == UNCONFIRMED and data["email"],
-                          remember=typed(request, "remember")["remember"], next=next_path)
+                          remember=typed(request, "remember")["remember"], next=next_target)
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
 
 
-def after_signin(app, request, next_path):
+def after_signin(app, request, next_target):
     """Redirect to the checked `next` page, else to the profile."""
-    if next_path:
-        return redirect(location(request, next_path), code=303)
+    if next_target:
+        return redirect(location(request, next_target), code=303)
     return app.redirect_to(request, "profile")
 
 
