@@ -25,8 +25,10 @@ DATABASES = {"sqlite": "SQLite", "mysql": "MariaDB"}
 # The issue's targets for the pages, as ratios to the ceiling measured in one run.
 SIGNIN_PAGE_MIN = 0.70
 PROFILE_MIN = {"sqlite": 0.60, "mysql": 0.50}
-# A host page behind the gate, signed in, against the same host app alone (issue 13).
+# A host page behind the gate, signed in, against the same host app alone,
+# and the forward-auth endpoint against the ceiling (issue 13; no target on MariaDB).
 GATE_MIN = {"sqlite": 0.60, "mysql": 0.45}
+VERIFY_MIN = {"sqlite": 0.60, "mysql": None}
 
 
 def add_arguments(parser):
@@ -207,11 +209,15 @@ class Bench:
                 ("GET /signin", Load("GET", "/signin", 200, self.connections), SIGNIN_PAGE_MIN),
                 ("GET /profile", Load("GET", "/profile", 200, self.connections, cookie=profile_cookie),
                  PROFILE_MIN[dialect]),
+                ("GET /auth/verify", Load("GET", "/auth/verify", 200, self.connections, cookie=profile_cookie),
+                 VERIFY_MIN[dialect]),
             ]:
                 (top, top_rss), (result, app_rss) = self.alternate(ceiling, app, load)
+                ratio = result.rps / top.rps
                 rows.append(report.Row(name, f"ceiling, {size:,}-byte page (alternating with {case})", top, top_rss))
                 rows.append(report.Row(name, case, result, app_rss,
-                                       [report.at_least(result.rps / top.rps, minimum, "ceiling"),
+                                       [report.at_least(ratio, minimum, "ceiling") if minimum
+                                        else report.note(f"{ratio:.0%} of ceiling"),
                                         report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")]))
             rows += self.gate_rows(stack, name, dialect, url, tmp)
             # One app per user count, each on its own database (the first

@@ -100,9 +100,9 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
     assert not re.search(r": \d+ errors", table.splitlines()[-1])  # the closing line names no errors
     rows = {row["Case"]: row for row in table_rows(table)}
     assert [case for case in rows if not case.startswith(("ceiling", "host app alone"))] == [
-        "GET /signin", "GET /profile", "GET / behind the gate, signed in", "POST /signin, 100 users",
-        "POST /signin, 1,000 users"]
-    assert len(rows) == 8  # and a yardstick for each of the three page cases
+        "GET /signin", "GET /profile", "GET /auth/verify", "GET / behind the gate, signed in",
+        "POST /signin, 100 users", "POST /signin, 1,000 users"]
+    assert len(rows) == 10  # and a yardstick for each of the four page cases
     for case, row in rows.items():
         assert row["Errors"] == "0", f"{case}: {row['Errors']} errors"
         # A few requests at least, far fewer than a Python server can answer.
@@ -112,7 +112,7 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
         assert all(0 < float(mib) < 1024 for mib in row["Worker RSS MiB"].split(" / ")), case
     # 1 s slices on a machine that may be busy: the ratios' sizes say little
     # here (a page can even beat its ceiling), but they must be the figures'.
-    for case in ["GET /signin", "GET /profile"]:
+    for case in ["GET /signin", "GET /profile", "GET /auth/verify"]:
         ceiling = next(row for name, row in rows.items() if name.endswith(f"(alternating with {case})"))
         by_rps, by_cpu = re.fullmatch(r"(\d+)% of ceiling; (\d+)% by CPU/request", rows[case]["Ratio"]).groups()
         assert percent_of(by_rps, rows[case]["Requests/s"], ceiling["Requests/s"]), rows[case]["Ratio"]
