@@ -41,7 +41,7 @@ assert len(LONGEST_EMAIL) == 254
 os.environ.setdefault("SSL_CERT_FILE", os.devnull)
 
 # The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py;
-# the wheel and the venvs it is installed in (wheel, wheel_venv) in tests/installed.py.
+# the wheel and the venvs it is installed in (wheel, wheel_venv, debian_venv) in tests/installed.py.
 pytest_plugins = ["chromium", "installed"]
 
 

@@ -68,11 +68,12 @@ class Browser:
         self.cookies = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
 
-    def request(self, path, data=None):
-        """GET (or POST a form when data is given); return (status, headers, text)."""
+    def request(self, path, data=None, headers=None):
+        """GET (or POST a form when data is given) with extra headers; return (status, headers, text)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
+        sent = urllib.request.Request(self.base_url + path, data=body, headers=headers or {})
         try:
-            with self._opener.open(self.base_url + path, data=body, timeout=30) as response:
+            with self._opener.open(sent, timeout=30) as response:
                 return response.status, response.headers, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read().decode()
