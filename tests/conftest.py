@@ -40,8 +40,9 @@ assert len(LONGEST_EMAIL) == 254
 # tests point SSL_CERT_FILE at their own), so an empty bundle is enough here.
 os.environ.setdefault("SSL_CERT_FILE", os.devnull)
 
-# The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py.
-pytest_plugins = ["chromium"]
+# The browser fixtures (browser, live_server, page, ...) live in tests/chromium.py;
+# the wheel and the venvs it is installed in (wheel, wheel_venv, debian_venv) in tests/installed.py.
+pytest_plugins = ["chromium", "installed"]
 
 
 def skip_or_fail(reason):

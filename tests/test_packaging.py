@@ -1,30 +1,16 @@
-"""The package as an operator installs it: a wheel in a fresh venv, used from another directory."""
+"""The package as an operator installs it: the wheel in a venv (installed.py), used from another directory."""
 
 import os
-import subprocess
-import sys
 import zipfile
-from pathlib import Path
 
 from helpers import free_port
 
+from installed import run
 from live import running
 from test_servers import sign_up_out_and_in
 
-ROOT = Path(__file__).resolve().parent.parent
 
-
-def run(command, **kwargs):
-    """Run a command, failing the test with its output if it fails."""
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, **kwargs)
-    assert result.returncode == 0, f"{command}:\n{result.stdout}\n{result.stderr}"
-    return result
-
-
-def test_the_wheel_installs_migrates_and_serves_from_anywhere(tmp_path):
-    run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(tmp_path / "dist"),
-         str(ROOT)])
-    (wheel,) = (tmp_path / "dist").glob("wsgiauth-*.whl")
+def test_the_wheel_installs_migrates_and_serves_from_anywhere(wheel, wheel_venv, tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     # Everything the app reads ships inside the package; the benchmark does not.
     for name in ("wsgiauth/sql/queries.sql", "wsgiauth/sql/migrations/0006_plain_email_addresses.mysql.sql",
@@ -33,10 +19,7 @@ def test_the_wheel_installs_migrates_and_serves_from_anywhere(tmp_path):
         assert name in names
     assert not any(name.startswith(("bench/", "tests/", "wsgiauth/benchmark/")) for name in names)
 
-    venv = tmp_path / "venv"
-    run([sys.executable, "-m", "venv", str(venv)])
-    python, bin_dir = venv / "bin" / "python", venv / "bin"
-    run([str(python), "-m", "pip", "install", "--quiet", str(wheel), "gunicorn"])
+    bin_dir = wheel_venv / "bin"
     # Another directory, no checkout in sight: nothing may be read from ./sql or ./templates.
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
