@@ -4,7 +4,6 @@ import contextlib
 import json
 import re
 import shutil
-import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -233,16 +232,18 @@ def echo():
 
 
 @contextlib.contextmanager
-def wsgiauth_behind(proxy_url, database_url, tmp_path):
-    """Run wsgiauth under gunicorn, trusting one proxy at proxy_url that protects that origin; yield its port."""
+def wsgiauth_behind(proxy_url, database_url, tmp_path, venv):
+    """Run the installed wheel under gunicorn, trusting the proxy at proxy_url (its origin listed); yield its port."""
     port = free_port()
     env = {"WSGIAUTH_DATABASE": database_url, "WSGIAUTH_SECRET_KEY": TEST_SECRET_KEY,
            "WSGIAUTH_PASSWORD_METHOD": TEST_PASSWORD_METHOD, "WSGIAUTH_MAIL_URL": f"file://{tmp_path / 'outbox'}",
            "WSGIAUTH_TRUSTED_PROXIES": "1", "WSGIAUTH_BASE_URL": proxy_url + "/accounts",
            "WSGIAUTH_FORWARD_AUTH_HOSTS": proxy_url}
-    command = [sys.executable, "-m", "gunicorn", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+    # The wheel in its own venv (tests/installed.py), run from tmp_path: what an operator installs.
+    env["PYTHONPATH"] = ""
+    command = [str(venv / "bin" / "gunicorn"), "--workers", "1", "--bind", f"127.0.0.1:{port}",
                "wsgiauth:create_app()"]
-    with running(command, port, env=env, cwd=ROOT, log=tmp_path / "gunicorn.log"):
+    with running(command, port, env=env, cwd=tmp_path, log=tmp_path / "gunicorn.log"):
         yield port
 
 
@@ -309,22 +310,22 @@ def caddy_command(program, tmp_path, port, block):
     return [program, "run", "--config", str(config), "--adapter", "caddyfile"], home
 
 
-def walk_behind(proxy, database_url, make_user, echo, tmp_path):
+def walk_behind(proxy, database_url, make_user, echo, tmp_path, venv):
     """Start wsgiauth and the proxy with the README's configuration, walk a browser through them, stop both."""
     command_for = {"nginx": nginx_command, "caddy": caddy_command}[proxy]
     program = binary(proxy)
     make_user(firstname="Zoë", lastname="Łukasiewicz")
     port = free_port()
     proxy_url = f"http://127.0.0.1:{port}"
-    with wsgiauth_behind(proxy_url, database_url, tmp_path) as wsgiauth_port:
+    with wsgiauth_behind(proxy_url, database_url, tmp_path, venv) as wsgiauth_port:
         command, env = command_for(program, tmp_path, port, readme_config(proxy, wsgiauth_port, echo.server_port))
         with running(command, port, env=env, log=tmp_path / f"{proxy}.log", ready="/accounts/"):
             sign_in_through(proxy_url, echo)
 
 
-def test_nginx_auth_request_signs_in_and_passes_who_it_is(database_url, make_user, echo, tmp_path):
-    walk_behind("nginx", database_url, make_user, echo, tmp_path)
+def test_nginx_auth_request_signs_in_and_passes_who_it_is(database_url, make_user, echo, tmp_path, wheel_venv):
+    walk_behind("nginx", database_url, make_user, echo, tmp_path, wheel_venv)
 
 
-def test_caddy_forward_auth_signs_in_and_passes_who_it_is(database_url, make_user, echo, tmp_path):
-    walk_behind("caddy", database_url, make_user, echo, tmp_path)
+def test_caddy_forward_auth_signs_in_and_passes_who_it_is(database_url, make_user, echo, tmp_path, wheel_venv):
+    walk_behind("caddy", database_url, make_user, echo, tmp_path, wheel_venv)
