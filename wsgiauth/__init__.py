@@ -10,9 +10,12 @@ __all__ = ["create_app", "gate", "ConfigError", "DatabaseUnavailable", "Gate", "
 
 
 def create_app(config=None):
-    """Return the WSGI application configured from `config`, else WSGIAUTH_* variables.
+    """Return the WSGI application configured from `config`, a settings file and WSGIAUTH_* variables.
 
-    Raises ConfigError, DatabaseUnavailable or SchemaBehind, each with a one-line message.
+    `config` is a dict (NAME or WSGIAUTH_NAME keys) or the path of a settings file; each
+    setting comes from the dict, else the settings file (that path, else
+    WSGIAUTH_SETTINGS_FILE), else the environment. Raises ConfigError, DatabaseUnavailable or
+    SchemaBehind, each with a one-line message.
     """
     settings = load_settings(config)
     db = Database(settings.DATABASE, pool_size=settings.DB_POOL_SIZE)
