@@ -1,5 +1,6 @@
 """wsgiauth: user accounts for the web as a small raw-WSGI application."""
 
+from . import logs
 from .app import WSGIAuth
 from .config import ConfigError, load_settings
 from .db import Database, DatabaseUnavailable
@@ -18,6 +19,7 @@ def create_app(config=None):
     SchemaBehind, each with a one-line message.
     """
     settings = load_settings(config)
+    logs.configure(settings)
     db = Database(settings.DATABASE, pool_size=settings.DB_POOL_SIZE)
     # Refuse to serve against an older schema: better a clear message at
     # start-up than a 500 on the first request that touches a new column.

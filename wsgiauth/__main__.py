@@ -9,6 +9,7 @@ import time
 from .config import ConfigError, Settings, read_settings
 from .db import Database, DatabaseUnavailable, IntegrityError
 from .forms import validate_signup
+from .logs import TEXT_FORMAT
 from .migrations import SchemaBehind, check_current, migrate
 from .outbox import Outbox
 from .passwords import Passwords, load_common
@@ -154,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Parse the command line and run the chosen command; problems an operator can fix are one line on stderr."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=TEXT_FORMAT)
     try:
         return args.run(args)
     except (CommandError, ConfigError, DatabaseUnavailable, SchemaBehind) as error:

@@ -16,6 +16,8 @@ SETTINGS_FILE = ENV_PREFIX + "SETTINGS_FILE"
 # What a line of a settings file may name: NAME or WSGIAUTH_NAME, in capitals.
 # Anything else is not echoed in the error, in case it is a pasted secret.
 SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 # OWASP Password Storage Cheat Sheet: scrypt with N=2^15, r=8 and p=3 is one
 # of its listed equivalent settings. Werkzeug's own default (p=1) is weaker.
@@ -86,6 +88,11 @@ class Settings:
     FORWARD_AUTH_HOSTS: str = ""
     # Refuse to sign in accounts whose email address is not confirmed yet.
     REQUIRE_CONFIRMED_EMAIL: bool = False
+    # What wsgiauth's own stderr handler lets through, and how it writes each
+    # line (text, or one JSON object a line); see logs.py. An operator's own
+    # logging configuration replaces both.
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = "text"
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
 
@@ -287,6 +294,10 @@ def _nonsense(settings: Settings):
     for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "REMEMBER_IDLE_TIMEOUT"):
         if getattr(settings, name) <= 0:
             yield name, "must be a positive number of seconds"
+    if settings.LOG_LEVEL.upper() not in LOG_LEVELS:
+        yield "LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {settings.LOG_LEVEL!r}"
+    if settings.LOG_FORMAT.lower() not in LOG_FORMATS:
+        yield "LOG_FORMAT", f"must be text or json, not {settings.LOG_FORMAT!r}"
     if settings.BASE_URL and not is_http_address(settings.BASE_URL, path_allowed=True):
         yield "BASE_URL", f"must look like https://example.org or https://example.org/accounts, " \
                           f"not {settings.BASE_URL!r}"
