@@ -1,4 +1,4 @@
-"""Configuration and start-up: settings from a dict or the environment, migrations, the default hash."""
+"""Start-up: settings from a dict, a settings file or the environment; migrations; the default hash."""
 
 import subprocess
 import sys
@@ -7,7 +7,7 @@ import pytest
 from werkzeug.test import Client
 
 from wsgiauth import ConfigError, create_app
-from wsgiauth.config import DEFAULT_PASSWORD_METHOD
+from wsgiauth.config import DEFAULT_PASSWORD_METHOD, read_settings
 from wsgiauth.migrations import SchemaBehind
 
 from conftest import TEST_SECRET_KEY, AuthActions
@@ -141,6 +141,8 @@ def test_lifecycle_settings_come_from_the_environment(database_url, monkeypatch)
     ("SECURE_COOKIES", "maybe", "WSGIAUTH_SECURE_COOKIES must be 1 or 0, not 'maybe'"),
     ("SESSION_LIFETIME", "0", "WSGIAUTH_SESSION_LIFETIME must be a positive number of seconds"),
     ("REMEMBER_IDLE_TIMEOUT", "-5", "WSGIAUTH_REMEMBER_IDLE_TIMEOUT must be a positive number of seconds"),
+    ("LOG_LEVEL", "LOUD", "WSGIAUTH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'"),
+    ("LOG_FORMAT", "xml", "WSGIAUTH_LOG_FORMAT must be text or json, not 'xml'"),
 ])
 def test_settings_that_make_no_sense_are_refused_by_name(database_url, monkeypatch, name, value, message):
     monkeypatch.setenv("WSGIAUTH_" + name, value)
@@ -155,3 +157,132 @@ def test_off_and_no_mean_off(database_url, monkeypatch):
         app = create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
         assert app.settings.SECURE_COOKIES is False
         app.db.close()
+
+
+def test_the_settings_dict_takes_the_environment_variables_names(database_url):
+    # As a mod_wsgi script passes them on (SetEnv never reaches os.environ):
+    # strings, read as the environment would read them.
+    app = create_app({"WSGIAUTH_DATABASE": database_url, "WSGIAUTH_SECRET_KEY": TEST_SECRET_KEY,
+                      "SECRET_KEY": TEST_SECRET_KEY, "WSGIAUTH_SECURE_COOKIES": "0",
+                      "WSGIAUTH_SESSION_LIFETIME": "600", "REMEMBER_LIFETIME": 900})
+    try:
+        assert app.settings.SECRET_KEY == TEST_SECRET_KEY and app.settings.SECURE_COOKIES is False
+        assert (app.settings.SESSION_LIFETIME, app.settings.REMEMBER_LIFETIME) == (600, 900)
+    finally:
+        app.db.close()
+
+
+def test_a_setting_given_both_ways_with_different_values_is_refused(database_url):
+    with pytest.raises(ConfigError) as refused:
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY, "WSGIAUTH_SECRET_KEY": "another-key"})
+    assert str(refused.value) == ("WSGIAUTH_SECRET_KEY is given twice with different values "
+                                  "(as SECRET_KEY and as WSGIAUTH_SECRET_KEY)")
+
+
+def settings_file(tmp_path, *lines, mode=0o600, encoding="utf-8"):
+    """Write a settings file of these lines with this mode; return its path."""
+    path = tmp_path / "settings.env"
+    path.write_bytes("".join(line + "\n" for line in lines).encode(encoding))
+    path.chmod(mode)
+    return path
+
+
+def test_a_settings_file_with_comments_quotes_and_both_spellings(database_url, tmp_path):
+    path = settings_file(
+        tmp_path, "# wsgiauth's settings (mode 0600: it holds the secret key)", "",
+        f"WSGIAUTH_DATABASE={database_url}", f'  SECRET_KEY = "{TEST_SECRET_KEY}"  ', "   # an indented comment",
+        "WSGIAUTH_MAIL_FROM='Example <noreply@example.org>'", "SESSION_LIFETIME=600",
+        "WSGIAUTH_SECRET_KEY_FALLBACKS=old#key=", "", "WSGIAUTH_SECURE_COOKIES=yes")
+    for config in (path, str(path)):
+        app = create_app(config)
+        try:
+            assert app.settings.SECRET_KEY == TEST_SECRET_KEY and app.settings.DATABASE == database_url
+            # One pair of surrounding quotes goes, as in a shell; "#" inside a value is part of it.
+            assert app.settings.MAIL_FROM == "Example <noreply@example.org>"
+            assert app.settings.SECRET_KEY_FALLBACKS == "old#key="
+            assert (app.settings.SESSION_LIFETIME, app.settings.SECURE_COOKIES) == (600, True)
+        finally:
+            app.db.close()
+
+
+def test_the_dict_wins_over_the_settings_file_which_wins_over_the_environment(database_url, tmp_path, monkeypatch):
+    path = settings_file(tmp_path, f"WSGIAUTH_DATABASE={database_url}", f"WSGIAUTH_SECRET_KEY={TEST_SECRET_KEY}",
+                         "WSGIAUTH_SESSION_LIFETIME=200", "WSGIAUTH_SESSION_IDLE_TIMEOUT=200")
+    monkeypatch.setenv("WSGIAUTH_SETTINGS_FILE", str(path))
+    for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME"):
+        monkeypatch.setenv("WSGIAUTH_" + name, "100")
+    app = create_app({"SESSION_LIFETIME": 300})
+    try:
+        settings = app.settings
+        assert (settings.SESSION_LIFETIME, settings.SESSION_IDLE_TIMEOUT, settings.REMEMBER_LIFETIME) == (300, 200, 100)
+    finally:
+        app.db.close()
+    # A file given to create_app is read instead of the one the variable names.
+    monkeypatch.setenv("WSGIAUTH_SETTINGS_FILE", str(tmp_path / "not-read.env"))
+    app = create_app(path)
+    assert app.settings.SESSION_LIFETIME == 200
+    app.db.close()
+
+
+@pytest.mark.parametrize("mode, lines, refused", [
+    (0o644, [f"WSGIAUTH_SECRET_KEY={TEST_SECRET_KEY}"],
+     "holds WSGIAUTH_SECRET_KEY but every user of this machine can read it (mode 0644): chmod o-r {path}"),
+    (0o604, ["DATABASE=mysql://wsgiauth:s3cret-pw@127.0.0.1/wsgiauth", "MAIL_URL=smtps://u:mail-pw@mail.example.org"],
+     "holds WSGIAUTH_DATABASE (its password), WSGIAUTH_MAIL_URL (its password) but every user of this machine "
+     "can read it (mode 0604)"),
+    (0o662, ["WSGIAUTH_MAIL_TIMEOUT=10"], "can be changed by every user of this machine (mode 0662): chmod o-w {path}"),
+    (0o640, [f"WSGIAUTH_SECRET_KEY={TEST_SECRET_KEY}", "DATABASE=mysql://wsgiauth:s3cret-pw@127.0.0.1/wsgiauth"],
+     None),
+    (0o644, ["WSGIAUTH_MAIL_TIMEOUT=10", "DATABASE=mysql://wsgiauth@localhost/wsgiauth?unix_socket=/run/mysqld.sock"],
+     None),
+])
+def test_a_settings_file_with_a_secret_must_not_be_world_readable(tmp_path, mode, lines, refused):
+    path = settings_file(tmp_path, *lines, mode=mode)
+    if refused is None:
+        assert read_settings(path, environ={}).MAIL_TIMEOUT == 10
+        return
+    with pytest.raises(ConfigError) as error:
+        read_settings(path, environ={})
+    message = str(error.value)
+    assert message.startswith(f"The settings file {path} ") and refused.format(path=path) in message
+    assert TEST_SECRET_KEY not in message and "s3cret-pw" not in message and "mail-pw" not in message
+
+
+@pytest.mark.parametrize("lines, message", [
+    # Never echoed: a line without a setting's name may be a secret pasted on its own.
+    (["WSGIAUTH_MAIL_TIMEOUT=10", "s3cret-pasted-alone"], "2: expected WSGIAUTH_NAME=value"),
+    (["# base64, with its padding", "czNjcmV0LXBhc3RlZA=="], "2: expected WSGIAUTH_NAME=value"),
+    (["wsgiauth_mail_timeout=10"], "1: expected WSGIAUTH_NAME=value"),
+    (["", "WSGIAUTH_NOT_A_SETTING=1"], "2: WSGIAUTH_NOT_A_SETTING is not a setting"),
+    (["WSGIAUTH_CLOCK=0"], "1: WSGIAUTH_CLOCK is not a setting"),
+    (["WSGIAUTH_SESSION_LIFETIME=a day"], "1: WSGIAUTH_SESSION_LIFETIME must be a whole number, not 'a day'"),
+    (["SECRET_KEY=s3cret-one", "#", "WSGIAUTH_SECRET_KEY=s3cret-two"],
+     "3: WSGIAUTH_SECRET_KEY is given twice with different values (line 1 and line 3)"),
+    (["MAIL_TIMEOUT=10", "WSGIAUTH_ENV=prod"], "2: WSGIAUTH_ENV must be development or production, not 'prod'"),
+    (["MAIL_FROM=Zoë <zoe@example.org>"], "1: not UTF-8 text"),
+])
+def test_settings_file_errors_name_the_file_and_line(database_url, tmp_path, monkeypatch, lines, message):
+    path = settings_file(tmp_path, *lines, encoding="latin-1")
+    monkeypatch.setenv("WSGIAUTH_SETTINGS_FILE", str(path))
+    with pytest.raises(ConfigError) as refused:
+        create_app({"DATABASE": database_url, "SECRET_KEY": TEST_SECRET_KEY})
+    assert str(refused.value) == f"{path}:{message}"
+    assert "s3cret" not in str(refused.value) and "czNj" not in str(refused.value)
+
+
+def test_a_settings_file_that_cannot_be_read_is_one_line(tmp_path):
+    with pytest.raises(ConfigError) as refused:
+        create_app(tmp_path / "missing.env")
+    assert str(refused.value) == f"Cannot read the settings file {tmp_path / 'missing.env'}: No such file or directory"
+
+
+def test_the_wsgiauth_command_reads_the_settings_file(tmp_path):
+    url = f"sqlite:///{tmp_path / 'from-file.db'}"
+    env = {"WSGIAUTH_SETTINGS_FILE": str(settings_file(tmp_path, f"WSGIAUTH_DATABASE={url}")), "PATH": "/usr/bin:/bin"}
+    done = subprocess.run([sys.executable, "-m", "wsgiauth", "migrate"], env=env, capture_output=True, text=True)
+    assert done.returncode == 0 and "Applied: 0000_schema_migrations" in done.stdout, done.stderr
+    (tmp_path / "settings.env").chmod(0o666)
+    done = subprocess.run([sys.executable, "-m", "wsgiauth", "migrate"], env=env, capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr == (f"wsgiauth migrate: The settings file {tmp_path / 'settings.env'} can be changed by "
+                           f"every user of this machine (mode 0666): chmod o-w {tmp_path / 'settings.env'}\n")

@@ -1,5 +1,6 @@
 """wsgiauth: user accounts for the web as a small raw-WSGI application."""
 
+from . import logs
 from .app import WSGIAuth
 from .config import ConfigError, load_settings
 from .db import Database, DatabaseUnavailable
@@ -10,11 +11,15 @@ __all__ = ["create_app", "gate", "ConfigError", "DatabaseUnavailable", "Gate", "
 
 
 def create_app(config=None):
-    """Return the WSGI application configured from `config`, else WSGIAUTH_* variables.
+    """Return the WSGI application configured from `config`, a settings file and WSGIAUTH_* variables.
 
-    Raises ConfigError, DatabaseUnavailable or SchemaBehind, each with a one-line message.
+    `config` is a dict (NAME or WSGIAUTH_NAME keys) or the path of a settings file; each
+    setting comes from the dict, else the settings file (that path, else
+    WSGIAUTH_SETTINGS_FILE), else the environment. Raises ConfigError, DatabaseUnavailable or
+    SchemaBehind, each with a one-line message.
     """
     settings = load_settings(config)
+    logs.configure(settings)
     db = Database(settings.DATABASE, pool_size=settings.DB_POOL_SIZE)
     # Refuse to serve against an older schema: better a clear message at
     # start-up than a 500 on the first request that touches a new column.

@@ -3,13 +3,13 @@
 import argparse
 import getpass
 import logging
-import os
 import sys
 import time
 
 from .config import ConfigError, Settings, read_settings
 from .db import Database, DatabaseUnavailable, IntegrityError
 from .forms import validate_signup
+from .logs import TEXT_FORMAT
 from .migrations import SchemaBehind, check_current, migrate
 from .outbox import Outbox
 from .passwords import Passwords, load_common
@@ -19,11 +19,16 @@ class CommandError(Exception):
     """Something the operator can fix; said in one line, without a traceback."""
 
 
-def open_database(args) -> Database:
-    """Open the database of --database, else WSGIAUTH_DATABASE, else the default."""
-    url = args.database or os.environ.get("WSGIAUTH_DATABASE") or Settings.DATABASE
+def command_settings(args) -> Settings:
+    """Return the settings a command runs with: --database over the app's own (README: Configuration)."""
+    # read_settings, not load_settings: these commands need no secret key.
+    return read_settings({"DATABASE": args.database} if args.database else {})
+
+
+def open_database(settings: Settings) -> Database:
+    """Open the settings' database."""
     try:
-        return Database(url)
+        return Database(settings.DATABASE)
     except ValueError as error:  # a malformed URL
         raise CommandError(str(error)) from None
 
@@ -38,7 +43,7 @@ def cmd_serve(args) -> int:
 
 def cmd_migrate(args) -> int:
     """Apply pending schema migrations and say which."""
-    db = open_database(args)
+    db = open_database(command_settings(args))
     try:
         applied = migrate(db)
     finally:
@@ -49,10 +54,8 @@ def cmd_migrate(args) -> int:
 
 def cmd_deliver_mail(args) -> int:
     """Send the pending mail that is due; print what was sent and what failed."""
-    overrides = {"DATABASE": args.database} if args.database else {}
-    # Only the database and mail settings matter here: no secret key needed.
-    settings = read_settings(overrides)
-    db = open_database(args)
+    settings = command_settings(args)
+    db = open_database(settings)
     try:
         outbox = Outbox(db, settings, settings.now)
         check_current(db)
@@ -97,13 +100,13 @@ def read_password(args) -> str:
 
 def cmd_create_user(args) -> int:
     """Create an account with the sign-up rules (the password is never an argument)."""
-    settings = read_settings({"DATABASE": args.database} if args.database else {})
+    settings = command_settings(args)
     form = {"firstname": args.first_name, "lastname": args.last_name, "email": args.email,
             "password": read_password(args)}
     data, errors = validate_signup(form, load_common())
     if errors:
         raise CommandError("; ".join(f"{field}: {message}" for field, message in errors.items()))
-    db = open_database(args)
+    db = open_database(settings)
     try:
         check_current(db)
         with db.transaction() as tx:
@@ -123,7 +126,8 @@ def cmd_create_user(args) -> int:
 def parser() -> argparse.ArgumentParser:
     """Return the command-line parser of every command."""
     top = argparse.ArgumentParser(prog="wsgiauth", description="wsgiauth: user accounts for WSGI. "
-                                  "Settings come from WSGIAUTH_* environment variables (see the README).")
+                                  "Settings come from WSGIAUTH_* environment variables and the file "
+                                  "WSGIAUTH_SETTINGS_FILE names (see the README).")
     commands = top.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the development server (SQLite under ./instance by default)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -151,7 +155,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Parse the command line and run the chosen command; problems an operator can fix are one line on stderr."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=TEXT_FORMAT)
     try:
         return args.run(args)
     except (CommandError, ConfigError, DatabaseUnavailable, SchemaBehind) as error:

@@ -39,4 +39,5 @@ def record(app, tx, request, event: str, uid=None, detail: str = "") -> None:
     tx.run("insert_security_event", at=app.now(), event=event, uid=uid, ip=ip,
            user_agent=user_agent, detail=str(detail)[:64])
     # %r quotes the user agent, so nothing it contains can forge a log line.
-    log.info("security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent)
+    log.info("security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent,
+             extra={"event": event, "uid": uid, "ip": ip})  # separate fields in JSON lines (logs.py)

@@ -1,7 +1,9 @@
-"""Settings: one typed object built from a dict, else from WSGIAUTH_* environment variables."""
+"""Settings: one typed object built from a dict, a settings file and WSGIAUTH_* environment variables."""
 
 import dataclasses
 import os
+import re
+import stat
 import time
 from typing import Callable, Optional
 from urllib.parse import urlsplit
@@ -9,6 +11,13 @@ from urllib.parse import urlsplit
 from .redirects import origin_of
 
 ENV_PREFIX = "WSGIAUTH_"
+# Names the settings file to read when create_app() is not given one.
+SETTINGS_FILE = ENV_PREFIX + "SETTINGS_FILE"
+# What a line of a settings file may name: NAME or WSGIAUTH_NAME, in capitals.
+# Anything else is not echoed in the error, in case it is a pasted secret.
+SETTING_NAME = re.compile(r"[A-Z][A-Z0-9_]*")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 # OWASP Password Storage Cheat Sheet: scrypt with N=2^15, r=8 and p=3 is one
 # of its listed equivalent settings. Werkzeug's own default (p=1) is weaker.
@@ -79,6 +88,11 @@ class Settings:
     FORWARD_AUTH_HOSTS: str = ""
     # Refuse to sign in accounts whose email address is not confirmed yet.
     REQUIRE_CONFIRMED_EMAIL: bool = False
+    # What wsgiauth's own stderr handler lets through, and how it writes each
+    # line (text, or one JSON object a line); see logs.py. An operator's own
+    # logging configuration replaces both.
+    LOG_LEVEL: str = "INFO"
+    LOG_FORMAT: str = "text"
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
 
@@ -101,49 +115,151 @@ class Settings:
                          if host.strip())
 
 
-def _parse(field: dataclasses.Field, raw: str):
-    """Turn one environment string into the field's type."""
+def _parse(field: dataclasses.Field, raw: str, where: str = ""):
+    """Turn one environment or settings-file string into the field's type; `where` starts any error."""
     if field.type is bool or field.type == "bool":
         value = raw.strip().lower()
         if value in ("1", "true", "yes", "on"):
             return True
         if value in ("0", "false", "no", "off", ""):
             return False
-        raise ConfigError(f"{ENV_PREFIX}{field.name} must be 1 or 0, not {raw!r}")
+        raise ConfigError(f"{where}{ENV_PREFIX}{field.name} must be 1 or 0, not {raw!r}")
     if field.type is int or field.type == "int":
         try:
             return int(raw)
         except ValueError:
-            raise ConfigError(f"{ENV_PREFIX}{field.name} must be a whole number, not {raw!r}") from None
+            raise ConfigError(f"{where}{ENV_PREFIX}{field.name} must be a whole number, not {raw!r}") from None
     return raw
 
 
-def read_settings(config: Optional[dict] = None, environ=None) -> Settings:
-    """Build Settings: each key from `config` if given there, else from the environment."""
-    config = dict(config or {})
-    environ = os.environ if environ is None else environ
-    fields = {f.name: f for f in dataclasses.fields(Settings)}
-    unknown = set(config) - set(fields)
+def setting_name(key: str) -> str:
+    """Return the setting a dict key or file line names: SECRET_KEY for WSGIAUTH_SECRET_KEY too."""
+    return key[len(ENV_PREFIX):] if key.startswith(ENV_PREFIX) else key
+
+
+def _once_each(entries, describe) -> dict:
+    """Return {name: (value, where)}; a setting given twice (two spellings, two lines) must have one value."""
+    # Two different values for one setting are a mistake, and neither
+    # "first wins" nor "last wins" is what the operator meant.
+    found = {}
+    for name, value, where, label in entries:
+        if name in found and found[name][0] != value:
+            raise ConfigError(f"{where}{ENV_PREFIX}{name} is given twice with different values "
+                              f"({describe(found[name][2], label)})")
+        found.setdefault(name, (value, where, label))
+    return {name: (value, where) for name, (value, where, _) in found.items()}
+
+
+def _from_dict(config: dict, fields: dict) -> dict:
+    """Return {name: (value, "")} from a settings dict keyed by NAME or WSGIAUTH_NAME."""
+    unknown = [key for key in config if setting_name(key) not in fields]
     if unknown:
         raise ConfigError(f"Unknown setting(s): {', '.join(sorted(unknown))}")
-    values = {}
-    for name, field in fields.items():
-        if name in config:
-            values[name] = config[name]
-        elif ENV_PREFIX + name in environ and name != "CLOCK":
-            values[name] = _parse(field, environ[ENV_PREFIX + name])
-    return Settings(**values)
+    entries = []
+    for key, raw in config.items():
+        field = fields[setting_name(key)]
+        # A string is read as the environment would read it: with the
+        # WSGIAUTH_ names, {"WSGIAUTH_SECURE_COOKIES": "0"} means off.
+        value = _parse(field, raw) if isinstance(raw, str) else raw
+        entries.append((field.name, value, "", key))
+    return _once_each(entries, lambda first, second: f"as {first} and as {second}")
 
 
-def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
+def read_settings_file(path, fields: dict) -> dict:
+    """Return {name: (value, "path:line: ")} from a file of WSGIAUTH_NAME=value lines; refuse unsafe modes."""
+    try:
+        with open(path, "rb") as file:
+            # The mode of the file that was read, not of whatever is at
+            # that path a moment later.
+            mode = stat.S_IMODE(os.fstat(file.fileno()).st_mode)
+            lines = file.read().splitlines()
+    except OSError as error:
+        raise ConfigError(f"Cannot read the settings file {path}: {error.strerror}") from None
+    entries = []
+    for number, raw in enumerate(lines, 1):
+        where = f"{path}:{number}: "
+        try:
+            line = raw.decode("utf-8").strip()
+        except UnicodeDecodeError:
+            raise ConfigError(f"{where}not UTF-8 text") from None
+        if not line or line.startswith("#"):
+            continue
+        key, equals, value = (part.strip() for part in line.partition("="))
+        if not equals or not SETTING_NAME.fullmatch(key):
+            # Not echoed: a line without a name may be a secret pasted alone.
+            raise ConfigError(f"{where}expected WSGIAUTH_NAME=value")
+        if setting_name(key) not in fields or setting_name(key) == "CLOCK":
+            raise ConfigError(f"{where}{key} is not a setting")
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]  # as a shell or systemd's EnvironmentFile= would read it
+        field = fields[setting_name(key)]
+        entries.append((field.name, _parse(field, value, where), where, f"line {number}"))
+    found = _once_each(entries, lambda first, second: f"{first} and {second}")
+    check_file_mode(path, mode, {name: value for name, (value, _) in found.items()})
+    return found
+
+
+def _has_password(url: str) -> bool:
+    """Return whether a database or mail URL carries a password."""
+    try:
+        return bool(urlsplit(url).password)
+    except ValueError:  # malformed: assume the worst; the URL's own check says what is wrong
+        return True
+
+
+def check_file_mode(path, mode: int, values: dict) -> None:
+    """Refuse a settings file every local user may change, or read when it holds a secret."""
+    if os.name != "posix":
+        return  # these mode bits mean nothing elsewhere
+    # Whoever can write the file chooses the secret key (and so signs in as
+    # anyone) or where the mail goes: never acceptable.
+    if mode & stat.S_IWOTH:
+        raise ConfigError(f"The settings file {path} can be changed by every user of this machine "
+                          f"(mode {mode:04o}): chmod o-w {path}")
+    held = [ENV_PREFIX + name for name in ("SECRET_KEY", "SECRET_KEY_FALLBACKS") if values.get(name)]
+    held += [ENV_PREFIX + name + " (its password)" for name in ("DATABASE", "MAIL_URL")
+             if values.get(name) and _has_password(values[name])]
+    # Refused, not warned about: a warning scrolls past in a log, while the
+    # secret key lets whoever reads it forge a session for every account.
+    if held and mode & stat.S_IROTH:
+        raise ConfigError(f"The settings file {path} holds {', '.join(held)} but every user of this machine "
+                          f"can read it (mode {mode:04o}): chmod o-r {path}, e.g. mode 0640 with the "
+                          f"server's group")
+
+
+def _gather(config, environ) -> tuple:
+    """Return ({name: value}, {name: "path:line: " or ""}): the dict, else the settings file, else the environment."""
+    environ = os.environ if environ is None else environ
+    fields = {f.name: f for f in dataclasses.fields(Settings)}
+    if isinstance(config, (str, os.PathLike)):
+        path, config = config, {}
+    else:
+        path = environ.get(SETTINGS_FILE) or None
+    # Lowest precedence first. CLOCK is a function: no text can give it.
+    found = {name: (_parse(field, environ[ENV_PREFIX + name]), "") for name, field in fields.items()
+             if ENV_PREFIX + name in environ and name != "CLOCK"}
+    if path:
+        found.update(read_settings_file(path, fields))
+    found.update(_from_dict(dict(config or {}), fields))
+    return ({name: value for name, (value, _) in found.items()},
+            {name: where for name, (_, where) in found.items()})
+
+
+def read_settings(config=None, environ=None) -> Settings:
+    """Build Settings: each from the dict, else the settings file, else the environment (README: Configuration)."""
+    return Settings(**_gather(config, environ)[0])
+
+
+def load_settings(config=None, environ=None) -> Settings:
     """Build and check the Settings the web application needs."""
-    settings = read_settings(config, environ)
+    values, origin = _gather(config, environ)
+    settings = Settings(**values)
     if not settings.SECRET_KEY:
         raise ConfigError(
             f"{ENV_PREFIX}SECRET_KEY is not set. Generate one with "
             f"`{GENERATE_KEY}` (serve.py makes and keeps one in instance/ for development)."
         )
-    check_values(settings)
+    check_values(settings, origin)
     if settings.ENV == "production":
         check_production(settings)
     if not settings.MAIL_URL.startswith("file:"):
@@ -164,16 +280,28 @@ def load_settings(config: Optional[dict] = None, environ=None) -> Settings:
     return settings
 
 
-def check_values(settings: Settings) -> None:
-    """Refuse settings that make no sense whatever the environment."""
+def check_values(settings: Settings, origin: Optional[dict] = None) -> None:
+    """Refuse settings that make no sense whatever the environment; name the file and line that gave one."""
+    for name, problem in _nonsense(settings):
+        raise ConfigError((origin or {}).get(name, "") + f"{ENV_PREFIX}{name} {problem}")
+
+
+def _nonsense(settings: Settings):
+    """Yield (name, what is wrong) for each setting whose value makes no sense on its own."""
     if settings.ENV not in ("development", "production"):
         # A typo such as "prod" must not silently mean "development".
-        raise ConfigError(f"{ENV_PREFIX}ENV must be development or production, not {settings.ENV!r}")
+        yield "ENV", f"must be development or production, not {settings.ENV!r}"
     for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "REMEMBER_IDLE_TIMEOUT"):
         if getattr(settings, name) <= 0:
-            raise ConfigError(f"{ENV_PREFIX}{name} must be a positive number of seconds")
-    check_base_url(settings.BASE_URL)
-    check_forward_auth_hosts(settings)
+            yield name, "must be a positive number of seconds"
+    if settings.LOG_LEVEL.upper() not in LOG_LEVELS:
+        yield "LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {settings.LOG_LEVEL!r}"
+    if settings.LOG_FORMAT.lower() not in LOG_FORMATS:
+        yield "LOG_FORMAT", f"must be text or json, not {settings.LOG_FORMAT!r}"
+    if settings.BASE_URL and not is_http_address(settings.BASE_URL, path_allowed=True):
+        yield "BASE_URL", f"must look like https://example.org or https://example.org/accounts, " \
+                          f"not {settings.BASE_URL!r}"
+    yield from check_forward_auth_hosts(settings)
 
 
 def check_production(settings: Settings) -> None:
@@ -208,21 +336,14 @@ def is_http_address(url: str, path_allowed: bool) -> bool:
             and "@" not in parts.netloc and (path_allowed or parts.path in ("", "/")))
 
 
-def check_base_url(url: str) -> None:
-    """Refuse a BASE_URL that is not a plain http(s)://host[:port][/path]."""
-    if url and not is_http_address(url, path_allowed=True):
-        raise ConfigError(f"{ENV_PREFIX}BASE_URL must look like https://example.org or "
-                          f"https://example.org/accounts, not {url!r}")
-
-
-def check_forward_auth_hosts(settings: Settings) -> None:
-    """Refuse FORWARD_AUTH_HOSTS entries that are not plain origins, or the setting without BASE_URL."""
+def check_forward_auth_hosts(settings: Settings):
+    """Yield (name, problem) for entries that are not plain origins, and for the setting without BASE_URL."""
     for host in settings.FORWARD_AUTH_HOSTS.split(","):
         if host.strip() and not is_http_address(host.strip(), path_allowed=False):
-            raise ConfigError(f"{ENV_PREFIX}FORWARD_AUTH_HOSTS must list origins such as https://app.example.org "
-                              f"or http://example.org:8080, comma-separated, not {host.strip()!r}")
+            yield "FORWARD_AUTH_HOSTS", (f"must list origins such as https://app.example.org or "
+                                         f"http://example.org:8080, comma-separated, not {host.strip()!r}")
     if settings.FORWARD_AUTH_HOSTS.strip() and not settings.BASE_URL:
         # The sign-in page /auth/verify sends browsers to must be a fixed
         # address, never one built from the headers of the request.
-        raise ConfigError(f"{ENV_PREFIX}FORWARD_AUTH_HOSTS needs {ENV_PREFIX}BASE_URL: the address of the "
-                          f"sign-in page the proxies send browsers to")
+        yield "FORWARD_AUTH_HOSTS", (f"needs {ENV_PREFIX}BASE_URL: the address of the sign-in page the "
+                                     f"proxies send browsers to")

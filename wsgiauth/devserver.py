@@ -16,6 +16,7 @@ from urllib.parse import unquote
 from werkzeug.serving import WSGIRequestHandler, run_simple
 
 from . import create_app
+from .config import read_settings
 from .db import Database
 from .migrations import migrate
 from .routes import url_map
@@ -88,11 +89,9 @@ def closed_once_sent(app):
 def serve(host: str, port: int) -> None:
     """Prepare instance/, apply migrations and serve with Werkzeug's development server."""
     INSTANCE.mkdir(mode=0o700, exist_ok=True)
-    config = {}
-    if not os.environ.get("WSGIAUTH_SECRET_KEY"):
-        config["SECRET_KEY"] = instance_secret_key(INSTANCE)
-    database = os.environ.get("WSGIAUTH_DATABASE", "sqlite:///instance/wsgiauth.db")
-    db = Database(database)
+    settings = read_settings()  # the environment and WSGIAUTH_SETTINGS_FILE, as create_app reads them
+    config = {} if settings.SECRET_KEY else {"SECRET_KEY": instance_secret_key(INSTANCE)}
+    db = Database(settings.DATABASE)
     for name in migrate(db):
         logging.getLogger("wsgiauth").info("applied migration %s", name)
     db.close()
