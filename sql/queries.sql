@@ -33,6 +33,14 @@ FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
   AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END;
 
+-- name: session_identity
+-- The same lookup for a host app behind the gate (gate.py): the same rules,
+-- only the columns it passes on (and last_seen, for the idle timeout).
+SELECT s.uid, s.last_seen, u.firstname, u.lastname, u.email, u.confirmed_at
+FROM sessions s JOIN users u ON u.uid = s.uid
+WHERE s.id_hash = :id_hash AND s.expires_at > :now
+  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END;
+
 -- name: touch_session
 UPDATE sessions SET last_seen = :now WHERE id_hash = :id_hash;
 

@@ -23,7 +23,7 @@ class Session:
         self.sid = sid
         self.user = user
         # "Keep me signed in": a persistent cookie and the longer lifetimes.
-        self.remember = bool(user and user["remember"])
+        self.remember = bool(user and user.get("remember"))
         # True when the browser sent a valid cookie carrying this id.
         self.has_cookie = has_cookie
         # True when the server holds a row for this id (signed in, perhaps
@@ -99,8 +99,8 @@ class SessionStore:
         return {"now": now, "idle_since": now - self.idle_timeout,
                 "remember_idle_since": now - self.remember_idle_timeout}
 
-    def load(self, db, request) -> Session:
-        """Read the session cookie and return the Session it names, or a fresh anonymous one."""
+    def load(self, db, request, query: str = "session_user") -> Session:
+        """Read the session cookie and return the Session it names (its row read by query), or a fresh anonymous one."""
         raw = request.cookies.get(self.cookie_name)
         if raw:
             try:
@@ -111,7 +111,7 @@ class SessionStore:
                 now = self.now()
                 # A lone read (no BEGIN/COMMIT): the lookup nearly every
                 # request makes. The write below happens at most once a minute.
-                row = db.one("session_user", id_hash=hash_id(sid), **self.live(now))
+                row = db.one(query, id_hash=hash_id(sid), **self.live(now))
                 if row and now - row["last_seen"] >= LAST_SEEN_EVERY:
                     with db.transaction() as tx:
                         tx.run("touch_session", id_hash=hash_id(sid), now=now)
