@@ -1,6 +1,7 @@
 """The gate: wsgiauth in front of a host WSGI app, which learns who is signed in from REMOTE_USER."""
 
 import json
+from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -134,3 +135,18 @@ def test_the_gate_mounted_inside_a_bigger_app_keeps_every_url_under_its_own_root
 def test_a_mount_point_must_be_a_plain_path(app, mount):
     with pytest.raises(ValueError, match="mount point"):
         Gate(host_app, app, mount=mount)
+
+
+def test_a_host_request_when_the_database_is_gone_is_a_503_never_a_guess(app, site, make_user):
+    make_user()
+    sign_in(site)
+    assert host_page(site, "/reports")["hello"] == "Hello, ada@example.com"
+    # The SQLite file becomes a folder: no connection can be opened.
+    path = Path(app.settings.DATABASE[len("sqlite:///"):])
+    app.db.close()
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    path.mkdir()
+    response = site.get("/reports")
+    assert response.status_code == 503 and response.headers["Retry-After"] == "30"
+    assert "cannot reach its accounts database" in response.get_data(as_text=True)

@@ -15,6 +15,8 @@ from urllib.parse import quote
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from .db import DatabaseUnavailable
+
 # What a client could send to pose as someone: request headers that some
 # frameworks or proxies read as identity, and the keys the gate sets itself.
 # The host app never sees them from the client (security review practice:
@@ -46,7 +48,12 @@ class Gate:
         for key in FORGEABLE:
             environ.pop(key, None)
         request = Request(environ, populate_request=False)
-        user = self.signed_in_user(request)
+        try:
+            user = self.signed_in_user(request)
+        except DatabaseUnavailable:
+            # Who is signed in cannot be known: neither let the host app
+            # guess (a protected page would open) nor answer with a 500.
+            return unavailable()(environ, start_response)
         here = path + ("?" + environ["QUERY_STRING"] if environ.get("QUERY_STRING") else "")
         signin = f"{root}{self.mount}/signin?next={quote(here, safe='/')}"
         environ["wsgiauth.urls"] = MappingProxyType({
@@ -94,6 +101,13 @@ class Gate:
                 return False
             return endpoint != "static"
         return True  # the host app's pages: all of the site outside the mount point
+
+
+def unavailable():
+    """Answer 503 when the database that knows who is signed in cannot be reached."""
+    return Response("The site cannot reach its accounts database right now. Please try again in a minute.\n",
+                    status=503, content_type="text/plain; charset=utf-8",
+                    headers={"Retry-After": "30", "Cache-Control": "no-store"})
 
 
 def refuse(request, signin):
