@@ -152,3 +152,29 @@ def test_the_urls_of_many_mount_points_stay_right_and_bounded(app):
         page = client.get("/", environ_overrides={"SCRIPT_NAME": f"/m{n}"}).get_data(as_text=True)
         assert f'href="/m{n}/signin"' in page
     assert len(app._page_urls) <= 100
+
+
+
+# How a WSGI server hands over a chunked body: no Content-Length, the stream marked as ending.
+CHUNKED = {"CONTENT_LENGTH": "", "wsgi.input_terminated": True}
+
+
+@pytest.mark.parametrize("size", [2_000_000, 50_000_000])
+def test_a_chunked_body_over_one_mib_gets_413_and_changes_nothing(client, query, size):
+    # No Content-Length (Transfer-Encoding: chunked): the server marks the
+    # stream as ending (wsgi.input_terminated), as gunicorn and waitress do.
+    token = csrf_token_in(client.get("/contact").get_data(as_text=True))
+    body = f"csrf_token={token}&name=Zoe&email=zoe%40example.com&subject=Hi&message=".encode() + b"x" * size
+    response = client.post("/contact", input_stream=io.BytesIO(body), content_type="application/x-www-form-urlencoded",
+                           environ_overrides=CHUNKED, headers={"Transfer-Encoding": "chunked"})
+    assert response.status_code == 413 and "too large" in response.get_data(as_text=True)
+    assert query("all_contact_messages_for_tests") == []
+
+
+def test_a_chunked_body_under_the_limit_is_read_whole(client, query):
+    token = csrf_token_in(client.get("/contact").get_data(as_text=True))
+    body = f"csrf_token={token}&name=Zoe&email=zoe%40example.com&subject=Hi&message=Hello".encode()
+    response = client.post("/contact", input_stream=io.BytesIO(body), content_type="application/x-www-form-urlencoded",
+                           environ_overrides=CHUNKED, headers={"Transfer-Encoding": "chunked"})
+    assert response.status_code == 303
+    assert [row["message"] for row in query("all_contact_messages_for_tests")] == ["Hello"]

@@ -1,6 +1,7 @@
 """The WSGI application object: routing, sessions, CSRF, rendering and error pages."""
 
 import importlib.resources
+import io
 import logging
 import re
 import time
@@ -307,8 +308,26 @@ class WSGIAuth:
             log.exception("The error page itself failed")
             return Response("Internal Server Error", status=500, content_type="text/plain; charset=utf-8")
 
+    @staticmethod
+    def buffer_unsized_body(environ, limit: int) -> bool:
+        """Read a body sent without Content-Length (chunked) into memory, up to limit bytes; say if it was longer."""
+        # Werkzeug would read such a body only up to the limit and parse
+        # what it got: a 50 MB form went on, cut at 1 MiB (issue 14). The
+        # server says the stream ends (wsgi.input_terminated), so reading
+        # one byte past the limit tells a body that fits from one that does
+        # not, and never holds more than limit + 1 bytes.
+        if environ.get("CONTENT_LENGTH") or not environ.get("wsgi.input_terminated") \
+                or environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            return False
+        body = environ["wsgi.input"].read(limit + 1)
+        if len(body) > limit:
+            return True
+        environ["wsgi.input"], environ["CONTENT_LENGTH"] = io.BytesIO(body), str(len(body))
+        return False
+
     def wsgi_app(self, environ, start_response):
         """Handle one request from start to finish."""
+        too_large = self.buffer_unsized_body(environ, self.settings.MAX_CONTENT_LENGTH)
         # Not stored back into environ["werkzeug.request"]: that makes a cycle
         # (request -> environ -> request), so every request, with its session
         # and form data, would wait for the garbage collector instead of
@@ -331,7 +350,7 @@ class WSGIAuth:
                 response = self.error_page(request, bad_host)
             # 413 straight from the Content-Length header: the body is never
             # read, so a huge upload costs no memory or time.
-            elif (request.content_length or 0) > self.settings.MAX_CONTENT_LENGTH:
+            elif too_large or (request.content_length or 0) > self.settings.MAX_CONTENT_LENGTH:
                 response = self.error_page(request, RequestEntityTooLarge())
             else:
                 response = self.dispatch_request(request)
