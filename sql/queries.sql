@@ -47,11 +47,6 @@ UPDATE sessions SET last_seen = :now WHERE id_hash = :id_hash;
 -- name: delete_session
 DELETE FROM sessions WHERE id_hash = :id_hash;
 
--- name: delete_expired_sessions
-DELETE FROM sessions
-WHERE expires_at <= :now
-   OR last_seen <= CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END;
-
 -- name: delete_other_sessions
 DELETE FROM sessions WHERE uid = :uid AND id_hash <> :id_hash;
 
@@ -116,9 +111,6 @@ SELECT at FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash AND at >
 
 -- name: clear_attempts
 DELETE FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash;
-
--- name: delete_old_attempts
-DELETE FROM attempts WHERE at <= :before;
 
 -- name: insert_security_event
 INSERT INTO security_events (at, event, uid, ip, user_agent, detail)

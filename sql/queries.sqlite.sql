@@ -7,3 +7,16 @@ PRAGMA foreign_keys = ON;
 PRAGMA busy_timeout = 10000;
 PRAGMA journal_mode = WAL;
 PRAGMA synchronous = NORMAL;
+
+-- name: delete_expired_sessions
+-- `wsgiauth cleanup`: one bounded batch of sessions past their expiry or
+-- idle timeout (the same rule as session_user, written so the indexes on
+-- expires_at and last_seen can serve it). SQLite's DELETE takes no LIMIT.
+DELETE FROM sessions WHERE id_hash IN (
+    SELECT id_hash FROM sessions
+    WHERE expires_at <= :now OR last_seen <= :remember_idle_since OR (remember = 0 AND last_seen <= :idle_since)
+    LIMIT :batch);
+
+-- name: delete_old_attempts
+-- `wsgiauth cleanup`: one bounded batch of attempts older than any limit's window.
+DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= :before LIMIT :batch);

@@ -105,3 +105,9 @@ def test_a_malformed_database_url_is_one_line(url, message):
     done = wsgiauth("migrate", database_url=url)
     assert done.returncode == 2 and done.stderr.strip() == f"wsgiauth migrate: {message}" + (
         ", e.g. sqlite:///instance/wsgiauth.db" if url == "sqlite:///" else "")
+
+
+def test_cleanup_runs_from_cron_and_says_what_it_deleted(database_url):
+    done = wsgiauth("cleanup", database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "Deleted 0 expired session(s) and 0 old attempt(s)."

@@ -1,4 +1,4 @@
-"""The `wsgiauth` command (also `python -m wsgiauth`): serve, migrate, deliver-mail, create-user."""
+"""The `wsgiauth` command (also `python -m wsgiauth`): serve, migrate, deliver-mail, cleanup, create-user."""
 
 import argparse
 import getpass
@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 
+from .cleanup import cleanup
 from .config import ConfigError, Settings, read_settings
 from .db import Database, DatabaseUnavailable, IntegrityError
 from .forms import validate_signup
@@ -98,6 +99,19 @@ def read_password(args) -> str:
     return password
 
 
+def cmd_cleanup(args) -> int:
+    """Delete expired sessions and old rate-limit rows in bounded batches (run it from cron)."""
+    settings = command_settings(args)
+    db = open_database(settings)
+    try:
+        check_current(db)
+        counts = cleanup(db, settings)
+    finally:
+        db.close()
+    print(f"Deleted {counts['sessions']} expired session(s) and {counts['attempts']} old attempt(s).")
+    return 0
+
+
 def cmd_create_user(args) -> int:
     """Create an account with the sign-up rules (the password is never an argument)."""
     settings = command_settings(args)
@@ -135,6 +149,7 @@ def parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
     for name, run, text in [("migrate", cmd_migrate, "apply pending schema migrations"),
                             ("deliver-mail", cmd_deliver_mail, "send pending mail from the outbox (run it from cron)"),
+                            ("cleanup", cmd_cleanup, "delete expired sessions and old rate-limit rows (cron)"),
                             ("create-user", cmd_create_user, "create an account (the password is asked for)")]:
         command = commands.add_parser(name, help=text)
         command.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")

@@ -24,7 +24,6 @@ from werkzeug.wrappers import Response
 
 from .client import describe_agent
 from .db import DatabaseUnavailable
-from .limits import Pruner
 from .notices import Notices
 from .outbox import Outbox
 from .passwords import Passwords, load_common
@@ -127,8 +126,6 @@ class WSGIAuth:
         # ASVS 2.1.7: the common passwords nobody may choose, read once per
         # process (~1.6 MiB) and passed to the validators that need them.
         self.common_passwords = load_common()
-        # Deletes old rows of the attempts table now and then (limits.py).
-        self.pruner = Pruner()
         # Every email goes through the outbox: enqueue(tx, ...) in the
         # transaction that causes it, deliver_after(response, id) to send it.
         self.outbox = Outbox(db, settings, self.now)

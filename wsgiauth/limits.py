@@ -8,7 +8,7 @@ from werkzeug.exceptions import TooManyRequests
 from . import audit, client
 
 MINUTE, HOUR = 60, 60 * 60
-# Attempts older than this are deleted (Pruner). It must exceed every
+# Attempts older than this are deleted (`wsgiauth cleanup`). It must exceed every
 # window below: a day is far longer than any of them.
 ATTEMPTS_KEPT = 24 * HOUR
 
@@ -162,7 +162,6 @@ def key_of(limit: Limit, request, user=None, email: str = "") -> str:
 def hit(app, tx, request, limit: Limit, user=None, email: str = "") -> int:
     """Count an attempt inside tx if limit allows it; return 0, or the seconds to wait (audited, nothing counted)."""
     now = app.now()
-    app.pruner.prune(tx, now)
     key = key_of(limit, request, user, email)
     wait = limit.retry_after(tx, key, now)
     if wait:
@@ -210,20 +209,3 @@ def session_failures_exhausted(app, request) -> bool:
         PASSWORD_PER_SESSION.record(tx, key, app.now())
         return PASSWORD_PER_SESSION.retry_after(tx, key, app.now()) > 0
 
-
-class Pruner:
-    """Delete attempts older than ATTEMPTS_KEPT, at most once every `every` seconds per process."""
-
-    def __init__(self, every: int = 300):
-        self.every = every
-        self.next_at = 0
-
-    def prune(self, tx, now: int) -> None:
-        """Delete old attempts if this process has not done so lately (one indexed DELETE)."""
-        # Cheap on purpose: the limits call this on every attempt, but the
-        # DELETE runs only every few minutes; two threads racing here just
-        # delete twice, which is harmless.
-        if now < self.next_at:
-            return
-        self.next_at = now + self.every
-        tx.run("delete_old_attempts", before=now - ATTEMPTS_KEPT)

@@ -129,7 +129,6 @@ class SessionStore:
         session = request.session
         now = self.now()
         tx.run("delete_session", id_hash=hash_id(session.sid))
-        tx.run("delete_expired_sessions", **self.live(now))
         session.sid = secrets.token_urlsafe(SESSION_ID_BYTES)
         session.remember = bool(remember)
         lifetime = self.remember_lifetime if remember else self.lifetime

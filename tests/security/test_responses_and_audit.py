@@ -7,6 +7,7 @@ from helpers import csrf_token_in
 from werkzeug.test import Client
 
 from wsgiauth import audit, limits
+from wsgiauth import cleanup as cleanup_module
 
 from conftest import AuthActions
 from support import PASSWORD, browser, signed_in, signed_up, signin
@@ -226,12 +227,25 @@ def test_audit_refuses_unknown_event_names(app):
 # -- The attempts table stays small ---------------------------------------------
 
 @pytest.mark.both_databases
-def test_old_attempts_are_pruned(app, clock, query):
-    """Attempts older than a day are deleted now and then (at most every 5 minutes per process)."""
+def test_old_attempts_and_dead_sessions_go_with_cleanup_not_on_the_request_path(app, clock, query, make_user,
+                                                                              monkeypatch):
+    """Attempts older than a day and expired or idle sessions are deleted by `wsgiauth cleanup`, in batches."""
     client = browser(app)
     for _ in range(3):
         signin(client, password="wrong password")
     assert len(query("attempts_for_tests")) == 6  # per-IP and per-account, 3 each
-    clock.advance(24 * 3600 + 1)
-    signin(client, password="wrong password")
-    assert len(query("attempts_for_tests")) == 2
+    make_user(email="grace@example.com", firstname="Grace")
+    old = browser(app)
+    assert signin(old, email="grace@example.com").status_code == 303
+    clock.advance(24 * 3600 + 1)  # past every window, and past the 2-hour idle timeout
+    fresh = browser(app)
+    make_user()
+    assert signin(fresh).status_code == 303  # a sign-in deletes nothing of anyone else's
+    # 3 failures and Grace's sign-in a day ago (per IP), today's sign-in; Ada's
+    # per-account failures went with her correct sign-in.
+    assert len(query("all_sessions_for_tests")) == 2 and len(query("attempts_for_tests")) == 5
+    monkeypatch.setattr(cleanup_module, "BATCH", 2)  # several batches, each its own transaction
+    assert cleanup_module.cleanup(app.db, app.settings) == {"sessions": 1, "attempts": 4}
+    assert len(query("attempts_for_tests")) == 1
+    assert [row["uid"] for row in query("all_sessions_for_tests")] == [2]  # the live one stays
+    assert fresh.get("/profile").status_code == 200
