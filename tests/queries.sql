@@ -48,3 +48,6 @@ SELECT CONNECTION_ID() AS id;
 
 -- name: kill_connection_for_tests
 KILL CONNECTION :id;
+
+-- name: connections_to_database_for_tests
+SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = :db AND ID <> CONNECTION_ID();

@@ -356,6 +356,11 @@ class WSGIAuth:
                 self.sessions.save(request, response, request.session)
         except DatabaseUnavailable as error:
             response = self.unavailable_page(request, error)
+        except self.db.fault_errors as error:
+            # The database failed under this request (its transaction was
+            # rolled back, and a broken connection dropped from the pool):
+            # 503, one log line, and the next request starts afresh.
+            response = self.unavailable_page(request, error)
         except Exception:
             response = self.crash_page(request)
         self.add_headers(request, response)

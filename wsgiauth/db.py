@@ -91,6 +91,8 @@ class Database:
             self._connect = self._sqlite_connector(url)
             self.driver_errors = (sqlite3.Error,)
             self._integrity_errors = (sqlite3.IntegrityError,)
+            # "database is locked" past the busy timeout, a disk that fails.
+            self.fault_errors = (sqlite3.OperationalError,)
         elif parts.scheme in ("mysql", "mariadb"):
             self.dialect = "mysql"
             # Host, port, database and user: what an operator needs to find the
@@ -100,6 +102,10 @@ class Database:
             self._connect = self._mysql_connector(parts)
             self.driver_errors = (pymysql.err.Error,)
             self._integrity_errors = (pymysql.err.IntegrityError,)
+            # The server's side, not the query's: a lost or dropped connection
+            # (2013, 2006), a deadlock or lock wait (1213, 1205), a cluster
+            # node not ready (1047). A ProgrammingError stays a bug (a 500).
+            self.fault_errors = (pymysql.err.OperationalError,)
         else:
             raise ValueError(f"WSGIAUTH_DATABASE must start with sqlite:/// or mysql://, not {parts.scheme!r}")
         self.queries = load_queries(self.dialect, extra_files=query_files)
