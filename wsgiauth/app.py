@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
 from .client import describe_agent
-from .db import DatabaseUnavailable
+from .db import DatabaseUnavailable, is_fault
 from .notices import Notices
 from .outbox import Outbox
 from .passwords import Passwords, load_common
@@ -356,13 +356,14 @@ class WSGIAuth:
                 self.sessions.save(request, response, request.session)
         except DatabaseUnavailable as error:
             response = self.unavailable_page(request, error)
-        except self.db.fault_errors as error:
-            # The database failed under this request (its transaction was
-            # rolled back, and a broken connection dropped from the pool):
-            # 503, one log line, and the next request starts afresh.
-            response = self.unavailable_page(request, error)
-        except Exception:
-            response = self.crash_page(request)
+        except Exception as error:
+            if is_fault(error):
+                # The database failed under this request (its transaction
+                # was rolled back, a broken connection dropped from the
+                # pool): 503, one log line, and the next request starts afresh.
+                response = self.unavailable_page(request, error)
+            else:
+                response = self.crash_page(request)
         self.add_headers(request, response)
         return response(environ, start_response)
 

@@ -16,6 +16,25 @@ class IntegrityError(Exception):
     """A constraint (e.g. UNIQUE email) refused a write; callers turn it into a form error."""
 
 
+# Driver errors that are the database server's side, not the query's: worth a
+# 503 and a retry by the user, never a 500. MySQL/MariaDB error numbers: too
+# many connections, node not ready (Galera), server shutting down, lock wait
+# timeout, deadlock or certification failure, cannot connect, server gone
+# away, connection lost, lost sync. SQLite: a writer held the lock past the
+# busy timeout, the disk failed, the file cannot be opened.
+MYSQL_FAULTS = frozenset({1040, 1047, 1053, 1205, 1213, 2002, 2003, 2006, 2013, 2055})
+SQLITE_FAULTS = ("database is locked", "database table is locked", "disk I/O error", "unable to open database file")
+
+
+def is_fault(error) -> bool:
+    """Say whether a driver error means the database failed (503), not that the query is wrong (a bug, 500)."""
+    if isinstance(error, pymysql.err.OperationalError):
+        return bool(error.args) and error.args[0] in MYSQL_FAULTS
+    if isinstance(error, sqlite3.OperationalError):
+        return str(error).startswith(SQLITE_FAULTS)
+    return False
+
+
 class DatabaseUnavailable(Exception):
     """The database server cannot be reached, or refuses the login: one line naming it, never the password."""
 
@@ -91,8 +110,6 @@ class Database:
             self._connect = self._sqlite_connector(url)
             self.driver_errors = (sqlite3.Error,)
             self._integrity_errors = (sqlite3.IntegrityError,)
-            # "database is locked" past the busy timeout, a disk that fails.
-            self.fault_errors = (sqlite3.OperationalError,)
         elif parts.scheme in ("mysql", "mariadb"):
             self.dialect = "mysql"
             # Host, port, database and user: what an operator needs to find the
@@ -102,10 +119,6 @@ class Database:
             self._connect = self._mysql_connector(parts)
             self.driver_errors = (pymysql.err.Error,)
             self._integrity_errors = (pymysql.err.IntegrityError,)
-            # The server's side, not the query's: a lost or dropped connection
-            # (2013, 2006), a deadlock or lock wait (1213, 1205), a cluster
-            # node not ready (1047). A ProgrammingError stays a bug (a 500).
-            self.fault_errors = (pymysql.err.OperationalError,)
         else:
             raise ValueError(f"WSGIAUTH_DATABASE must start with sqlite:/// or mysql://, not {parts.scheme!r}")
         self.queries = load_queries(self.dialect, extra_files=query_files)
