@@ -204,8 +204,8 @@ def verify_password(app, request, user, email: str, password: str, event: str = 
 
 def session_failures_exhausted(app, request) -> bool:
     """Count a wrong current password against this session; say whether it has now had too many."""
-    key = key_of(PASSWORD_PER_SESSION, request)
+    key, now = key_of(PASSWORD_PER_SESSION, request), app.now()
     with app.db.transaction() as tx:
-        PASSWORD_PER_SESSION.record(tx, key, app.now())
-        return PASSWORD_PER_SESSION.retry_after(tx, key, app.now()) > 0
+        PASSWORD_PER_SESSION.record(tx, key, now)
+        return PASSWORD_PER_SESSION.retry_after(tx, key, now) > 0
 
