@@ -196,3 +196,16 @@ def test_a_file_sent_with_a_form_leaves_no_open_file_behind(client, tail):
         gc.collect()
     assert response.status_code == 400  # no form, so no CSRF token
     assert [str(w.message) for w in caught if issubclass(w.category, ResourceWarning)] == []
+
+
+def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_read_not_a_500(client, make_app):
+    # Found by the fuzz test (issue 14): browsers percent-encode, but any
+    # client may send ?next=\xc3\xc0 as raw bytes, and Werkzeug's
+    # request.args decoded them strictly: UnicodeDecodeError, a 500.
+    raw = {"QUERY_STRING": "next=/profile\xc3\xc0&redirect=1\xff"}
+    page = client.get("/signin", environ_overrides=raw)
+    assert page.status_code == 200 and 'name="next"' not in page.get_data(as_text=True)  # no page of ours
+    # /auth/verify reads ?redirect= when a trusted proxy names the page asked for.
+    proxied = Client(make_app(TRUSTED_PROXIES=1, FORWARD_AUTH_HOSTS="https://app.example.org"))
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.org", "X-Forwarded-Uri": "/x"}
+    assert proxied.get("/auth/verify", headers=forwarded, environ_overrides=raw).status_code == 401
