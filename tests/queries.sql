@@ -51,3 +51,58 @@ KILL CONNECTION :id;
 
 -- name: connections_to_database_for_tests
 SELECT ID AS id FROM information_schema.PROCESSLIST WHERE DB = :db AND ID <> CONNECTION_ID();
+
+-- The fuzz test's checks (tests/test_fuzz.py), SQLite only: the file's own
+-- integrity, then every row that breaks a rule the app keeps (each should return nothing).
+
+-- name: integrity_check_for_tests
+PRAGMA integrity_check;
+
+-- name: foreign_key_check_for_tests
+PRAGMA foreign_key_check;
+
+-- name: incomplete_users_for_tests
+-- An account with a part missing, an address not in its one stored form, no
+-- werkzeug hash, or a value MariaDB's columns would refuse (SQLite takes any length).
+SELECT uid FROM users
+WHERE firstname = '' OR lastname = '' OR length(firstname) > 100 OR length(lastname) > 100
+   OR email NOT LIKE '_%@_%._%' OR email <> lower(trim(email)) OR length(email) > 254
+   OR pending_email = '' OR length(pending_email) > 254 OR pending_email <> lower(trim(pending_email))
+   OR pwdhash NOT LIKE '%$%$%' OR length(pwdhash) > 255 OR created_at <= 0;
+
+-- name: orphan_sessions_for_tests
+SELECT s.id_hash FROM sessions s LEFT JOIN users u ON u.uid = s.uid WHERE u.uid IS NULL;
+
+-- name: incomplete_sessions_for_tests
+SELECT id_hash FROM sessions
+WHERE length(id_hash) <> 64 OR expires_at <= created_at OR last_seen < created_at OR remember NOT IN (0, 1)
+   OR length(ip) > 45 OR length(user_agent) > 200 OR notice = '' OR length(notice) > 500;
+
+-- name: incomplete_outbox_for_tests
+-- A message without a recipient, subject or text while it waits, one marked
+-- sent that kept its text or has no time, a claim never released, or a
+-- value MariaDB's columns would refuse.
+SELECT id FROM outbox
+WHERE status NOT IN ('pending', 'sent') OR message_id = '' OR mail_from = '' OR mail_to = '' OR subject = ''
+   OR (status = 'pending' AND (body = '' OR sent_at IS NOT NULL))
+   OR (status = 'sent' AND (sent_at IS NULL OR body <> ''))
+   OR claim IS NOT NULL OR attempts < 0 OR created_at <= 0
+   OR length(message_id) > 255 OR length(mail_from) > 400 OR length(mail_to) > 400 OR length(reply_to) > 500
+   OR length(subject) > 300 OR length(last_error) > 500;
+
+-- name: undelivered_outbox_for_tests
+-- With the file backend every message handed to the delivery thread is sent.
+SELECT id, attempts, last_error FROM outbox WHERE status <> 'sent';
+
+-- name: incomplete_contact_messages_for_tests
+SELECT id FROM contact_messages
+WHERE name = '' OR email = '' OR subject = '' OR message = '' OR created_at <= 0
+   OR length(name) > 100 OR length(email) > 254 OR length(subject) > 200 OR length(message) > 5000;
+
+-- name: incomplete_security_events_for_tests
+SELECT id FROM security_events
+WHERE event = '' OR length(event) > 32 OR at <= 0 OR length(ip) > 45 OR length(user_agent) > 200
+   OR length(detail) > 64;
+
+-- name: incomplete_attempts_for_tests
+SELECT id FROM attempts WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR at <= 0;
