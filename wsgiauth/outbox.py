@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 
+from .db import DatabaseUnavailable, is_fault
 from .mailer import (
     MESSAGE_ERRORS,
     SERVER_ERRORS,
@@ -143,8 +144,14 @@ class Outbox:
         """Deliver ids, logging instead of raising (the response is already gone)."""
         try:
             self.deliver(ids)
-        except Exception:
-            log.exception("Delivering mail after the response failed; deliver-mail will retry")
+        except Exception as error:
+            if isinstance(error, DatabaseUnavailable) or is_fault(error):
+                # The database failed (a server down, a lost connection), not
+                # this code: one line, as for the requests it fails at the same
+                # moment, and no traceback per email.
+                log.warning("Delivering mail after the response failed (%s); deliver-mail will retry", error)
+            else:
+                log.exception("Delivering mail after the response failed; deliver-mail will retry")
 
     def deliver(self, ids, retry_now=False) -> Report:
         """Try to send the given outbox ids (those pending, due and unclaimed); report."""
