@@ -116,8 +116,7 @@ def server_version(url) -> str:
     try:
         if db.dialect == "sqlite":
             return f"SQLite {sqlite3.sqlite_version}"
-        with db.transaction() as tx:
-            return "MariaDB " + tx.one("server_version")["version"].split("-")[0]
+        return "MariaDB " + db.one("server_version")["version"].split("-")[0]
     finally:
         db.close()
 

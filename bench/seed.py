@@ -28,15 +28,14 @@ def seed_users(db, first, last, pwdhash, now):
     # row shares one hash instead, which costs the sign-in the same to check.
     # The database makes the rows itself, BATCH to a statement and a transaction.
     for start in range(first, last + 1, BATCH):
-        with db.transaction() as tx:
-            tx.run("seed_users", first=start, last=min(start + BATCH - 1, last), pwdhash=pwdhash, now=now)
+        db.transaction(lambda tx, start=start: tx.run("seed_users", first=start, last=min(start + BATCH - 1, last),
+                                                      pwdhash=pwdhash, now=now))
 
 
 def confirm_user(db, n, now):
     """Mark user n's email address as confirmed, as most users of a real site have done."""
-    with db.transaction() as tx:
-        uid = tx.one("user_uid_by_email", email=EMAIL % n)["uid"]
-        tx.run("confirm_email", uid=uid, email=EMAIL % n, now=now)
+    uid = db.one("user_uid_by_email", email=EMAIL % n)["uid"]
+    db.transaction(lambda tx: tx.run("confirm_email", uid=uid, email=EMAIL % n, now=now))
 
 
 def _cookie_header(headers):

@@ -108,7 +108,8 @@ def cmd_cleanup(args) -> int:
         counts = cleanup(db, settings)
     finally:
         db.close()
-    print(f"Deleted {counts['sessions']} expired session(s) and {counts['attempts']} old attempt(s).")
+    print(f"Deleted {counts['sessions']} expired session(s), {counts['attempts']} old attempt(s) "
+          f"and {counts['attempt keys']} idle rate-limit key(s).")
     return 0
 
 
@@ -123,12 +124,17 @@ def cmd_create_user(args) -> int:
     db = open_database(settings)
     try:
         check_current(db)
-        with db.transaction() as tx:
+        pwdhash = Passwords(settings.PASSWORD_METHOD).hash(data["password"])
+
+        def create(tx):
+            """Insert the account (confirmed if the operator vouches for the address); return its uid."""
             uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
-                            email=data["email"], pwdhash=Passwords(settings.PASSWORD_METHOD).hash(data["password"]),
-                            created_at=settings.now())
-            if args.confirmed:  # the operator vouches for the address
+                            email=data["email"], pwdhash=pwdhash, created_at=settings.now())
+            if args.confirmed:
                 tx.run("confirm_email", uid=uid, email=data["email"], now=settings.now())
+            return uid
+
+        uid = db.transaction(create)
     except IntegrityError:
         raise CommandError(f"an account with the address {data['email']} exists already") from None
     finally:
