@@ -100,7 +100,7 @@ class Answer(NamedTuple):
 
     server: str
     step: str
-    began: float  # time.monotonic()
+    began: float  # seconds since the load began (Load.now)
     ended: float
     status: int | None  # None: no HTTP answer at all (refused, reset, timed out)
     note: str  # "" when it was what a healthy site answers, else what was wrong
