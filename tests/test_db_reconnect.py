@@ -1,5 +1,6 @@
 """MariaDB connections that the server drops: a reconnect, never a 500 and never a half-written change."""
 
+import os
 import threading
 import time
 
@@ -168,3 +169,22 @@ def test_a_deadlock_victim_runs_again_and_both_transactions_commit_once(db):
     assert len(runs) == 3 and sorted(runs[:2]) == ["First", "Second"]
     names = {db.one("account_by_uid", uid=uid)["firstname"] for uid in uids}
     assert names == {runs[-1]}  # the one that ran again renamed both rows last
+
+
+def test_a_forked_worker_opens_its_own_connections_instead_of_sharing_its_parents(db):
+    """As under gunicorn --preload: the app (and its pool) is built before the workers are forked."""
+    parent_connection = db.one("connection_id_for_tests")["id"]  # now idle in the pool
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: report which connection answers it, then leave without cleanup
+        try:
+            os.write(write, str(db.one("connection_id_for_tests")["id"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_connection = int(os.read(read, 64) or 0)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child_connection and child_connection != parent_connection
+    # The parent's pooled connection was neither used nor closed by the child.
+    assert db.one("connection_id_for_tests")["id"] == parent_connection
