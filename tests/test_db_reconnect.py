@@ -1,5 +1,9 @@
 """MariaDB connections that the server drops: a reconnect, never a 500 and never a half-written change."""
 
+import os
+import threading
+import time
+
 import pytest
 from helpers import csrf_token_in, free_port
 from werkzeug.test import Client
@@ -136,3 +140,51 @@ def test_a_dead_first_host_fails_over_to_the_next_and_is_then_tried_last(mariadb
     finally:
         app.db.close()
         mariadb_databases.give_back(url)
+
+
+def test_a_deadlock_victim_runs_again_and_both_transactions_commit_once(db):
+    """Two transactions lock two rows in opposite orders: MariaDB aborts one (1213), which runs again."""
+    uids = [db.transaction(lambda tx, n=n: tx.insert(
+        "insert_user", firstname="A", lastname="B", email=f"u{n}@example.com", pwdhash="x", created_at=0))
+        for n in (1, 2)]
+    first_locked, second_locked = threading.Event(), threading.Event()
+    runs = []
+
+    def rename(tx, name, order, locked, wait_for):
+        """Rename both users, taking their row locks in the given order, meeting the other transaction in between."""
+        runs.append(name)
+        tx.run("update_name", uid=order[0], firstname=name, lastname=name)
+        if len(runs) <= 2:  # the first run of each: make them cross
+            locked.set()
+            wait_for.wait(5)
+            time.sleep(0.2)  # the other one is now waiting for our first row
+        tx.run("update_name", uid=order[1], firstname=name, lastname=name)
+
+    other = threading.Thread(target=lambda: db.transaction(
+        lambda tx: rename(tx, "Second", uids[::-1], second_locked, first_locked)))
+    other.start()
+    db.transaction(lambda tx: rename(tx, "First", uids, first_locked, second_locked))
+    other.join()
+    # One of the two was the victim: three runs in all, and each committed once.
+    assert len(runs) == 3 and sorted(runs[:2]) == ["First", "Second"]
+    names = {db.one("account_by_uid", uid=uid)["firstname"] for uid in uids}
+    assert names == {runs[-1]}  # the one that ran again renamed both rows last
+
+
+def test_a_forked_worker_opens_its_own_connections_instead_of_sharing_its_parents(db):
+    """As under gunicorn --preload: the app (and its pool) is built before the workers are forked."""
+    parent_connection = db.one("connection_id_for_tests")["id"]  # now idle in the pool
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: report which connection answers it, then leave without cleanup
+        try:
+            os.write(write, str(db.one("connection_id_for_tests")["id"]).encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    child_connection = int(os.read(read, 64) or 0)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert child_connection and child_connection != parent_connection
+    # The parent's pooled connection was neither used nor closed by the child.
+    assert db.one("connection_id_for_tests")["id"] == parent_connection

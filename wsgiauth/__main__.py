@@ -26,10 +26,10 @@ def command_settings(args) -> Settings:
     return read_settings({"DATABASE": args.database} if args.database else {})
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, timeouts=None) -> Database:
     """Open the settings' database."""
     try:
-        return Database(settings.DATABASE)
+        return Database(settings.DATABASE, timeouts=timeouts)
     except ValueError as error:  # a malformed URL
         raise CommandError(str(error)) from None
 
@@ -44,7 +44,9 @@ def cmd_serve(args) -> int:
 
 def cmd_migrate(args) -> int:
     """Apply pending schema migrations and say which."""
-    db = open_database(command_settings(args))
+    # An ALTER TABLE on a big table may run for minutes (and on Galera it
+    # holds the whole cluster while it does): a request's 10 s would cut it off.
+    db = open_database(command_settings(args), timeouts={"read_timeout": 3600, "write_timeout": 3600})
     try:
         applied = migrate(db)
     finally:
