@@ -43,10 +43,11 @@ pick among 10,000 seeded users; sign-ups create new ones, and their confirmation
 .eml files in a temporary folder.
 
 Per minute (`--interval`) it records the requests, their statuses and their p50 and p99 latency
-(from sending the request to the last byte of the answer, connecting included); every ~10 s it
+(from sending the request to the last byte of the answer, connecting included); every 5 s it
 samples each worker's VmRSS (workers: the children of the gunicorn master). A sample taken while a
-worker hashes a password counts scrypt's 32 MiB buffer, which is given back when the hash ends, so
-a worker's RSS at the end of a minute is the lowest of its samples in that minute's second half.
+worker hashes a password counts up to all of scrypt's 32 MiB buffer, which is given back when the
+hash ends, so a worker's RSS at the end of a minute is the lowest of its 6 samples in that
+minute's second half (with 3, every 10 s, a 10-minute run had a minute whose lowest was 12 MiB up).
 It prints a Markdown table per database, the mix as it came out, and the verdicts; `--json FILE`
 writes all of it as JSON. The load average and the CPU other processes used are in the output:
 on a 2-core machine shared with other jobs, p99 moves with them.
@@ -85,7 +86,7 @@ log = logging.getLogger("bench.soak")
 USERS = 10_000  # seeded users; connection n's signed-in browser is user n
 RSS_GROWTH_MAX = 0.05
 P99_GROWTH_MAX = 1.5
-SAMPLES_PER_INTERVAL = 6  # every 10 s in a minute
+SAMPLES_PER_INTERVAL = 12  # every 5 s in a minute
 NEW_PASSWORD = "soak test passphrase"  # for sign-ups: long enough, not common, not the name or address
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
 TIMEOUT = 60  # seconds a connection may wait for one answer: a hung worker shows as failed requests
@@ -451,7 +452,8 @@ def sample(soak, server, connections, cpu):
             log.info("%d s: %d requests, %d x 5xx, worker RSS %s MiB, load average %.1f, other processes %.2f cores",
                      (interval + 1) * soak.interval, sum(c.tally.requests for c in connections),
                      sum(c.tally.server_errors for c in connections),
-                     " / ".join(f"{mib:.1f}" for mib in samples[-1][2].values()), *machine[-1].values())
+                     " / ".join(f"{mib:.1f}" for mib in rss_at_end(samples, interval).values()),
+                     *machine[-1].values())
     return samples, machine
 
 
@@ -470,7 +472,7 @@ def figures(soak, connections, samples, machine, load_before, cpu_used, elapsed,
         rows.append({"from_s": i * soak.interval, "to_s": (i + 1) * soak.interval, "requests": result.requests,
                      "requests_per_s": round(result.rps, 1), "statuses": by_status(statuses[i]),
                      "p50_ms": round(result.p50_ms, 1), "p99_ms": round(result.p99_ms, 1),
-                     "worker_rss_mib": [round(mib, 1) for mib in rss_at_end(samples, i).values()],
+                     "worker_rss_mib": [round(mib, 2) for mib in rss_at_end(samples, i).values()],
                      **machine[i]})
     everything = sum(statuses, collections.Counter())
     total = sum(everything.values())
@@ -488,7 +490,10 @@ def figures(soak, connections, samples, machine, load_before, cpu_used, elapsed,
         "statuses": by_status(everything), "intervals": rows, "requests_by_kind": requests,
         "hashing_share": round(sum(r["requests"] for name, r in requests.items() if name in HASHING) / total, 5),
         "rss_mib": {"first": mib_by_pid(first), "last": mib_by_pid(last), "idle_after": mib_by_pid(idle_rss),
-                    "workers_seen": sorted({pid for _, _, rss in samples for pid in rss} | set(idle_rss))},
+                    "workers_seen": sorted({pid for _, _, rss in samples for pid in rss} | set(idle_rss)),
+                    # Every sample: (seconds since the start, {pid: MiB}).
+                    "samples": [((i * SAMPLES_PER_INTERVAL + n) * soak.interval / SAMPLES_PER_INTERVAL,
+                                 mib_by_pid(rss)) for i, n, rss in samples]},
         "load_average_before": round(load_before, 2),
         "cpu": {"server_us_per_request": round(server_cpu / total * 1e6),
                 "load_generator_us_per_request": round(own_cpu / total * 1e6),
