@@ -601,7 +601,7 @@ def report(run, date) -> str:
         f"wsgiauth soak, {date}, {run['database']}: {run['duration_s']} s, "
         f"{run['connections']} connections, gunicorn with {run['workers']} sync workers; {cpu_model()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}. Password hashing {method} on "
-        f"{run['hashing_share']:.2%} of requests (sign-ins, wrong passwords, sign-ups). "
+        f"{run['hashing_share']:.3%} of requests (sign-ins, wrong passwords, sign-ups). "
         f"{run['requests']:,} requests, {run['requests_per_s']:,.1f}/s; CPU per request: server "
         f"{cpu['server_us_per_request']:,} µs, load generator {cpu['load_generator_us_per_request']:,} µs; "
         f"other processes used {cpu['other_processes_cores']:.2f} cores on average; load average "
