@@ -50,7 +50,8 @@ hash ends, so a worker's RSS at the end of a minute is the lowest of its 6 sampl
 minute's second half (with 3, every 10 s, a 10-minute run had a minute whose lowest was 12 MiB up).
 It prints a Markdown table per database, the mix as it came out, and the verdicts; `--json FILE`
 writes all of it as JSON. The load average and the CPU other processes used are in the output:
-on a 2-core machine shared with other jobs, p99 moves with them.
+on a 2-core machine shared with other jobs, p99 moves with them. So is the server's CPU per
+request (gunicorn's and the database server's), which moves much less: a creep would show there.
 """
 
 import argparse
@@ -429,31 +430,31 @@ class CPU:
         """Return the CPU seconds used since the start: (the server, this process, the whole machine)."""
         return tuple(after - before for before, after in zip(self.start, self.now()))
 
-    def others_since_last(self, seconds) -> float:
-        """Return how many cores other processes kept busy on average since the last call (or the start)."""
+    def since_last(self, seconds) -> dict:
+        """Return the CPU seconds of the server and of this process, and the cores others used, since the last call."""
         now = self.now()
         server, mine, busy = (after - before for before, after in zip(self.last, now))
         self.last = now
-        return (busy - server - mine) / seconds
+        return {"server_cpu_s": server, "load_generator_cpu_s": mine,
+                "other_processes_cores": round((busy - server - mine) / seconds, 2)}
 
 
 def sample(soak, server, connections, cpu):
     """Sample each worker's RSS every interval / SAMPLES_PER_INTERVAL until the run ends; return (samples, machine)."""
     samples = []  # (interval, sample number in it from 1, {pid: MiB})
-    machine = []  # per interval: the load average at its end and the cores other processes used
+    machine = []  # per interval: the load average at its end, the CPU of the server, of this process and of others
     period = soak.interval / SAMPLES_PER_INTERVAL
     for n in range(1, soak.intervals * SAMPLES_PER_INTERVAL + 1):
         time.sleep(max(0.0, soak.started + n * period - time.monotonic()))
         interval, number = divmod(n - 1, SAMPLES_PER_INTERVAL)
         samples.append((interval, number + 1, server.rss_by_worker()))
         if number + 1 == SAMPLES_PER_INTERVAL:
-            machine.append({"load_average": round(os.getloadavg()[0], 2),
-                            "other_processes_cores": round(cpu.others_since_last(soak.interval), 2)})
+            machine.append({"load_average": round(os.getloadavg()[0], 2), **cpu.since_last(soak.interval)})
             log.info("%d s: %d requests, %d x 5xx, worker RSS %s MiB, load average %.1f, other processes %.2f cores",
                      (interval + 1) * soak.interval, sum(c.tally.requests for c in connections),
                      sum(c.tally.server_errors for c in connections),
                      " / ".join(f"{mib:.1f}" for mib in rss_at_end(samples, interval).values()),
-                     *machine[-1].values())
+                     machine[-1]["load_average"], machine[-1]["other_processes_cores"])
     return samples, machine
 
 
@@ -472,8 +473,14 @@ def figures(soak, connections, samples, machine, load_before, cpu_used, elapsed,
         rows.append({"from_s": i * soak.interval, "to_s": (i + 1) * soak.interval, "requests": result.requests,
                      "requests_per_s": round(result.rps, 1), "statuses": by_status(statuses[i]),
                      "p50_ms": round(result.p50_ms, 1), "p99_ms": round(result.p99_ms, 1),
+                     # CPU per request hardly moves with other jobs on the
+                     # machine, as requests/s and latency do: it shows a creep.
+                     "server_us_per_request": round(machine[i]["server_cpu_s"] / max(1, result.requests) * 1e6),
+                     "load_generator_us_per_request":
+                         round(machine[i]["load_generator_cpu_s"] / max(1, result.requests) * 1e6),
                      "worker_rss_mib": [round(mib, 2) for mib in rss_at_end(samples, i).values()],
-                     **machine[i]})
+                     "load_average": machine[i]["load_average"],
+                     "other_processes_cores": machine[i]["other_processes_cores"]})
     everything = sum(statuses, collections.Counter())
     total = sum(everything.values())
     requests = {}
@@ -607,9 +614,9 @@ def report(run, date) -> str:
         f"other processes used {cpu['other_processes_cores']:.2f} cores on average; load average "
         f"{run['load_average_before']:.1f} before the run.",
         "",
-        "| Seconds | Requests | Requests/s | 2xx | 3xx | 4xx | 5xx | Failed | p50 ms | p99 ms | Worker RSS MiB | "
-        "Load average | Others' cores |",
-        "|" + " --- |" * 13,
+        "| Seconds | Requests | Requests/s | 2xx | 3xx | 4xx | 5xx | Failed | p50 ms | p99 ms | Server CPU µs/request "
+        "| Worker RSS MiB | Load average | Others' cores |",
+        "|" + " --- |" * 14,
     ]
     for row in run["intervals"]:
         classes = collections.Counter()
@@ -617,7 +624,7 @@ def report(run, date) -> str:
             classes[int(status) // 100] += n
         lines.append(f"| {row['from_s']}-{row['to_s']} | {row['requests']:,} | {row['requests_per_s']:,.1f} | "
                      + " | ".join(f"{classes[c]:,}" for c in (2, 3, 4, 5, 0))
-                     + f" | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | "
+                     + f" | {row['p50_ms']:.1f} | {row['p99_ms']:.1f} | {row['server_us_per_request']:,} | "
                      f"{' / '.join(f'{mib:.1f}' for mib in row['worker_rss_mib'])} | {row['load_average']:.1f} | "
                      f"{row['other_processes_cores']:.2f} |")
     lines += ["", "| Request | Share | Requests | Statuses | p50 ms | p99 ms |", "|" + " --- |" * 6]
@@ -627,7 +634,8 @@ def report(run, date) -> str:
                      f"{kind['p99_ms']:.1f} |")
     idle = " / ".join(f"{mib:.1f}" for mib in run["rss_mib"]["idle_after"].values())
     lines += ["", f"Worker RSS: each worker's lowest sample in the second half of the {span(run)}; idle after the "
-              f"run: {idle} MiB. Others' cores: the CPU other processes on the machine used, in cores.", ""]
+              f"run: {idle} MiB. Server CPU: gunicorn's and the database server's. Others' cores: the CPU other "
+              "processes on the machine used, in cores.", ""]
     mark = {True: "✓", False: "✗"}
     lines += [f"{mark[check['ok']]} {check['target']}: {check['value']}" for check in run["checks"]]
     for example in run["unexpected_examples"]:
