@@ -15,6 +15,7 @@ PASSWORD = "benchmark password"
 EMAIL = "user%07d@bench.invalid"
 BATCH = 10_000  # the most users one seed_users query inserts (bench/queries.sql)
 QUERIES = Path(__file__).with_name("queries.sql")
+_CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def bench_database(url):
@@ -46,13 +47,19 @@ def _cookie_header(headers):
     return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
+def csrf_token(page):
+    """Return the CSRF token of the first form on page, or None if it has none."""
+    token = _CSRF_TOKEN.search(page)
+    return token and token.group(1)
+
+
 def anonymous_form(base_url):
     """Load the sign-in form as a new browser; return (Cookie header, CSRF token)."""
     status, headers, page = http_request(base_url, "GET", "/signin")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = csrf_token(page)
     if status != 200 or not token:
         raise RuntimeError(f"GET /signin answered {status} without a CSRF token")
-    return _cookie_header(headers), token.group(1)
+    return _cookie_header(headers), token
 
 
 def signin_body(token, user=None):
