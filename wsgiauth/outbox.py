@@ -111,7 +111,6 @@ class Outbox:
         return self.store(tx, self.draft(to=to, subject=subject, body=body, reply_to=reply_to))
 
     @staticmethod
-
     def store(tx, row) -> int:
         """Store an outbox row made by draft() inside tx and return its id."""
         return tx.insert("insert_outbox", **row)
