@@ -33,22 +33,27 @@ VERIFY_MIN = {"sqlite": 0.60, "mysql": None}
 
 def add_arguments(parser):
     """Declare the benchmark's command-line options."""
-    parser.add_argument("--database", choices=["sqlite", "mysql", "both"], default="both")
+    add_server_arguments(parser)
     parser.add_argument("--duration", type=int, default=10, metavar="S", help="seconds per case (default 10)")
     parser.add_argument("--warmup", type=int, default=1, metavar="S",
                         help="seconds of unmeasured load before each case (default 1; 0 for none)")
     parser.add_argument("--users", type=int, nargs="+", default=[1_000, 1_000_000], metavar="N",
                         help="users in the table for each sign-in case (default 1000 1000000)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="gunicorn workers (default: one per core)")
     parser.add_argument("--connections", type=int, default=None,
                         help="wrk connections for the page cases (default: 4 per worker)")
+    parser.add_argument("--output", metavar="FILE", help="also write the Markdown table to FILE")
+
+
+def add_server_arguments(parser):
+    """Declare the options of what is served, shared with the soak: databases, workers, hashing."""
+    parser.add_argument("--database", choices=["sqlite", "mysql", "both"], default="both")
+    parser.add_argument("--workers", type=int, default=os.cpu_count(), help="gunicorn workers (default: one per core)")
     parser.add_argument("--password-method",
                         default=os.environ.get("WSGIAUTH_PASSWORD_METHOD") or Settings.PASSWORD_METHOD,
                         help="hash method (default: WSGIAUTH_PASSWORD_METHOD or the app's)")
     parser.add_argument("--mysql-admin-url", default=os.environ.get("WSGIAUTH_TEST_MYSQL"),
                         help="an existing server to create scratch databases on "
                         "(default: WSGIAUTH_TEST_MYSQL, else a throwaway mariadbd)")
-    parser.add_argument("--output", metavar="FILE", help="also write the Markdown table to FILE")
 
 
 def main(options) -> int:
@@ -116,8 +121,7 @@ def server_version(url) -> str:
     try:
         if db.dialect == "sqlite":
             return f"SQLite {sqlite3.sqlite_version}"
-        with db.transaction() as tx:
-            return "MariaDB " + tx.one("server_version")["version"].split("-")[0]
+        return "MariaDB " + db.one("server_version")["version"].split("-")[0]
     finally:
         db.close()
 

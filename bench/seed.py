@@ -15,6 +15,7 @@ PASSWORD = "benchmark password"
 EMAIL = "user%07d@bench.invalid"
 BATCH = 10_000  # the most users one seed_users query inserts (bench/queries.sql)
 QUERIES = Path(__file__).with_name("queries.sql")
+_CSRF_TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def bench_database(url):
@@ -28,15 +29,14 @@ def seed_users(db, first, last, pwdhash, now):
     # row shares one hash instead, which costs the sign-in the same to check.
     # The database makes the rows itself, BATCH to a statement and a transaction.
     for start in range(first, last + 1, BATCH):
-        with db.transaction() as tx:
-            tx.run("seed_users", first=start, last=min(start + BATCH - 1, last), pwdhash=pwdhash, now=now)
+        db.transaction(lambda tx, start=start: tx.run("seed_users", first=start, last=min(start + BATCH - 1, last),
+                                                      pwdhash=pwdhash, now=now))
 
 
 def confirm_user(db, n, now):
     """Mark user n's email address as confirmed, as most users of a real site have done."""
-    with db.transaction() as tx:
-        uid = tx.one("user_uid_by_email", email=EMAIL % n)["uid"]
-        tx.run("confirm_email", uid=uid, email=EMAIL % n, now=now)
+    uid = db.one("user_uid_by_email", email=EMAIL % n)["uid"]
+    db.transaction(lambda tx: tx.run("confirm_email", uid=uid, email=EMAIL % n, now=now))
 
 
 def _cookie_header(headers):
@@ -47,13 +47,19 @@ def _cookie_header(headers):
     return "; ".join(f"{name}={morsel.value}" for name, morsel in jar.items())
 
 
+def csrf_token(page):
+    """Return the CSRF token of the first form on page, or None if it has none."""
+    token = _CSRF_TOKEN.search(page)
+    return token and token.group(1)
+
+
 def anonymous_form(base_url):
     """Load the sign-in form as a new browser; return (Cookie header, CSRF token)."""
     status, headers, page = http_request(base_url, "GET", "/signin")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    token = csrf_token(page)
     if status != 200 or not token:
         raise RuntimeError(f"GET /signin answered {status} without a CSRF token")
-    return _cookie_header(headers), token.group(1)
+    return _cookie_header(headers), token
 
 
 def signin_body(token, user=None):

@@ -95,8 +95,12 @@ class Gunicorn:
 
     def worker_rss_mib(self) -> list:
         """Return each worker's resident memory (VmRSS) in MiB."""
-        sizes = (_status_field(pid, "VmRSS") for pid in self.worker_pids())
-        return [int(size.split()[0]) / 1024 for size in sizes if size]  # "12345 kB"
+        return list(self.rss_by_worker().values())
+
+    def rss_by_worker(self) -> dict:
+        """Return {pid: resident memory (VmRSS) in MiB} for each worker."""
+        sizes = {pid: _status_field(pid, "VmRSS") for pid in self.worker_pids()}
+        return {pid: int(size.split()[0]) / 1024 for pid, size in sizes.items() if size}  # "12345 kB"
 
     def stop(self):
         """Stop the master and its workers; kill the master if it has not gone within 30 s."""

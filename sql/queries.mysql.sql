@@ -18,3 +18,22 @@ LIMIT :batch;
 -- name: delete_old_attempts
 -- `wsgiauth cleanup`: one bounded batch of attempts older than any limit's window.
 DELETE FROM attempts WHERE at <= :before LIMIT :batch;
+
+-- name: node_state
+-- On a new connection: is this Galera node synced with the cluster and
+-- ready for queries? Plain MariaDB/MySQL has no wsrep variables: no rows.
+SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_ready', 'wsrep_local_state_comment');
+
+-- name: set_wsrep_sync_wait
+-- Galera: make this connection's reads wait for the writes the cluster
+-- committed before them (?wsrep_sync_wait=1 in WSGIAUTH_DATABASE).
+SET SESSION wsrep_sync_wait = :level;
+
+-- name: lock_attempt_key
+-- Takes the key's counter row lock for the rest of the transaction (see limits.Limit.lock).
+INSERT INTO attempt_keys (bucket, key_hash, hits, touched_at) VALUES (:bucket, :key_hash, 1, :now)
+ON DUPLICATE KEY UPDATE hits = hits + 1, touched_at = :now;
+
+-- name: delete_old_attempt_keys
+-- `wsgiauth cleanup`: one bounded batch of counter rows untouched for longer than any window.
+DELETE FROM attempt_keys WHERE touched_at <= :before LIMIT :batch;

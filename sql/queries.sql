@@ -112,6 +112,10 @@ SELECT at FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash AND at >
 -- name: clear_attempts
 DELETE FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash;
 
+-- name: forget_attempt
+-- A password check counted before the hash ran, and the password was right.
+DELETE FROM attempts WHERE id = :id;
+
 -- name: insert_security_event
 INSERT INTO security_events (at, event, uid, ip, user_agent, detail)
 VALUES (:at, :event, :uid, :ip, :user_agent, :detail);

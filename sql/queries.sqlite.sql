@@ -20,3 +20,12 @@ DELETE FROM sessions WHERE id_hash IN (
 -- name: delete_old_attempts
 -- `wsgiauth cleanup`: one bounded batch of attempts older than any limit's window.
 DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at <= :before LIMIT :batch);
+
+-- name: lock_attempt_key
+-- Takes the database's write lock for the rest of the transaction (see limits.Limit.lock).
+INSERT INTO attempt_keys (bucket, key_hash, hits, touched_at) VALUES (:bucket, :key_hash, 1, :now)
+ON CONFLICT (bucket, key_hash) DO UPDATE SET hits = hits + 1, touched_at = excluded.touched_at;
+
+-- name: delete_old_attempt_keys
+-- `wsgiauth cleanup`: one bounded batch of counter rows untouched for longer than any window.
+DELETE FROM attempt_keys WHERE rowid IN (SELECT rowid FROM attempt_keys WHERE touched_at <= :before LIMIT :batch);

@@ -170,8 +170,7 @@ def querying(url):
     db = Database(url, query_files=[TEST_QUERIES])
 
     def run(name, **params):
-        with db.transaction() as tx:
-            return tx.all(name, **params)
+        return db.transaction(lambda tx: tx.all(name, **params))
 
     try:
         yield run

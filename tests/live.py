@@ -64,17 +64,20 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     """A minimal HTTP client with a cookie jar, for servers running in another process."""
 
-    def __init__(self, base_url):
+    def __init__(self, base_url, headers=None, timeout=30):
+        """headers: sent with every request (e.g. X-Forwarded-For as a proxy would add it)."""
         self.base_url = base_url
+        self.headers = headers or {}
+        self.timeout = timeout
         self.cookies = http.cookiejar.CookieJar()
         self._opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect())
 
     def request(self, path, data=None, headers=None):
         """GET (or POST a form when data is given), with extra headers if given; return (status, headers, text)."""
         body = urllib.parse.urlencode(data).encode() if data is not None else None
-        request = urllib.request.Request(self.base_url + path, data=body, headers=headers or {})
+        request = urllib.request.Request(self.base_url + path, data=body, headers={**self.headers, **(headers or {})})
         try:
-            with self._opener.open(request, timeout=30) as response:
+            with self._opener.open(request, timeout=self.timeout) as response:
                 return response.status, response.headers, response.read().decode()
         except urllib.error.HTTPError as error:
             return error.code, error.headers, error.read().decode()

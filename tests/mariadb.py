@@ -71,6 +71,8 @@ class ThrowawayMariaDB:
         """Prepare an unstarted server; start() or `with` launches it."""
         self.tmpdir: str | None = None
         self.process: subprocess.Popen | None = None
+        self.command: list = []  # mariadbd's command line, kept for restart()
+        self.log: str | None = None
         self.port: int | None = None
         self.startup_seconds: float | None = None
 
@@ -124,8 +126,13 @@ class ThrowawayMariaDB:
             # Debian's own config (skipped by --no-defaults) makes utf8mb4 the default.
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
         ]
-        with open(log, "ab") as err:  # startup errors reach stderr before the log opens
-            self.process = subprocess.Popen(command, stdin=subprocess.DEVNULL,
+        self.command, self.log = command, log
+        self._run()
+
+    def _run(self) -> None:
+        """Run mariadbd (self.command) until it accepts connections."""
+        with open(self.log, "ab") as err:  # startup errors reach stderr before the log opens
+            self.process = subprocess.Popen(self.command, stdin=subprocess.DEVNULL,
                                             stdout=err, stderr=err, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 60
         while self.process.poll() is None:
@@ -136,10 +143,21 @@ class ThrowawayMariaDB:
                 return
             except pymysql.err.OperationalError:
                 if time.monotonic() > deadline:
-                    raise MariaDBUnavailable(f"mariadbd not ready after 60 s:\n{_tail(log)}") from None
+                    raise MariaDBUnavailable(f"mariadbd not ready after 60 s:\n{_tail(self.log)}") from None
                 time.sleep(0.05)
         # Rarely, another process grabbed the port between free_port() and mariadbd.
-        raise MariaDBUnavailable(f"mariadbd exited during startup:\n{_tail(log)}")
+        raise MariaDBUnavailable(f"mariadbd exited during startup:\n{_tail(self.log)}")
+
+    def kill(self) -> None:
+        """Kill the server with SIGKILL, as a crash would; its data directory stays for restart()."""
+        self.process.kill()
+        self.process.wait()
+
+    def restart(self) -> float:
+        """Start the killed server again on the same data directory and port; return the seconds it took."""
+        began = time.monotonic()
+        self._run()  # InnoDB's crash recovery replays what the killed server had committed
+        return time.monotonic() - began
 
     def stop(self) -> None:
         """Shut the server down (SIGTERM, then SIGKILL after 30 s) and delete its files."""

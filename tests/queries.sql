@@ -18,6 +18,9 @@ SELECT at, event, uid, ip, user_agent, detail FROM security_events ORDER BY id;
 -- name: attempts_for_tests
 SELECT bucket, key_hash, at FROM attempts ORDER BY id;
 
+-- name: password_attempts_for_tests
+SELECT key_hash, at FROM attempts WHERE bucket = 'password-account' ORDER BY id;
+
 -- name: all_outbox_for_tests
 SELECT id, message_id, mail_from, mail_to, reply_to, subject, body, status, attempts, last_error,
        next_attempt_at, claim, claimed_until, created_at, sent_at

@@ -93,7 +93,7 @@ def test_a_database_that_goes_away_gets_a_503_page(tmp_path, make_app, caplog):
     folder.write_text("not a folder")
     response = client.get("/signin")
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
-    assert "cannot reach its database" in response.get_data(as_text=True)
+    assert "We can&#39;t reach our database right now" in response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store" and "Content-Security-Policy" in response.headers
 
 
@@ -110,4 +110,4 @@ def test_a_malformed_database_url_is_one_line(url, message):
 def test_cleanup_runs_from_cron_and_says_what_it_deleted(database_url):
     done = wsgiauth("cleanup", database_url=database_url)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Deleted 0 expired session(s) and 0 old attempt(s)."
+    assert done.stdout.strip() == "Deleted 0 expired session(s), 0 old attempt(s) and 0 idle rate-limit key(s)."

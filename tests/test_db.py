@@ -25,16 +25,18 @@ def db(database_url):
 def test_a_transaction_that_fails_part_way_writes_nothing(db, query):
     # MySQL connections run in autocommit mode outside transaction(): this
     # checks that transaction() really begins one.
-    with pytest.raises(RuntimeError), db.transaction() as tx:
+    def work(tx):
         for n in (1, 2, 3):
             tx.insert("insert_user", **user(n))
         raise RuntimeError("something went wrong after the writes")
+
+    with pytest.raises(RuntimeError):
+        db.transaction(work)
     assert query("all_users_for_tests") == []
 
 
 def test_a_lone_read_sees_committed_rows(db):
     assert db.one("user_uid_by_email", email="user1@example.com") is None
-    with db.transaction() as tx:
-        uid = tx.insert("insert_user", **user(1))
+    uid = db.transaction(lambda tx: tx.insert("insert_user", **user(1)))
     assert db.one("user_uid_by_email", email="user1@example.com") == {"uid": uid}
 

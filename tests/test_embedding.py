@@ -149,4 +149,4 @@ def test_a_host_request_when_the_database_is_gone_is_a_503_never_a_guess(app, si
     path.mkdir()
     response = site.get("/reports")
     assert response.status_code == 503 and response.headers["Retry-After"] == "30"
-    assert "cannot reach its accounts database" in response.get_data(as_text=True)
+    assert "We can't reach our accounts database" in response.get_data(as_text=True)

@@ -25,8 +25,8 @@ from test_contact import THANKS, ZOE, send
 
 def queue(app, n=1, to=TEST_CONTACT_TO):
     """Enqueue n messages through the outbox API, in one transaction; return their ids."""
-    with app.db.transaction() as tx:
-        return [app.outbox.enqueue(tx, to=to, subject=f"Test {i}", body=f"Body {i}: ü") for i in range(n)]
+    return app.db.transaction(lambda tx: [app.outbox.enqueue(tx, to=to, subject=f"Test {i}", body=f"Body {i}: ü")
+                                          for i in range(n)])
 
 
 def deliver_mail(database_url, mail_url, *options, cwd):
@@ -86,18 +86,19 @@ def test_retries_back_off_exponentially_up_to_an_hour_and_never_give_up(mail_app
 
 @pytest.mark.both_databases
 def test_enqueue_is_part_of_the_callers_transaction(mail_app, query):
+    def work(tx):
+        mail_app.outbox.enqueue(tx, to="someone@example.org", subject="Hi", body="Hello")
+        raise RuntimeError("the change that caused the mail failed")
+
     with pytest.raises(RuntimeError):
-        with mail_app.db.transaction() as tx:
-            mail_app.outbox.enqueue(tx, to="someone@example.org", subject="Hi", body="Hello")
-            raise RuntimeError("the change that caused the mail failed")
+        mail_app.db.transaction(work)
     assert query("all_outbox_for_tests") == []
 
 
 def test_enqueue_refuses_a_header_with_a_line_break(mail_app, query):
     with pytest.raises(ValueError):
-        with mail_app.db.transaction() as tx:
-            mail_app.outbox.enqueue(tx, to="someone@example.org", body="x",
-                                    subject="Hi\r\nBcc: victim@example.net")
+        mail_app.db.transaction(lambda tx: mail_app.outbox.enqueue(tx, to="someone@example.org", body="x",
+                                                                   subject="Hi\r\nBcc: victim@example.net"))
     assert query("all_outbox_for_tests") == []
 
 

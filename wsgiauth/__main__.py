@@ -26,10 +26,10 @@ def command_settings(args) -> Settings:
     return read_settings({"DATABASE": args.database} if args.database else {})
 
 
-def open_database(settings: Settings) -> Database:
+def open_database(settings: Settings, timeouts=None) -> Database:
     """Open the settings' database."""
     try:
-        return Database(settings.DATABASE)
+        return Database(settings.DATABASE, timeouts=timeouts)
     except ValueError as error:  # a malformed URL
         raise CommandError(str(error)) from None
 
@@ -44,7 +44,9 @@ def cmd_serve(args) -> int:
 
 def cmd_migrate(args) -> int:
     """Apply pending schema migrations and say which."""
-    db = open_database(command_settings(args))
+    # An ALTER TABLE on a big table may run for minutes (and on Galera it
+    # holds the whole cluster while it does): a request's 10 s would cut it off.
+    db = open_database(command_settings(args), timeouts={"read_timeout": 3600, "write_timeout": 3600})
     try:
         applied = migrate(db)
     finally:
@@ -108,7 +110,8 @@ def cmd_cleanup(args) -> int:
         counts = cleanup(db, settings)
     finally:
         db.close()
-    print(f"Deleted {counts['sessions']} expired session(s) and {counts['attempts']} old attempt(s).")
+    print(f"Deleted {counts['sessions']} expired session(s), {counts['attempts']} old attempt(s) "
+          f"and {counts['attempt keys']} idle rate-limit key(s).")
     return 0
 
 
@@ -123,12 +126,17 @@ def cmd_create_user(args) -> int:
     db = open_database(settings)
     try:
         check_current(db)
-        with db.transaction() as tx:
+        pwdhash = Passwords(settings.PASSWORD_METHOD).hash(data["password"])
+
+        def create(tx):
+            """Insert the account (confirmed if the operator vouches for the address); return its uid."""
             uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
-                            email=data["email"], pwdhash=Passwords(settings.PASSWORD_METHOD).hash(data["password"]),
-                            created_at=settings.now())
-            if args.confirmed:  # the operator vouches for the address
+                            email=data["email"], pwdhash=pwdhash, created_at=settings.now())
+            if args.confirmed:
                 tx.run("confirm_email", uid=uid, email=data["email"], now=settings.now())
+            return uid
+
+        uid = db.transaction(create)
     except IntegrityError:
         raise CommandError(f"an account with the address {data['email']} exists already") from None
     finally:

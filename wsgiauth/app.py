@@ -308,8 +308,8 @@ class WSGIAuth:
         """Answer 503 when the database cannot be reached: a clear page, nothing changed, try again later."""
         log.warning("503 for %s %s: %s", request.method, getattr(request.url_rule, "rule", "?"), error)
         request.session = None  # nothing of it can be read or saved now
-        unavailable = ServiceUnavailable("The site cannot reach its database right now. Nothing was changed. "
-                                         "Please try again in a minute.", retry_after=30)
+        unavailable = ServiceUnavailable("We can't reach our database right now. Please try again in a minute.",
+                                         retry_after=30)
         response = self.render(request, "error.html", status=503, error=unavailable)
         response.headers["Retry-After"] = "30"
         return response

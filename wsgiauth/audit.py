@@ -38,6 +38,9 @@ def record(app, tx, request, event: str, uid=None, detail: str = "") -> None:
     ip, user_agent = client.ip(request), client.agent(request)
     tx.run("insert_security_event", at=app.now(), event=event, uid=uid, ip=ip,
            user_agent=user_agent, detail=str(detail)[:64])
+    # Logged once the row is committed: a transaction that is rolled back, or
+    # retried (db.py), leaves no log line for an event that did not happen.
     # %r quotes the user agent, so nothing it contains can forge a log line.
-    log.info("security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent,
-             extra={"event": event, "uid": uid, "ip": ip})  # separate fields in JSON lines (logs.py)
+    tx.after_commit.append(lambda: log.info(
+        "security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent,
+        extra={"event": event, "uid": uid, "ip": ip}))  # separate fields in JSON lines (logs.py)

@@ -13,8 +13,7 @@ def delete_in_batches(db, query, **params) -> int:
     """Run a batched DELETE until a batch deletes fewer rows than BATCH; return how many rows went."""
     deleted = 0
     while True:
-        with db.transaction() as tx:
-            n = tx.run(query, batch=BATCH, **params)
+        n = db.transaction(lambda tx: tx.run(query, batch=BATCH, **params))
         deleted += n
         if n < BATCH:
             return deleted
@@ -26,4 +25,5 @@ def cleanup(db, settings) -> dict:
     live = SessionStore(settings, settings.now).live(settings.now())
     now = live["now"]
     return {"sessions": delete_in_batches(db, "delete_expired_sessions", **live),
-            "attempts": delete_in_batches(db, "delete_old_attempts", before=now - ATTEMPTS_KEPT)}
+            "attempts": delete_in_batches(db, "delete_old_attempts", before=now - ATTEMPTS_KEPT),
+            "attempt keys": delete_in_batches(db, "delete_old_attempt_keys", before=now - ATTEMPTS_KEPT)}

@@ -105,7 +105,7 @@ class Gate:
 
 def unavailable():
     """Answer 503 when the database that knows who is signed in cannot be reached."""
-    return Response("The site cannot reach its accounts database right now. Please try again in a minute.\n",
+    return Response("We can't reach our accounts database right now. Please try again in a minute.\n",
                     status=503, content_type="text/plain; charset=utf-8",
                     headers={"Retry-After": "30", "Cache-Control": "no-store"})
 

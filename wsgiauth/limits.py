@@ -41,9 +41,18 @@ class Limit:
         """Return what a person over this limit is told."""
         return self.refusal.format(wait=in_minutes(wait))
 
-    def record(self, tx, key: str, now: int) -> None:
-        """Count one attempt."""
-        tx.run("record_attempt", bucket=self.bucket, key_hash=key_hash(key), at=now)
+    def lock(self, tx, key: str, now: int) -> None:
+        """Lock key's counter row until tx ends, so checks of one key run one at a time, on any database node."""
+        # Counting rows and then adding one is two steps: 20 attempts at once
+        # could all count 4 and all be let in. Writing one row per key first
+        # makes them queue on its row lock (on one server) or fail Galera's
+        # certification at COMMIT and be retried (across nodes); a real
+        # change (hits + 1) is what puts the row in the cluster's write set.
+        tx.run("lock_attempt_key", bucket=self.bucket, key_hash=key_hash(key), now=now)
+
+    def record(self, tx, key: str, now: int) -> int:
+        """Count one attempt; return its row id."""
+        return tx.insert("record_attempt", bucket=self.bucket, key_hash=key_hash(key), at=now)
 
     def retry_after(self, tx, key: str, now: int) -> int:
         """Return 0 if another attempt is allowed now, else the seconds to wait."""
@@ -68,6 +77,7 @@ class Backoff:
         self.first_wait = first_wait
         self.max_wait = max_wait
 
+    lock = Limit.lock
     record = Limit.record
 
     def clear(self, tx, key: str) -> None:
@@ -163,6 +173,7 @@ def hit(app, tx, request, limit: Limit, user=None, email: str = "") -> int:
     """Count an attempt inside tx if limit allows it; return 0, or the seconds to wait (audited, nothing counted)."""
     now = app.now()
     key = key_of(limit, request, user, email)
+    limit.lock(tx, key, now)
     wait = limit.retry_after(tx, key, now)
     if wait:
         audit.record(app, tx, request, "rate_limited", uid=user and user["uid"], detail=limit.bucket)
@@ -175,8 +186,7 @@ def check(app, request, limit: Limit, user=None, email: str = "") -> None:
     """Count an attempt against limit in a transaction of its own; raise a 429 when over it."""
     # Committed before the caller does its work: the count stays even if
     # that work fails, and a refusal keeps its audit row.
-    with app.db.transaction() as tx:
-        wait = hit(app, tx, request, limit, user, email)
+    wait = app.db.transaction(lambda tx: hit(app, tx, request, limit, user, email))
     if wait:
         raise TooManyAttempts(wait, limit.refusal_message(wait))
 
@@ -188,24 +198,37 @@ def verify_password(app, request, user, email: str, password: str, event: str = 
     # audited as "<event>_failed" (or "<event>_throttled" when refused).
     now = app.now()
     uid = user and user["uid"]
-    with app.db.transaction() as tx:
+
+    def take_a_turn(tx):
+        """Refuse (audited), or count this attempt now, before the hash: return (wait, attempt id)."""
+        # Counted first and forgiven if the password is right: counting only
+        # failures would let 20 guesses that arrive together all pass the
+        # check before any of them is counted.
+        PASSWORD_PER_ACCOUNT.lock(tx, email, now)
         wait = PASSWORD_PER_ACCOUNT.retry_after(tx, email, now)
         if wait:
             audit.record(app, tx, request, f"{event}_throttled", uid=uid)
+            return wait, None
+        return 0, PASSWORD_PER_ACCOUNT.record(tx, email, now)
+
+    wait, attempt_id = app.db.transaction(take_a_turn)
     if wait:
         return False, wait
     if app.passwords.verify(user, password):
+        app.db.transaction(lambda tx: tx.run("forget_attempt", id=attempt_id))
         return True, 0
-    with app.db.transaction() as tx:
-        PASSWORD_PER_ACCOUNT.record(tx, email, now)
-        audit.record(app, tx, request, f"{event}_failed", uid=uid)
+    app.db.transaction(lambda tx: audit.record(app, tx, request, f"{event}_failed", uid=uid))
     return False, 0
 
 
 def session_failures_exhausted(app, request) -> bool:
     """Count a wrong current password against this session; say whether it has now had too many."""
     key, now = key_of(PASSWORD_PER_SESSION, request), app.now()
-    with app.db.transaction() as tx:
+
+    def count(tx):
+        """Count the failure and say whether the session is over its limit now."""
+        PASSWORD_PER_SESSION.lock(tx, key, now)
         PASSWORD_PER_SESSION.record(tx, key, now)
         return PASSWORD_PER_SESSION.retry_after(tx, key, now) > 0
 
+    return app.db.transaction(count)

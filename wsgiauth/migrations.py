@@ -35,8 +35,7 @@ def available(dialect: str, directory=MIGRATIONS_DIR) -> list:
 def applied(db) -> set:
     """Return the versions recorded as applied (none if the table is missing)."""
     try:
-        with db.transaction() as tx:
-            return {row["version"] for row in tx.all("applied_migrations")}
+        return {row["version"] for row in db.all("applied_migrations")}
     except db.driver_errors:
         # No schema_migrations table yet: a brand-new database.
         return set()
@@ -110,14 +109,17 @@ def migrate(db, clock=time.time) -> list:
     for version, name, path in pending(db):
         # MySQL commits each CREATE/ALTER by itself, so a failure part-way
         # leaves earlier statements applied; migrations are written to be
-        # small for that reason.
-        with db.transaction() as tx:
+        # small for that reason, and never run twice by a retry (attempts=1).
+        def apply(tx, version=version, name=name, path=path):
+            """Run the migration's SQL and data step, and record it."""
             tx.script(path.read_text(encoding="utf-8"))
-            if version in DATA_STEPS:
-                counts = DATA_STEPS[version](tx)
-                if any(counts.values()):
-                    log.warning("migration %04d_%s changed accounts: %s", version, name, counts)
+            counts = DATA_STEPS[version](tx) if version in DATA_STEPS else {}
+            if any(counts.values()):
+                tx.after_commit.append(lambda: log.warning("migration %04d_%s changed accounts: %s",
+                                                           version, name, counts))
             tx.run("record_migration", version=version, name=name, applied_at=int(clock()))
+
+        db.transaction(apply, attempts=1)
         names.append(f"{version:04d}_{name}")
     return names
 

@@ -48,8 +48,7 @@ class Notices:
         if not session.notices_shown:
             return
         if session.row_notice and session.stored:
-            with db.transaction() as tx:
-                tx.run("clear_session_notice", id_hash=hash_id(session.sid))
+            db.transaction(lambda tx: tx.run("clear_session_notice", id_hash=hash_id(session.sid)))
         if session.cookie_notice:
             session.drop_notice_cookie = True
         session.row_notice = session.cookie_notice = None

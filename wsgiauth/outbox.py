@@ -9,6 +9,7 @@ import secrets
 import threading
 import time
 
+from .db import DatabaseUnavailable, is_fault
 from .mailer import (
     MESSAGE_ERRORS,
     SERVER_ERRORS,
@@ -143,8 +144,14 @@ class Outbox:
         """Deliver ids, logging instead of raising (the response is already gone)."""
         try:
             self.deliver(ids)
-        except Exception:
-            log.exception("Delivering mail after the response failed; deliver-mail will retry")
+        except Exception as error:
+            if isinstance(error, DatabaseUnavailable) or is_fault(error):
+                # The database failed (a server down, a lost connection), not
+                # this code: one line, as for the requests it fails at the same
+                # moment, and no traceback per email.
+                log.warning("Delivering mail after the response failed (%s); deliver-mail will retry", error)
+            else:
+                log.exception("Delivering mail after the response failed; deliver-mail will retry")
 
     def deliver(self, ids, retry_now=False) -> Report:
         """Try to send the given outbox ids (those pending, due and unclaimed); report."""
@@ -162,27 +169,28 @@ class Outbox:
     def deliver_due(self, retry_now=False, limit=1000) -> Report:
         """Send every pending message whose retry time has come (all of them if retry_now)."""
         now = self.now()
-        with self.db.transaction() as tx:
-            rows = tx.all("outbox_due", due_by=ANY_TIME if retry_now else now, now=now, limit=limit)
+        rows = self.db.all("outbox_due", due_by=ANY_TIME if retry_now else now, now=now, limit=limit)
         return self.deliver([row["id"] for row in rows], retry_now)
 
     def waiting(self):
         """Return (how many messages wait out a retry delay, when the next is due)."""
-        with self.db.transaction() as tx:
-            row = tx.one("outbox_waiting", due_by=self.now())
+        row = self.db.one("outbox_waiting", due_by=self.now())
         return row["n"], row["next_at"]
 
     def _claim(self, mail_id, retry_now):
         """Claim one message for this process; return (row, claim) or (None, None)."""
         now, claim = self.now(), secrets.token_hex(16)
-        with self.db.transaction() as tx:
+
+        def take(tx):
+            """Claim the message if it is free; return its row, or None."""
             taken = tx.run("claim_outbox", id=mail_id, claim=claim, claimed_until=now + self.claim_seconds,
                            due_by=ANY_TIME if retry_now else now, now=now)
             # rowcount decides: 0 means sent already, not due, or another
             # process (a request, a second cron run) holds it right now.
-            if taken != 1:
-                return None, None
-            return tx.one("claimed_outbox", id=mail_id, claim=claim), claim
+            return tx.one("claimed_outbox", id=mail_id, claim=claim) if taken == 1 else None
+
+        row = self.db.transaction(take)
+        return (row, claim) if row else (None, None)
 
     def _deliver_one(self, connection, mail_id, retry_now, report) -> bool:
         """Send one claimed message and record the outcome; False if the server is unusable."""
@@ -196,14 +204,13 @@ class Outbox:
             attempts = row["attempts"] + 1
             next_at = self.now() + retry_delay(attempts)
             text = describe_error(error)
-            with self.db.transaction() as tx:
-                tx.run("outbox_failed", id=mail_id, claim=claim, error=text, next_attempt_at=next_at)
+            self.db.transaction(lambda tx: tx.run("outbox_failed", id=mail_id, claim=claim, error=text,
+                                                  next_attempt_at=next_at))
             # The log names the recipient's domain only, never the body.
             log.warning("Mail #%s to a recipient at %s failed (attempt %d): %s", mail_id, domain, attempts, text)
             report.failed.append((mail_id, domain, attempts, text, next_at))
             return isinstance(error, MESSAGE_ERRORS)
-        with self.db.transaction() as tx:
-            tx.run("outbox_sent", id=mail_id, claim=claim, now=self.now())
+        self.db.transaction(lambda tx: tx.run("outbox_sent", id=mail_id, claim=claim, now=self.now()))
         log.info("Mail #%s sent to a recipient at %s via %s", mail_id, domain, self.backend.describe())
         report.sent.append((mail_id, domain))
         return True

@@ -113,8 +113,7 @@ class SessionStore:
                 # request makes. The write below happens at most once a minute.
                 row = db.one(query, id_hash=hash_id(sid), **self.live(now))
                 if row and now - row["last_seen"] >= LAST_SEEN_EVERY:
-                    with db.transaction() as tx:
-                        tx.run("touch_session", id_hash=hash_id(sid), now=now)
+                    db.transaction(lambda tx: tx.run("touch_session", id_hash=hash_id(sid), now=now))
                 # No row: never signed in, signed out, expired or idle too
                 # long. The id is still this browser's, and keeps its CSRF
                 # token valid.

@@ -42,10 +42,13 @@ def check_current_password(app, request, password, errors, field, form=None):
     if limits.session_failures_exhausted(app, request):
         # ASVS 2.2.1: whoever holds this session is not its owner, or at
         # least cannot prove it; the owner signs in again with the password.
-        with app.db.transaction() as tx:
+        def sign_out(tx):
+            """Record why, end the session, leave the notice for the sign-in page."""
             audit.record(app, tx, request, "signout_wrong_passwords", uid=user["uid"])
             app.sessions.end(tx, request.session)
             app.notices.leave(tx, request.session, SIGNED_OUT_AFTER_FAILURES)
+
+        app.db.transaction(sign_out, keep=[request.session])
         return None, app.redirect_to(request, "signin")
     errors[field] = WRONG_PASSWORD
     return None, show(app, request, errors, form)
@@ -61,9 +64,13 @@ def account_name(app, request):
     data, errors = validate_name(request.form)
     if errors:
         return show(app, request, errors, typed(request, "firstname", "lastname"))
-    with app.db.transaction() as tx:
+
+    def rename(tx):
+        """Store the new name and leave the notice."""
         tx.run("update_name", uid=request.session.user["uid"], **data)
         app.notices.leave(tx, request.session, NAME_UPDATED)
+
+    app.db.transaction(rename, keep=[request.session])
     return app.redirect_to(request, "account")
 
 
@@ -81,36 +88,42 @@ def account_email(app, request):
         return refusal
     new_email = data["email"]
     limits.check(app, request, limits.CHANGE_EMAIL_MAIL, user=user)
-    with app.db.transaction() as tx:
+    pending = dict(user, pending_email=new_email)
+    link = app.external_url(request, "account_email_confirm", token=app.tokens.make(CHANGE_EMAIL, pending))
+
+    def queue(tx):
+        """Remember the new address, queue the mail to it, leave the notice; return the outbox id."""
         # Only remembered: the account keeps its address until the link is opened.
         tx.run("set_pending_email", uid=user["uid"], pending_email=new_email)
         # The addresses stay out of the trail: only that a change was asked for.
         audit.record(app, tx, request, "email_change_requested", uid=user["uid"])
-        user = dict(user, pending_email=new_email)
-        link = app.external_url(request, "account_email_confirm", token=app.tokens.make(CHANGE_EMAIL, user))
         # Whether the address has an account shows only in the mail sent to
         # it, which only its owner reads; this page says the same either way.
         # The UNIQUE index has the last word when a link is opened.
         taken = tx.one("user_uid_by_email", email=new_email)
-        letter = letters.address_has_account(new_email) if taken else letters.change_email(user, new_email, link)
-        mail_id = letters.enqueue_for(app, tx, user, letter, to=new_email)
+        letter = letters.address_has_account(new_email) if taken else letters.change_email(pending, new_email, link)
+        mail_id = letters.enqueue_for(app, tx, pending, letter, to=new_email)
         app.notices.leave(tx, request.session, f"We have sent a link to {new_email}. "
                                                "Your email address will change when you open it.")
+        return mail_id
+
+    mail_id = app.db.transaction(queue, keep=[request.session])
     return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
 
 
 def account_email_confirm(app, request, token):
     """Switch the account to the new address when the link sent there is opened; tell the old one."""
-    mail_ids = []
+    def check_and_apply(tx):
+        """Check the token and switch the address; return (user row, problem or None, outbox ids)."""
+        user, problem = app.tokens.check(tx, CHANGE_EMAIL, token)
+        mail_ids = apply_email_change(app, request, tx, user) if not problem else []
+        return user, problem or (None if mail_ids else USED), mail_ids
+
     try:
-        with app.db.transaction() as tx:
-            user, problem = app.tokens.check(tx, CHANGE_EMAIL, token)
-            if not problem:
-                mail_ids = apply_email_change(app, request, tx, user)
-                problem = None if mail_ids else USED
+        user, problem, mail_ids = app.db.transaction(check_and_apply)
     except IntegrityError:
         # Another account took the address after the link was sent.
-        problem = TAKEN
+        user, problem, mail_ids = None, TAKEN, []
     response = link_page(app, request, "email_changed.html", problem,
                          email=user["pending_email"] if not problem else None)
     return app.outbox.deliver_after(response, *mail_ids)
@@ -134,18 +147,24 @@ def account_password(app, request):
     if refusal:
         return refusal
     pwdhash = app.passwords.hash(data["new"])
-    with app.db.transaction() as tx:
+
+    def store(tx):
+        """Replace the hash, end other sessions, rotate this one; return the notice mail's id (None if overtaken)."""
         # Only if the hash is still the one just checked: a change made
         # meanwhile in another tab wins, and this one asks again.
         if not tx.run("change_password", uid=user["uid"], old_pwdhash=user["pwdhash"], new_pwdhash=pwdhash):
-            return show(app, request, {"current_password": WRONG_PASSWORD})
+            return None
         audit.record(app, tx, request, "password_change", uid=user["uid"])
         # ASVS 3.3.3: other sessions end with a password change; this one
         # continues under a new id (a copy of the old cookie is worthless).
         app.sessions.end_others(tx, request.session)
         app.sessions.rotate(tx, request.session)
         app.notices.leave(tx, request.session, PASSWORD_UPDATED)
-        mail_id = letters.queue_password_notice(app, request, tx, user)
+        return letters.queue_password_notice(app, request, tx, user)
+
+    mail_id = app.db.transaction(store, keep=[request.session])
+    if mail_id is None:
+        return show(app, request, {"current_password": WRONG_PASSWORD})
     return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
 
 
@@ -156,7 +175,9 @@ def account_delete(app, request):
                                            typed(request, "delete_confirm"))
     if refusal:
         return refusal
-    with app.db.transaction() as tx:
+
+    def delete(tx):
+        """Delete the account and every session of it; leave the notice in a cookie."""
         # Every link in an email is bound to a column of this row (tokens.py),
         # so deleting the row is what makes pending links worthless. The
         # audit row stays (it has no foreign key): the trail outlives the account.
@@ -166,4 +187,6 @@ def account_delete(app, request):
         app.sessions.end(tx, request.session)
         # The browser has no session row now: the notice goes in a cookie.
         app.notices.leave(tx, request.session, ACCOUNT_DELETED)
+
+    app.db.transaction(delete, keep=[request.session])
     return app.redirect_to(request, "home")

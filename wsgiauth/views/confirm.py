@@ -10,12 +10,16 @@ SENT_IF_WAITING = "If an account with that address is waiting for confirmation, 
 
 def confirm(app, request, token):
     """Mark the address confirmed if the link is good; otherwise explain, and offer a new link."""
-    with app.db.transaction() as tx:
+    def check_and_confirm(tx):
+        """Check the token and confirm the address; return (user row, problem or None)."""
         user, problem = app.tokens.check(tx, CONFIRM_EMAIL, token)
         # The UPDATE only touches an unconfirmed row with the same address:
         # of two clicks at once, one confirms and the other is told "used".
         if not problem and not tx.run("confirm_email", uid=user["uid"], email=user["email"], now=app.now()):
             problem = USED
+        return user, problem
+
+    user, problem = app.db.transaction(check_and_confirm)
     return link_page(app, request, "confirm.html", problem, email=user["email"] if not problem else None,
                      form={"email": ""}, errors={})
 
@@ -39,23 +43,30 @@ def resend_to_user(app, request):
     """Send the signed-in user a new link, at most once per 5 minutes (429 sooner)."""
     session = request.session
     if session.user["confirmed_at"]:
-        with app.db.transaction() as tx:
-            app.notices.leave(tx, session, "Your email address is already confirmed.")
+        app.db.transaction(lambda tx: app.notices.leave(tx, session, "Your email address is already confirmed."),
+                           keep=[session])
         return app.redirect_to(request, "profile")
     user = app.db.one("account_by_uid", uid=session.user["uid"])
     limits.check(app, request, limits.CONFIRM_MAIL, user=user)
-    with app.db.transaction() as tx:
+
+    def queue(tx):
+        """Store the mail and leave the notice; return the outbox id."""
         mail = letters.draft_with_link(app, request, user, user["email"], CONFIRM_EMAIL, "confirm",
                                        letters.confirm_email)
         mail_id = app.outbox.store(tx, mail)
         app.notices.leave(tx, session, f"We have sent a new link to {user['email']}.")
+        return mail_id
+
+    mail_id = app.db.transaction(queue, keep=[session])
     return app.outbox.deliver_after(app.redirect_to(request, "profile"), mail_id)
 
 
 def resend_to_address(app, request, email):
     """Send a new link if an unconfirmed account has this address; answer the same, after the same work, either way."""
-    mail_ids = []
-    with app.db.transaction() as tx:
+
+    def queue(tx):
+        """Count the request, store the mail if an unconfirmed account may have another, leave the notice."""
+        mail_ids = []
         user = tx.one("account_by_email", email=email)
         # Counted (and so written) for any address, account or not, and the
         # mail built for any address too (letters.draft_with_link): neither
@@ -65,4 +76,7 @@ def resend_to_address(app, request, email):
         if user is not None and not user["confirmed_at"] and not wait:
             mail_ids.append(app.outbox.store(tx, mail))
         app.notices.leave(tx, request.session, SENT_IF_WAITING)
+        return mail_ids
+
+    mail_ids = app.db.transaction(queue, keep=[request.session])
     return app.outbox.deliver_after(app.redirect_to(request, "signin"), *mail_ids)

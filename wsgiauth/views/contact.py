@@ -44,18 +44,18 @@ def send_message(app, request, data, trapped):
     limits.check(app, request, limits.CONTACT_PER_IP)
     now = app.now()
     user = request.session.user
-    mail_ids = []
-    with app.db.transaction() as tx:
-        if trapped:
-            log.info("Contact message dropped: the honeypot field was filled in")
-        else:
-            uid = user["uid"] if user else None
-            tx.insert("insert_contact_message", uid=uid, created_at=now, **data)
-            # Same transaction: the message and its email are stored together or not at all.
-            mail_ids.append(app.outbox.enqueue(
-                tx, to=app.settings.CONTACT_TO, reply_to=address(data["name"], data["email"]),
-                subject=f"[Contact] {data['subject']}", body=mail_body(data, uid)))
-    return app.outbox.deliver_after(app.redirect_to(request, "contact_sent"), *mail_ids)
+    if trapped:
+        log.info("Contact message dropped: the honeypot field was filled in")
+        return app.redirect_to(request, "contact_sent")
+    uid = user["uid"] if user else None
+
+    def store(tx):
+        """Store the message and its email together (or neither); return the outbox id."""
+        tx.insert("insert_contact_message", uid=uid, created_at=now, **data)
+        return app.outbox.enqueue(tx, to=app.settings.CONTACT_TO, reply_to=address(data["name"], data["email"]),
+                                  subject=f"[Contact] {data['subject']}", body=mail_body(data, uid))
+
+    return app.outbox.deliver_after(app.redirect_to(request, "contact_sent"), app.db.transaction(store))
 
 
 def mail_body(data, uid):

@@ -35,7 +35,8 @@ def request_reset(app, request, email):
     # unknown accounts, after the same work (letters.draft_with_link); only
     # the outbox INSERT is extra for a real account. At most 3 reset mails
     # an hour per account (limits.RESET_MAIL), dropped silently beyond.
-    with app.db.transaction() as tx:
+    def queue(tx):
+        """Count the request; store the mail if there is an account and the limit allows."""
         user = tx.one("account_by_email", email=email)
         wait = limits.hit(app, tx, request, limits.RESET_MAIL, user=user, email=email)
         mail = letters.draft_with_link(app, request, user, email, RESET_PASSWORD, "reset", letters.reset_password)
@@ -43,11 +44,12 @@ def request_reset(app, request, email):
             return []  # built and dropped: nothing is stored or sent
         return [app.outbox.store(tx, mail)]
 
+    return app.db.transaction(queue)
+
 
 def reset(app, request, token):
     """Show the new-password form for a good link; on POST set the password and end every session."""
-    with app.db.transaction() as tx:
-        user, problem = app.tokens.check(tx, RESET_PASSWORD, token)
+    user, problem = app.db.transaction(lambda tx: app.tokens.check(tx, RESET_PASSWORD, token))
     errors = {}
     if not problem and request.method == "POST":
         data, errors = validate_password_reset(request.form, user, app.common_passwords)
@@ -63,7 +65,9 @@ def reset(app, request, token):
 def set_new_password(app, request, user, password):
     """Store the new password if the hash is still the one the link was for; return the notice's outbox id."""
     pwdhash = app.passwords.hash(password)
-    with app.db.transaction() as tx:
+
+    def store(tx):
+        """Replace the hash, end every session, leave the notice; return the notice mail's id (None if overtaken)."""
         if not tx.run("change_password", uid=user["uid"], old_pwdhash=user["pwdhash"], new_pwdhash=pwdhash):
             return None
         audit.record(app, tx, request, "password_reset", uid=user["uid"])
@@ -75,3 +79,5 @@ def set_new_password(app, request, user, password):
         app.sessions.end(tx, request.session)
         app.notices.leave(tx, request.session, PASSWORD_CHANGED)
         return letters.queue_password_notice(app, request, tx, user)
+
+    return app.db.transaction(store, keep=[request.session])

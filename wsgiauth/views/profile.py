@@ -11,7 +11,10 @@ def profile(app, request):
 
 def signout_others(app, request):
     """End every other session of the signed-in user ("Sign out everywhere else")."""
-    with app.db.transaction() as tx:
+    def sign_out_others(tx):
+        """End the other sessions and record how many."""
         ended = app.sessions.end_others(tx, request.session)
         audit.record(app, tx, request, "signout_others", uid=request.session.user["uid"], detail=ended)
+
+    app.db.transaction(sign_out_others)
     return app.redirect_to(request, "profile")

@@ -44,24 +44,30 @@ def create_account(app, request, data):
     if app.db.one("user_uid_by_email", email=data["email"]):
         return {"email": EMAIL_TAKEN}, None
     pwdhash = app.passwords.hash(data["password"])
+
+    def create(tx):
+        """Insert the account, queue its confirmation email, sign in or leave a notice; return the outbox id."""
+        uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
+                        email=data["email"], pwdhash=pwdhash, created_at=app.now())
+        audit.record(app, tx, request, "signup", uid=uid)
+        # Same transaction: the account and its confirmation email exist together or not at all.
+        mail_id = letters.queue_confirmation(app, request, tx, tx.one("account_by_uid", uid=uid))
+        link_sent = f"We have sent a link to {data['email']}: please open it to confirm your email address"
+        if app.settings.REQUIRE_CONFIRMED_EMAIL:
+            app.notices.leave(tx, request.session, link_sent + ", then sign in.")
+        else:
+            app.sessions.begin(tx, request, uid)
+            app.notices.leave(tx, request.session, f"Welcome, {data['firstname']}! {link_sent}.")
+        return mail_id
+
     try:
-        with app.db.transaction() as tx:
-            uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
-                            email=data["email"], pwdhash=pwdhash, created_at=app.now())
-            audit.record(app, tx, request, "signup", uid=uid)
-            # Same transaction: the account and its confirmation email exist together or not at all.
-            mail_id = letters.queue_confirmation(app, request, tx, tx.one("account_by_uid", uid=uid))
-            link_sent = f"We have sent a link to {data['email']}: please open it to confirm your email address"
-            if app.settings.REQUIRE_CONFIRMED_EMAIL:
-                app.notices.leave(tx, request.session, link_sent + ", then sign in.")
-            else:
-                app.sessions.begin(tx, request, uid)
-                app.notices.leave(tx, request.session, f"Welcome, {data['firstname']}! {link_sent}.")
+        return {}, app.db.transaction(create, keep=[request.session])
     except IntegrityError:
         # Two sign-ups raced past the look above: the UNIQUE index on email
-        # decides, and the loser gets the same message, not a 500.
+        # decides, and the loser gets the same message, not a 500. (On a
+        # Galera cluster the loser's COMMIT fails certification first; the
+        # retry then meets the winner's row here.)
         return {"email": EMAIL_TAKEN}, None
-    return {}, mail_id
 
 
 def signin(app, request):
@@ -113,27 +119,34 @@ def authenticate(app, request, data):
     # find out which addresses have accounts. Not a sign-in, so the count
     # of failures and the stored hash stay as they are.
     if app.settings.REQUIRE_CONFIRMED_EMAIL and not user["confirmed_at"]:
-        with app.db.transaction() as tx:
-            audit.record(app, tx, request, "signin_unconfirmed", uid=user["uid"])
+        app.db.transaction(lambda tx: audit.record(app, tx, request, "signin_unconfirmed", uid=user["uid"]))
         return UNCONFIRMED, 0
     # Hash upgrade: the password is known to be right only now, so this is
     # the one moment an old hash can be replaced by one with today's method.
     new_hash = app.passwords.hash(password) if app.passwords.needs_rehash(user["pwdhash"]) else None
-    with app.db.transaction() as tx:
+
+    def sign_in(tx):
+        """Store the new hash if any, reset the failure count, begin the session."""
         if new_hash:
             tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash, old_pwdhash=user["pwdhash"])
         limits.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
         app.sessions.begin(tx, request, user["uid"], remember=data["remember"])
         audit.record(app, tx, request, "signin", uid=user["uid"])
+
+    app.db.transaction(sign_in, keep=[request.session])
     return SIGNED_IN, 0
 
 
 def signout(app, request):
     """End the session on POST; on GET show a page with the Sign Out button."""
     if request.method == "POST":
-        with app.db.transaction() as tx:
+
+        def sign_out(tx):
+            """Record the sign-out and delete the session row."""
             if request.session.user:
                 audit.record(app, tx, request, "signout", uid=request.session.user["uid"])
             app.sessions.end(tx, request.session)
+
+        app.db.transaction(sign_out, keep=[request.session])
         return app.redirect_to(request, "home")
     return app.render(request, "signout.html")
