@@ -109,3 +109,7 @@ WHERE event = '' OR length(event) > 32 OR at <= 0 OR length(ip) > 45 OR length(u
 
 -- name: incomplete_attempts_for_tests
 SELECT id FROM attempts WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR at <= 0;
+
+-- name: incomplete_attempt_keys_for_tests
+SELECT bucket, key_hash FROM attempt_keys
+WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 OR touched_at <= 0;

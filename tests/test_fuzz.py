@@ -729,8 +729,8 @@ def fuzz_setup(make_user, clock):
         anonymous = state["anonymous"][app]
         uid = make_user(app, confirmed=state["n"] % 2 == 0, email=f"user{state['n']}@example.com")
         if state["n"] % 3 == 0:  # an email change waiting for its link to be opened
-            with app.db.transaction() as tx:
-                tx.run("set_pending_email", uid=uid, pending_email=f"moved{state['n']}@example.net")
+            app.db.transaction(lambda tx: tx.run("set_pending_email", uid=uid,
+                                                 pending_email=f"moved{state['n']}@example.net"))
         user = app.db.one("account_by_uid", uid=uid)
         secrets = {
             "email": user["email"], "password": "correct horse", "new_password": "a brand new passphrase 42",
@@ -774,7 +774,8 @@ def signin_request(browser) -> dict:
 
 INTEGRITY_QUERIES = ["incomplete_users_for_tests", "orphan_sessions_for_tests", "incomplete_sessions_for_tests",
                      "incomplete_outbox_for_tests", "incomplete_contact_messages_for_tests",
-                     "incomplete_security_events_for_tests", "incomplete_attempts_for_tests"]
+                     "incomplete_security_events_for_tests", "incomplete_attempts_for_tests",
+                     "incomplete_attempt_keys_for_tests"]
 
 
 def assert_database_intact(app, query):
