@@ -19,15 +19,18 @@ INSERT INTO users (firstname, lastname, email, pwdhash, created_at)
 VALUES (:firstname, :lastname, :email, :pwdhash, :created_at);
 
 -- name: insert_session
-INSERT INTO sessions (id_hash, uid, created_at, last_seen, expires_at, remember, ip, user_agent)
-VALUES (:id_hash, :uid, :now, :now, :expires_at, :remember, :ip, :user_agent);
+-- Signing in counts as confirming access (access_confirmed_at): the password
+-- was typed a moment ago, in the same transaction that begins the session.
+INSERT INTO sessions (id_hash, uid, created_at, last_seen, expires_at, remember, ip, user_agent, access_confirmed_at)
+VALUES (:id_hash, :uid, :now, :now, :expires_at, :remember, :ip, :user_agent, :now);
 
 -- name: session_user
 -- One query per request: the live session and its user, or no row. A session
 -- is live until its absolute expiry and while it has been used recently
 -- enough (the idle timeout depends on "Keep me signed in"). notice is the
--- one-shot message waiting for this browser's next page.
-SELECT s.uid, s.last_seen, s.expires_at, s.remember, s.notice, u.firstname, u.lastname, u.email,
+-- one-shot message waiting for this browser's next page; access_confirmed_at
+-- when this session last confirmed who is using it (views/access.py).
+SELECT s.uid, s.last_seen, s.expires_at, s.remember, s.notice, s.access_confirmed_at, u.firstname, u.lastname, u.email,
        u.confirmed_at, u.pending_email
 FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
@@ -61,6 +64,10 @@ UPDATE sessions SET notice = :notice WHERE id_hash = :id_hash;
 
 -- name: clear_session_notice
 UPDATE sessions SET notice = NULL WHERE id_hash = :id_hash;
+
+-- name: confirm_session_access
+-- The Confirm access page: this session, and no other of the same user.
+UPDATE sessions SET access_confirmed_at = :now WHERE id_hash = :id_hash;
 
 
 -- name: account_by_uid

@@ -1,7 +1,7 @@
 -- Queries only the tests run, to look at what the app stored.
 
 -- name: all_sessions_for_tests
-SELECT id_hash, uid, created_at, last_seen, expires_at, notice FROM sessions ORDER BY created_at;
+SELECT id_hash, uid, created_at, last_seen, expires_at, notice, access_confirmed_at FROM sessions ORDER BY created_at;
 
 -- name: all_users_for_tests
 SELECT uid, firstname, lastname, email, pwdhash, confirmed_at, pending_email FROM users ORDER BY uid;
@@ -113,3 +113,8 @@ SELECT id FROM attempts WHERE bucket = '' OR length(bucket) > 32 OR length(key_h
 -- name: incomplete_attempt_keys_for_tests
 SELECT bucket, key_hash FROM attempt_keys
 WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 OR touched_at <= 0;
+
+-- name: age_access_confirmations_for_tests
+-- Moves every session's last confirmation of access back in time (the live
+-- server's clock is the real one): as if the window ran out.
+UPDATE sessions SET access_confirmed_at = access_confirmed_at - :seconds;

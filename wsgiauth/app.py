@@ -28,9 +28,10 @@ from .notices import Notices
 from .outbox import Outbox
 from .passwords import Passwords, load_common
 from .redirects import here, origin_of
-from .routes import PUBLIC, VIEWS, url_map
+from .routes import CONFIRMED, PUBLIC, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
+from .views import access
 from .views.pages import STATIC_DIR
 
 log = logging.getLogger("wsgiauth")
@@ -138,6 +139,8 @@ class WSGIAuth:
         self.settings = settings
         self.db = db
         self.url_map = url_map()
+        # Endpoints that need access confirmed recently (routes.CONFIRMED).
+        self.confirmed_endpoints = CONFIRMED
         self._page_urls = {}  # SCRIPT_NAME -> PageURLs
         # The one clock: every component that needs the time is given this.
         self.now = settings.now
@@ -288,11 +291,21 @@ class WSGIAuth:
                 # the server for every request (ASVS 4.1.1). A page (GET) is
                 # shown again after signing in; a form's POST is not replayed.
                 return self.redirect_to(request, "signin", next=here(request) if request.method == "GET" else None)
-            return VIEWS[endpoint](self, request, **values)
+            if endpoint in self.confirmed_endpoints:
+                # The second gate, as default as the first: sensitive pages
+                # and changes need access confirmed recently (views/access.py).
+                refusal = access.required(self, request, endpoint, self.confirmed_endpoints[endpoint])
+                if refusal is not None:
+                    return refusal
+            return self.call_view(request, endpoint, values)
         except HTTPException as error:
             if error.code < 400:  # e.g. Werkzeug's redirect to the slash-ending URL
                 return error.get_response(request.environ)
             return self.error_page(request, error)
+
+    def call_view(self, request, endpoint, values):
+        """Run the view of endpoint for this request, with the URL's values."""
+        return VIEWS[endpoint](self, request, **values)
 
     def error_page(self, request, error):
         """Render an HTTP error in the site layout, keeping its status and headers."""

@@ -60,6 +60,12 @@ class Settings:
     # ceiling), and 7 days unused.
     REMEMBER_LIFETIME: int = 30 * 24 * 60 * 60
     REMEMBER_IDLE_TIMEOUT: int = 7 * 24 * 60 * 60
+    # Confirm access ("sudo mode", views/access.py): sensitive changes need
+    # the password typed within this many minutes in this session (signing
+    # in counts). 10, as GitHub's and Clerk's: long enough for a page of
+    # settings, short enough that an unlocked computer left behind is not
+    # an open account for the rest of the session.
+    CONFIRM_ACCESS_MINUTES: int = 10
     # Larger request bodies are refused with 413 before they are read.
     MAX_CONTENT_LENGTH: int = 1024 * 1024
     # How many reverse proxies in front of the app to trust for the client's
@@ -294,6 +300,9 @@ def _nonsense(settings: Settings):
     for name in ("SESSION_LIFETIME", "SESSION_IDLE_TIMEOUT", "REMEMBER_LIFETIME", "REMEMBER_IDLE_TIMEOUT"):
         if getattr(settings, name) <= 0:
             yield name, "must be a positive number of seconds"
+    if settings.CONFIRM_ACCESS_MINUTES <= 0:
+        # 0 would ask before every change, even right after signing in.
+        yield "CONFIRM_ACCESS_MINUTES", "must be a positive number of minutes"
     if settings.LOG_LEVEL.upper() not in LOG_LEVELS:
         yield "LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {settings.LOG_LEVEL!r}"
     if settings.LOG_FORMAT.lower() not in LOG_FORMATS:

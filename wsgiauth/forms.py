@@ -162,14 +162,6 @@ def check_password_twice(form, errors, field, again, personal, common):
     return password
 
 
-def check_filled(form, errors, field, missing):
-    """Put missing in errors if the field is empty; return its value as typed (for passwords)."""
-    value = form.get(field, "")
-    if not value:
-        errors[field] = missing
-    return value
-
-
 def validate_name(form):
     """Check first and last name (sign-up, account settings); return (clean data, errors)."""
     errors = {}
@@ -196,11 +188,9 @@ def validate_email_field(form):
 
 
 def validate_email_change(form):
-    """Check the change-email form: the new address and the current password."""
+    """Check the change-email form: the new address."""
     errors = {}
-    email = check_email(form.get("email", ""), errors)
-    password = check_filled(form, errors, "email_password", "Please enter your current password.")
-    return {"email": email, "password": password}, errors
+    return {"email": check_email(form.get("email", ""), errors)}, errors
 
 
 def personal_of(user) -> tuple:
@@ -209,11 +199,10 @@ def personal_of(user) -> tuple:
 
 
 def validate_password_change(form, user, common):
-    """Check the change-password form of user: the current password and the new one twice."""
+    """Check the change-password form of user: the new password twice."""
     errors = {}
-    current = check_filled(form, errors, "current_password", "Please enter your current password.")
     new = check_password_twice(form, errors, "new_password", "new_password2", personal_of(user), common)
-    return {"current": current, "new": new}, errors
+    return {"new": new}, errors
 
 
 def validate_password_reset(form, user, common):
@@ -224,13 +213,12 @@ def validate_password_reset(form, user, common):
 
 
 def validate_delete(form):
-    """Check the delete-account form: the current password and the word DELETE."""
+    """Check the delete-account form: the word DELETE; return the errors."""
     errors = {}
-    password = check_filled(form, errors, "delete_password", "Please enter your current password.")
     # Typed, not clicked: deleting cannot happen by a slip of the mouse.
     if form.get("delete_confirm", "").strip() != "DELETE":
         errors["delete_confirm"] = "Please type DELETE (in capitals) to confirm."
-    return {"password": password}, errors
+    return errors
 
 
 def validate_signin(form):

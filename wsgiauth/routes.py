@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import account, confirm, contact, forward_auth, pages, password_reset, profile, signin
+from .views import access, account, confirm, contact, forward_auth, pages, password_reset, profile, signin
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -19,6 +19,7 @@ VIEWS = {
     "signout_others": profile.signout_others,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
+    "confirm_access": access.confirm_access,
     "forgot": password_reset.forgot,
     "forgot_sent": password_reset.forgot_sent,
     "reset": password_reset.reset,
@@ -47,6 +48,24 @@ PUBLIC = frozenset({
 })
 
 
+# Confirm access ("sudo mode", views/access.py): these endpoints need the
+# user to have proved who they are (signed in, or typed the password on the
+# Confirm access page) within WSGIAUTH_CONFIRM_ACCESS_MINUTES, checked by the
+# dispatcher before the view runs, like the sign-in gate (ASVS 5.0 7.5.1,
+# 7.5.2). For a form, what the Confirm access page may carry through to it
+# when the time ran out while it was being filled in: the names of its
+# fields (an allow list; anything else is dropped), or, for a form with a
+# secret (a new password) that is never written into a page, the page (and
+# #section) the browser returns to, to type it again.
+CONFIRMED = {
+    "account": (),
+    "account_email": ("email",),
+    "account_password": "account#password",
+    "account_delete": ("delete_confirm",),
+    "signout_others": (),
+}
+
+
 def url_map() -> Map:
     """Return a new Map of every route."""
     return Map(
@@ -64,6 +83,7 @@ def url_map() -> Map:
             # the error log print these rules, never the token itself.
             Rule("/confirm", endpoint="confirm_new", methods=["GET", "POST"]),
             Rule("/confirm/<token>", endpoint="confirm", methods=["GET"]),
+            Rule("/confirm-access", endpoint="confirm_access", methods=["GET", "POST"]),
             Rule("/forgot", endpoint="forgot", methods=["GET", "POST"]),
             Rule("/forgot/sent", endpoint="forgot_sent", methods=["GET"]),
             Rule("/reset/<token>", endpoint="reset", methods=["GET", "POST"]),

@@ -37,6 +37,9 @@ class Session:
         # in the notice cookie, whether the page shown has used them up, and
         # the signed value of a new notice cookie for a browser without a row.
         self.row_notice = user.pop("notice", None) if user else None
+        # When this session last confirmed who is using it: signing in, or
+        # the Confirm access page (views/access.py); None if never.
+        self.access_confirmed_at = user.pop("access_confirmed_at", None) if user else None
         self.cookie_notice = None
         self.notices_shown = False
         self.new_notice_cookie = None
@@ -137,6 +140,8 @@ class SessionStore:
                # Read only here: cleaning a User-Agent costs more than most
                # requests should pay.
                ip=client.ip(request), user_agent=client.agent(request))
+        # The row says so too (insert_session): a sign-in confirms access.
+        session.access_confirmed_at = now
         session.needs_cookie = True
         session.stored = True
 
@@ -149,6 +154,12 @@ class SessionStore:
         tx.run("rename_session", old_hash=hash_id(session.sid), new_hash=hash_id(new_sid))
         session.sid = new_sid
         session.needs_cookie = True
+
+    def confirm_access(self, tx, session: Session) -> None:
+        """Record that this session's user has just proved who they are (the Confirm access page)."""
+        now = self.now()
+        tx.run("confirm_session_access", id_hash=hash_id(session.sid), now=now)
+        session.access_confirmed_at = now
 
     def end(self, tx, session: Session) -> None:
         """Delete the server-side row, so a copy of the cookie is worthless (ASVS 3.3.1)."""

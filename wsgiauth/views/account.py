@@ -1,4 +1,9 @@
-"""Account settings: change name, email address and password, delete the account."""
+"""Account settings: change name, email address and password, delete the account.
+
+The page, and every change but the name, need access confirmed in the last
+few minutes (routes.CONFIRMED, views/access.py), checked before these views
+run: that is where the password is asked for, once for all of them.
+"""
 
 from .. import audit, letters, limits
 from ..db import IntegrityError
@@ -6,12 +11,10 @@ from ..forms import typed, validate_delete, validate_email_change, validate_name
 from ..tokens import CHANGE_EMAIL, TAKEN, USED
 from .common import link_page
 
-WRONG_PASSWORD = "That is not your current password."
+CHANGED_MEANWHILE = "Your password was changed in another window meanwhile. Please try again."
 NAME_UPDATED = "Your name has been updated."
 PASSWORD_UPDATED = "Your password has been changed. Every other browser signed in to your account has been signed out."
 ACCOUNT_DELETED = "Your account has been deleted."
-SIGNED_OUT_AFTER_FAILURES = ("You have been signed out because the current password was typed wrongly too many "
-                             "times. Please sign in again.")
 
 
 def show(app, request, errors=None, form=None, status=200):
@@ -20,38 +23,6 @@ def show(app, request, errors=None, form=None, status=200):
     values = {"firstname": user["firstname"], "lastname": user["lastname"], "email": "", "delete_confirm": ""}
     values.update(form or {})
     return app.render(request, "account.html", status=status, form=values, errors=errors or {})
-
-
-def check_current_password(app, request, password, errors, field, form=None):
-    """Once the form is otherwise valid, check the current password; return (user row, None) or (None, the answer)."""
-    # The same rules as the sign-in page (limits.verify_password): the
-    # account's backoff is shared with it, a throttled attempt runs no hash,
-    # and every failure is counted and audited. On top of that, a session
-    # that keeps typing wrong passwords is ended.
-    if errors:
-        return None, show(app, request, errors, form)  # no hashing while the form still has mistakes
-    user = app.db.one("account_by_uid", uid=request.session.user["uid"])
-    right, wait = limits.verify_password(app, request, user, user["email"], password, event="password_check")
-    if right:
-        return user, None
-    if wait:
-        errors[field] = limits.try_again(wait)
-        response = show(app, request, errors, form, status=429)
-        response.headers["Retry-After"] = str(wait)
-        return None, response
-    if limits.session_failures_exhausted(app, request):
-        # ASVS 2.2.1: whoever holds this session is not its owner, or at
-        # least cannot prove it; the owner signs in again with the password.
-        def sign_out(tx):
-            """Record why, end the session, leave the notice for the sign-in page."""
-            audit.record(app, tx, request, "signout_wrong_passwords", uid=user["uid"])
-            app.sessions.end(tx, request.session)
-            app.notices.leave(tx, request.session, SIGNED_OUT_AFTER_FAILURES)
-
-        app.db.transaction(sign_out, keep=[request.session])
-        return None, app.redirect_to(request, "signin")
-    errors[field] = WRONG_PASSWORD
-    return None, show(app, request, errors, form)
 
 
 def account(app, request):
@@ -75,17 +46,16 @@ def account_name(app, request):
 
 
 def account_email(app, request):
-    """Check the password, then mail the new address: a link, or word that it already has an account."""
+    """Mail the new address: a link, or word that it already has an account."""
+    # Access was confirmed before this runs (routes.CONFIRMED): a stolen
+    # session cannot use this form to learn which addresses have accounts
+    # (security review, issue 11), and the page answers the same either way.
     data, errors = validate_email_change(request.form)
     if not errors and data["email"] == request.session.user["email"]:
         errors["email"] = "That is already your email address."
-    # The password first, counted like a sign-in: without it, this form
-    # would tell a stolen session (or anyone with an account) which
-    # addresses have accounts, at no cost (security review, issue 11).
-    user, refusal = check_current_password(app, request, data["password"], errors, "email_password",
-                                           typed(request, "email"))
-    if refusal:
-        return refusal
+    if errors:
+        return show(app, request, errors, typed(request, "email"))
+    user = app.db.one("account_by_uid", uid=request.session.user["uid"])
     new_email = data["email"]
     limits.check(app, request, limits.CHANGE_EMAIL_MAIL, user=user)
     pending = dict(user, pending_email=new_email)
@@ -142,16 +112,18 @@ def apply_email_change(app, request, tx, user):
 
 def account_password(app, request):
     """Change the password: end every other session, move this one to a new id, send a notice."""
+    # The current password was typed on the Confirm access page a few
+    # minutes ago at most (routes.CONFIRMED; ASVS 4.0.3 2.1.6, 5.0 6.2.3).
     data, errors = validate_password_change(request.form, request.session.user, app.common_passwords)
-    user, refusal = check_current_password(app, request, data["current"], errors, "current_password")
-    if refusal:
-        return refusal
+    if errors:
+        return show(app, request, errors)
+    user = app.db.one("account_by_uid", uid=request.session.user["uid"])
     pwdhash = app.passwords.hash(data["new"])
 
     def store(tx):
         """Replace the hash, end other sessions, rotate this one; return the notice mail's id (None if overtaken)."""
-        # Only if the hash is still the one just checked: a change made
-        # meanwhile in another tab wins, and this one asks again.
+        # Only if the hash is still the one just read: a change made
+        # meanwhile in another window wins, and this one asks again.
         if not tx.run("change_password", uid=user["uid"], old_pwdhash=user["pwdhash"], new_pwdhash=pwdhash):
             return None
         audit.record(app, tx, request, "password_change", uid=user["uid"])
@@ -164,17 +136,16 @@ def account_password(app, request):
 
     mail_id = app.db.transaction(store, keep=[request.session])
     if mail_id is None:
-        return show(app, request, {"current_password": WRONG_PASSWORD})
+        return show(app, request, {"new_password": CHANGED_MEANWHILE})
     return app.outbox.deliver_after(app.redirect_to(request, "account"), mail_id)
 
 
 def account_delete(app, request):
     """Delete the account for good: the user row, every session and every pending link."""
-    data, errors = validate_delete(request.form)
-    user, refusal = check_current_password(app, request, data["password"], errors, "delete_password",
-                                           typed(request, "delete_confirm"))
-    if refusal:
-        return refusal
+    errors = validate_delete(request.form)
+    if errors:
+        return show(app, request, errors, typed(request, "delete_confirm"))
+    user = app.db.one("account_by_uid", uid=request.session.user["uid"])
 
     def delete(tx):
         """Delete the account and every session of it; leave the notice in a cookie."""
