@@ -28,8 +28,9 @@ from werkzeug.test import Client, run_wsgi_app
 from werkzeug.wrappers import Request
 
 from wsgiauth.gate import FORGEABLE, Gate
-from wsgiauth.routes import url_map
+from wsgiauth.routes import CONFIRMED, url_map
 from wsgiauth.tokens import CHANGE_EMAIL, CONFIRM_EMAIL, RESET_PASSWORD
+from wsgiauth.views import access
 from wsgiauth.views.contact import HONEYPOT
 
 # How many examples each test runs; each example sends 1-7 generated requests
@@ -67,6 +68,9 @@ def form_fields() -> list:
             text = template.read_text(encoding="utf-8")
             names.update(re.findall(r"field\('(\w+)'", text))
             names.update(re.findall(r'<(?:input|textarea)\b[^>]*?\bname="(\w+)"', text))
+    # The fields the Confirm access page carries through to a form, under their prefix.
+    names.update(access.CARRIED + name for carried in CONFIRMED.values() if not isinstance(carried, str)
+                 for name in carried)
     return sorted(names)
 
 
@@ -186,9 +190,12 @@ TYPICAL = {
     "firstname": NAMES, "lastname": NAMES, "name": NAMES,
     "email": [Known("email")] * 4 + [Known("other_email")] + [FRESH_EMAIL] * 5 + [
         "e" * 64 + "@" + "a" * 63 + "." + "b" * 63 + "." + "c" * 57 + ".com", "ADA@EXAMPLE.COM ", "a@b", "@"],
-    "password": PASSWORDS, "password2": NEW_PASSWORDS, "current_password": PASSWORDS, "email_password": PASSWORDS,
-    "delete_password": PASSWORDS, "new_password": NEW_PASSWORDS, "new_password2": NEW_PASSWORDS,
-    "delete_confirm": ["DELETE", "DELETE", " DELETE ", "delete"],
+    "password": PASSWORDS, "password2": NEW_PASSWORDS, "new_password": NEW_PASSWORDS, "new_password2": NEW_PASSWORDS,
+    "delete_confirm": ["DELETE", "DELETE", " DELETE ", "delete"], "carried-delete_confirm": ["DELETE", "delete"],
+    "carried-email": [Known("email"), Known("other_email"), FRESH_EMAIL, FRESH_EMAIL, "a@b"],
+    # The form the Confirm access page carries on: ours that need it, ours that do not, others.
+    "then": ["/account/email", "/account/password", "/account/delete", "/signout/others", "/account/name",
+             "/account", "/account/email/x", "//evil.example/account/delete", "/%ff", "/" + "a" * 1001],
     "subject": ["Hello", "A question", "=?utf-8?b?SGk=?=", "x" * 200],
     "message": ["Hi there.", "Line one\r\nline two", "x" * 5000, "\r\n" * 3000],
     "remember": ["1", "on", ""],

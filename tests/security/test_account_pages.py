@@ -7,6 +7,7 @@ import logging
 import re
 
 import pytest
+from helpers import csrf_token_in
 from test_account import CHANGE_SUBJECT, NEW_PASSWORD, ask_email_change, change_password, delete
 from test_confirm import SUBJECT as CONFIRM_SUBJECT
 from test_confirm import flip, mailed_link
@@ -50,17 +51,24 @@ def test_v2_1_5_users_can_change_their_password(ada, new_browser):
     assert new_browser().signin(password=PASSWORD).status_code == 200
 
 
-def test_v2_1_6_password_change_needs_current_password(ada, query):
-    """ASVS 2.1.6: a change needs the current password as well as the new one; nothing changes without it."""
-    form = page(ada.client.get("/account"))
-    assert 'name="current_password"' in form and 'autocomplete="current-password"' in form
+def test_v2_1_6_password_change_needs_current_password(ada, query, clock):
+    """ASVS 2.1.6: a change needs the current password (typed at sign-in or on the Confirm access page, at most
+    10 minutes before) as well as the new one twice; nothing changes without it."""
+    assert 'name="current_password"' not in page(ada.client.get("/account"))  # one mechanism: Confirm access
     before = pwdhash(query)
-    for current, message in [("", "Please enter your current password."),
-                             ("wrong password", "That is not your current password."),
-                             (NEW_PASSWORD, "That is not your current password.")]:
-        response = change_password(ada, current=current)
+    token = csrf_token_in(page(ada.client.get("/account")))
+    clock.advance(10 * 60)
+    asked = ada.client.post("/account/password", data={"new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD,
+                                                       "csrf_token": token})
+    assert asked.status_code == 403 and 'autocomplete="current-password"' in page(asked)
+    for current, message in [("", "Please enter your password."), ("wrong password", "That is not your password."),
+                             (NEW_PASSWORD, "That is not your password.")]:
+        response = ada.client.post("/confirm-access", data={"password": current, "then": "/account/password",
+                                                            "csrf_token": token})
         assert response.status_code == 200 and message in page(response), current
         assert pwdhash(query) == before
+    assert ada.client.post("/confirm-access", data={"password": PASSWORD, "then": "/account/password",
+                                                    "csrf_token": token}).status_code == 303
     assert change_password(ada).status_code == 303 and pwdhash(query) != before
 
 
@@ -113,7 +121,7 @@ def test_v2_2_3_notices_after_a_reset_and_an_email_change(ada, new_browser, smtp
     notice = mail_to(smtp_server, "ada@example.com", CHANGED_SUBJECT)
     assert "has just been changed" in text(notice) and "http://localhost/forgot" in text(notice)
     ada.signin(password=NEW_PASSWORD)
-    ask_email_change(ada, password=NEW_PASSWORD)
+    ask_email_change(ada)
     new_browser().client.get(link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/"))
     # To the old address, which would otherwise never hear of it.
     moved = mail_to(smtp_server, "ada@example.com", "Your email address has been changed")
@@ -205,8 +213,7 @@ def test_v3_2_1_password_change_renews_the_session_id_and_keeps_keep_me_signed_i
     signin(client, remember=True)
     old = client.get_cookie("wsgiauth").value
     response = AuthActions(client).post_form("/account/password", {
-        "current_password": PASSWORD, "new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
-        form_path="/account")
+        "new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD}, form_path="/account")
     assert response.status_code == 303
     (cookie,) = [c for c in cookie_headers(response) if c.startswith("wsgiauth=")]
     assert client.get_cookie("wsgiauth").value != old
@@ -232,13 +239,22 @@ def test_v3_3_3_password_change_and_reset_end_the_other_sessions(ada, new_browse
     assert phone.client.get("/profile").status_code == 303 and ada.client.get("/profile").status_code == 303
 
 
-def test_v3_7_1_sensitive_changes_need_the_current_password(ada, query, smtp_server):
-    """ASVS 3.7.1: a signed-in session alone (an unlocked computer) cannot change the email or password, or delete."""
+def test_v3_7_1_sensitive_changes_need_the_current_password(ada, new_browser, query, smtp_server, clock):
+    """ASVS 3.7.1 (5.0: 7.5.1, 7.5.2): a signed-in session alone (an unlocked computer, 10 minutes after the
+    password was typed) cannot change the email or password, delete the account or sign out other sessions."""
+    phone = new_browser()
+    phone.signin()
     before = query("all_users_for_tests")
-    for response in (ask_email_change(ada, password="a guess"), change_password(ada, current="a guess"),
-                     delete(ada, password="a guess")):
-        assert response.status_code == 200 and "That is not your current password." in page(response)
+    token = csrf_token_in(page(ada.client.get("/account")))
+    clock.advance(10 * 60)
+    for path, fields in [("/account/email", {"email": "ada@newmail.example"}),
+                         ("/account/password", {"new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD}),
+                         ("/account/delete", {"delete_confirm": "DELETE"}), ("/signout/others", {})]:
+        response = ada.client.post(path, data={**fields, "csrf_token": token})
+        assert response.status_code == 403 and "<h1>Confirm access</h1>" in page(response), path
+    assert ada.client.get("/account").headers["Location"] == "/confirm-access?next=/account"
     assert query("all_users_for_tests") == before
+    assert phone.client.get("/profile").status_code == 200
     assert smtp_server.messages == []  # no link, no notice
 
 
@@ -269,8 +285,7 @@ def test_v1_6_3_notice_cookie_signed_with_an_old_key_is_still_shown(make_app):
     """ASVS 1.6.3 (Level 2): a one-shot notice signed just before a key rotation is still believed."""
     old = make_app()
     client = signed_in(old)
-    AuthActions(client).post_form("/account/delete", {"delete_password": PASSWORD, "delete_confirm": "DELETE"},
-                                  form_path="/account")
+    AuthActions(client).post_form("/account/delete", {"delete_confirm": "DELETE"}, form_path="/account")
     notice = client.get_cookie("wsgiauth-notice").value
     for config, shown in [({}, False), ({"SECRET_KEY_FALLBACKS": TEST_SECRET_KEY}, True)]:
         other = Client(make_app(SECRET_KEY=OTHER_KEY, **config))
@@ -281,7 +296,7 @@ def test_v1_6_3_notice_cookie_signed_with_an_old_key_is_still_shown(make_app):
 # -- V7 and V14.4.6: the audit trail and the Referer of token pages -----------
 
 @pytest.mark.both_databases
-def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_server, query, caplog):
+def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_server, query, caplog, clock):
     """ASVS 7.1.1-7.1.3: changes to the account are in the trail, never a password, token or typed email."""
     app = make_app(MAIL_URL=smtp_server.url)
     strict = make_app(MAIL_URL=smtp_server.url, REQUIRE_CONFIRMED_EMAIL=True)
@@ -291,17 +306,21 @@ def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_
         ada.signup()
         assert AuthActions(ClosingClient(strict)).signin().status_code == 403
         change_password(ada)
-        ask_email_change(ada, password=NEW_PASSWORD)
+        ask_email_change(ada)
         moved = link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/")
         assert Client(app).get(moved).status_code == 200
         AuthActions(ClosingClient(app)).post_form("/forgot", {"email": "ada@newmail.example"})
         reset = reset_link(smtp_server)
         choose(AuthActions(ClosingClient(app)), reset, third)
         ada.signin(email="ada@newmail.example", password=third)
-        delete(ada, password=third)
+        clock.advance(10 * 60)
+        for password in (PASSWORD, third):  # Confirm access: a wrong password, then the right one
+            ada.post_form("/confirm-access", {"password": password})
+        delete(ada)
     events = query("security_events_for_tests")
     assert [e["event"] for e in events] == ["signup", "signin_unconfirmed", "password_change", "email_change_requested",
-                                            "email_change", "password_reset", "signin", "account_delete"]
+                                            "email_change", "password_reset", "signin", "access_confirm_failed",
+                                            "access_confirmed", "account_delete"]
     assert {e["uid"] for e in events} == {1}
     confirm = link_in(mail_to(smtp_server, "ada@example.com", CONFIRM_SUBJECT), "/confirm/")
     everything = str(events) + caplog.text
@@ -334,7 +353,7 @@ def test_v14_4_6_pages_with_a_token_in_the_url_send_no_referrer(ada, new_browser
 def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_browser, smtp_server):
     """ASVS 2.1.11: every password field says current- or new-password; nothing blocks paste."""
     ask(new_browser())
-    for path in ("/account", reset_link(smtp_server)):
+    for path in ("/account", "/confirm-access", reset_link(smtp_server)):
         form = page(ada.client.get(path))
         fields = re.findall(r'<input[^>]*type="password"[^>]*>', form)
         assert fields and all(re.search(r'autocomplete="(current|new)-password"', f) for f in fields), path

@@ -13,24 +13,30 @@ from conftest import LONGEST_EMAIL, AuthActions, ClosingClient
 from smtpserver import link_in, mail_to, text
 from support import PASSWORD, hash_calls, signed_in, signin  # noqa: F401 (a fixture)
 
-WRONG = "That is not your current password."
+WRONG = "That is not your password."
 TOO_MANY = "Too many attempts. Try again in 1 minute."
-# Every form that asks for the current password: (path, its password field, other fields).
+# Every form that asked for the current password (path, its other fields):
+# since issue 15 they ask for it on the Confirm access page, once the
+# confirmation that signing in gave has run out (10 minutes).
 PASSWORD_FORMS = [
-    ("/account/password", "current_password", {"new_password": "a new pass phrase",
-                                               "new_password2": "a new pass phrase"}),
-    ("/account/email", "email_password", {"email": "ada@newmail.example"}),
-    ("/account/delete", "delete_password", {"delete_confirm": "DELETE"}),
+    ("/account/password", {"new_password": "a new pass phrase", "new_password2": "a new pass phrase"}),
+    ("/account/email", {"email": "ada@newmail.example"}),
+    ("/account/delete", {"delete_confirm": "DELETE"}),
 ]
+CONFIRM_WINDOW = 10 * 60
 ODD_ADDRESSES = ["(x)victim@example.com", "victim@example.com(y)", '"victim"@example.com',
                  "Victim <victim@example.com>", "victim@[127.0.0.1]", "a@[b.co", "=?utf-8?q?a?=@example.com",
                  "victim@example.com.", "vic..tim@example.com"]
 
 
-def post_account_form(client, path, field, password, fields):
-    """Post one account-settings form with the given current password."""
-    page = client.get("/account").get_data(as_text=True)
-    return client.post(path, data={**fields, field: password, "csrf_token": csrf_token_in(page)})
+def post_account_form(client, path, fields, password=None):
+    """Post one account-settings form; if it asks to confirm access, type password on the Confirm access page."""
+    token = csrf_token_in(client.get("/profile").get_data(as_text=True))  # one token for every form of the session
+    response = client.post(path, data={**fields, "csrf_token": token})
+    if password is None or response.status_code != 403:
+        return response
+    carried = {f"carried-{name}": value for name, value in fields.items() if "password" not in name}
+    return client.post("/confirm-access", data={"then": path, **carried, "password": password, "csrf_token": token})
 
 
 def events(query):
@@ -39,69 +45,75 @@ def events(query):
 
 
 # -- 1. Current-password checks are throttled, like sign-in -----------------
+# Since issue 15 the forms ask for it through the Confirm access page
+# (views/access.py), which keeps every one of these guarantees.
 
 @pytest.mark.both_databases
-@pytest.mark.parametrize("path, field, fields", PASSWORD_FORMS)
-def test_wrong_current_passwords_end_the_session_at_the_fifth(app, query, path, field, fields):
+@pytest.mark.parametrize("path, fields", PASSWORD_FORMS)
+def test_wrong_current_passwords_end_the_session_at_the_fifth(app, query, clock, path, fields):
     client = signed_in(app)
+    clock.advance(CONFIRM_WINDOW)
     for _ in range(4):
-        response = post_account_form(client, path, field, "not my password", fields)
+        response = post_account_form(client, path, fields, "not my password")
         assert response.status_code == 200 and WRONG in response.get_data(as_text=True)
-    response = post_account_form(client, path, field, "not my password", fields)
+    response = post_account_form(client, path, fields, "not my password")
     assert (response.status_code, response.headers["Location"]) == (303, "/signin")
     page = client.get("/signin").get_data(as_text=True)
-    assert "signed out because the current password was typed wrongly too many times" in page
+    assert "signed out because the password was typed wrongly too many times" in page
     assert client.get("/profile").status_code == 303  # signed out
     assert query("all_sessions_for_tests") == []
-    assert events(query).count("password_check_failed") == 5 and "signout_wrong_passwords" in events(query)
+    assert events(query).count("access_confirm_failed") == 5 and "signout_wrong_passwords" in events(query)
     assert query("all_users_for_tests")[0]["email"] == "ada@example.com"  # nothing changed
 
 
-@pytest.mark.parametrize("path, field, fields", PASSWORD_FORMS)
-def test_failed_sign_ins_throttle_the_account_forms_without_hashing(app, query, hash_calls, clock, path, field,
-                                                                   fields):
+@pytest.mark.parametrize("path, fields", PASSWORD_FORMS)
+def test_failed_sign_ins_throttle_the_account_forms_without_hashing(app, query, hash_calls, clock, path, fields):
     owner = signed_in(app)
+    clock.advance(CONFIRM_WINDOW)
     attacker = Client(app)
     for _ in range(5):
         assert signin(attacker, password="a wrong guess").status_code == 200
     del hash_calls[:]
     # Even the right password is not checked while the account waits.
-    response = post_account_form(owner, path, field, PASSWORD, fields)
+    response = post_account_form(owner, path, fields, PASSWORD)
     assert response.status_code == 429 and TOO_MANY in response.get_data(as_text=True)
     assert response.headers["Retry-After"] == "60"
     assert hash_calls == []
-    assert "password_check_throttled" in events(query)
+    assert "access_confirm_throttled" in events(query)
     clock.advance(60)
-    assert post_account_form(owner, path, field, PASSWORD, fields).status_code == 303
+    assert post_account_form(owner, path, fields, PASSWORD).status_code == 303
 
 
-def test_wrong_current_passwords_count_towards_the_sign_in_backoff(app, hash_calls):
+def test_wrong_current_passwords_count_towards_the_sign_in_backoff(app, hash_calls, clock):
     thief = signed_in(app)  # a stolen cookie
+    clock.advance(CONFIRM_WINDOW)
     for _ in range(4):
-        assert post_account_form(thief, "/account/delete", "delete_password", "guess",
-                                 {"delete_confirm": "DELETE"}).status_code == 200
+        assert post_account_form(thief, "/account/delete", {"delete_confirm": "DELETE"}, "guess").status_code == 200
     assert signin(Client(app), password="a fifth guess").status_code == 200
     del hash_calls[:]
     response = signin(Client(app))  # the right password, but the account waits now
     assert response.status_code == 429 and hash_calls == []
 
 
-def test_one_password_check_is_one_hash_and_none_over_1024_characters(app, hash_calls):
+def test_one_password_check_is_one_hash_and_none_over_1024_characters(app, hash_calls, clock):
     client = signed_in(app)
+    clock.advance(CONFIRM_WINDOW)
     del hash_calls[:]
-    post_account_form(client, "/account/delete", "delete_password", "wrong", {"delete_confirm": "DELETE"})
+    post_account_form(client, "/account/delete", {"delete_confirm": "DELETE"}, "wrong")
     assert hash_calls == ["check"]
-    post_account_form(client, "/account/delete", "delete_password", "x" * 1025, {"delete_confirm": "DELETE"})
+    post_account_form(client, "/account/delete", {"delete_confirm": "DELETE"}, "x" * 1025)
     assert hash_calls == ["check"]
 
 
 # -- 2. Account enumeration ---------------------------------------------------
 
-def test_email_change_checks_the_password_before_anything_about_the_address(ada, make_user, mail_app):
+def test_email_change_checks_the_password_before_anything_about_the_address(ada, make_user, mail_app, clock):
     make_user(mail_app, firstname="Bob", email="bob@example.com")
-    page = ada.post_form("/account/email", {"email": "bob@example.com", "email_password": "wrong"},
-                         form_path="/account").get_data(as_text=True)
-    assert WRONG in page and "taken" not in page
+    clock.advance(CONFIRM_WINDOW)
+    asked = post_account_form(ada.client, "/account/email", {"email": "bob@example.com"}).get_data(as_text=True)
+    assert "Confirm access" in asked and "taken" not in asked
+    page = post_account_form(ada.client, "/account/email", {"email": "bob@example.com"}, "wrong")
+    assert WRONG in page.get_data(as_text=True) and "taken" not in page.get_data(as_text=True)
 
 
 @pytest.mark.both_databases
@@ -109,8 +121,7 @@ def test_email_change_to_a_taken_address_looks_the_same_and_mails_no_link(ada, m
     make_user(mail_app, firstname="Bob", email="bob@example.com")
     answers = []
     for address in ("bob@example.com", "free@example.com"):
-        response = ada.post_form("/account/email", {"email": address, "email_password": PASSWORD},
-                                 form_path="/account")
+        response = ada.post_form("/account/email", {"email": address}, form_path="/account")
         notice = ada.client.get("/account").get_data(as_text=True)
         answers.append((response.status_code, response.headers["Location"],
                         notice.replace(address, "ADDRESS")))
@@ -193,7 +204,7 @@ def test_hostile_addresses_get_the_field_message_not_a_500(client, auth, path, f
 
 def test_hostile_address_on_the_email_change_form(app):
     client = signed_in(app)
-    response = post_account_form(client, "/account/email", "email_password", PASSWORD, {"email": "a@[b.co"})
+    response = post_account_form(client, "/account/email", {"email": "a@[b.co"})
     assert response.status_code == 200 and "Please enter your email address." in response.get_data(as_text=True)
 
 
@@ -248,7 +259,7 @@ def test_contact_at_the_maximum_of_every_field_is_stored_and_mailed(mail_app, sm
 @pytest.mark.both_databases
 def test_email_change_to_the_longest_address(app, query):
     client = signed_in(app, firstname="a" * 100)
-    response = post_account_form(client, "/account/email", "email_password", PASSWORD, {"email": LONGEST_EMAIL})
+    response = post_account_form(client, "/account/email", {"email": LONGEST_EMAIL})
     assert response.status_code == 303
     assert query("all_users_for_tests")[0]["pending_email"] == LONGEST_EMAIL
     assert f"We have sent a link to {LONGEST_EMAIL}." in client.get("/account").get_data(as_text=True)
