@@ -39,11 +39,11 @@ def every_page(page, new_page):
     yield "404", "404"
     sign_up(page)
     yield "profile", "profile"
-    # Signed in on a phone too: the profile lists both sessions and the sign-in.
+    # Signed in on a phone too: the security page lists both sessions and the sign-in.
     sign_in(new_page(width=PHONE, user_agent=IPHONE))
-    page.reload()
+    page.goto("/security")
     expect(page.get_by_role("table", name="Where you're signed in").locator("tbody tr")).to_have_count(2)
-    yield "profile-two-sessions", "profile"
+    yield "security-two-sessions", "security"
     page.goto("/contact")
     yield "contact-signed-in", "contact"
     page.goto("/")

@@ -19,7 +19,7 @@ def after_restart(new_page, page, keep_everything=False):
 
 
 def sessions_table(page):
-    """Return the rows of the profile's "Where you're signed in" table, one per session."""
+    """Return the rows of the sign-in security page's "Where you're signed in" table, one per session."""
     return page.get_by_role("table", name="Where you're signed in").locator("tbody tr")
 
 
@@ -44,19 +44,20 @@ def test_keep_me_signed_in_survives_a_browser_restart_only_when_ticked(page, new
     assert nav_names(restarted) == SIGNED_IN_NAV
 
 
-def test_sign_out_everywhere_else_from_the_profile(new_page, live_user):
+def test_sign_out_everywhere_else_from_the_security_page(new_page, live_user):
     live_user()
     laptop = new_page()
     sign_in(laptop)
     phone = new_page(width=PHONE, user_agent=IPHONE)
     sign_in(phone)
 
-    laptop.reload()
+    laptop.get_by_role("link", name="Sign-in security").click()  # from the profile, where sign-in landed
+    expect(laptop).to_have_url("/security")
     expect(sessions_table(laptop)).to_have_count(2)
     expect(sessions_table(laptop).filter(has_text="(this browser)")).to_contain_text("Chrome on Linux")
     expect(sessions_table(laptop).filter(has_not_text="(this browser)")).to_contain_text("Safari on iOS")
     submit(laptop, "Sign out everywhere else")
-    expect(laptop).to_have_url("/profile")
+    expect(laptop).to_have_url("/security")
     expect(sessions_table(laptop)).to_have_count(1)
     expect(sessions_table(laptop)).to_contain_text("Chrome on Linux (this browser)")
     expect(laptop.get_by_text("You are signed in only in this browser.")).to_be_visible()
@@ -68,5 +69,5 @@ def test_sign_out_everywhere_else_from_the_profile(new_page, live_user):
 
     laptop.goto("/")
     assert nav_names(laptop) == SIGNED_IN_NAV
-    laptop.goto("/profile")
+    laptop.goto("/security")
     expect(sessions_table(laptop)).to_have_count(1)

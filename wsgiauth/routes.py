@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import access, account, confirm, contact, forward_auth, pages, password_reset, profile, signin
+from .views import access, account, confirm, contact, forward_auth, pages, password_reset, profile, security, signin
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -16,7 +16,8 @@ VIEWS = {
     "signin": signin.signin,
     "profile": profile.profile,
     "signout": signin.signout,
-    "signout_others": profile.signout_others,
+    "security": security.security,
+    "signout_others": security.signout_others,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
     "confirm_access": access.confirm_access,
@@ -78,6 +79,7 @@ def url_map() -> Map:
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/profile", endpoint="profile", methods=["GET"]),
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
+            Rule("/security", endpoint="security", methods=["GET"]),
             Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
             # Links in emails carry a <token>: the request log of serve.py and
             # the error log print these rules, never the token itself.

@@ -189,7 +189,7 @@ def test_deleting_and_signing_out_others_after_the_window(ada, new_browser, quer
     response = ada.client.post("/signout/others", data={"csrf_token": token})
     assert response.status_code == 403 and phone.client.get("/profile").status_code == 200
     answer = send_again(ada, response)
-    assert (answer.status_code, answer.headers["Location"]) == (303, "/profile")
+    assert (answer.status_code, answer.headers["Location"]) == (303, "/security")
     assert phone.client.get("/profile").status_code == 303  # signed out now
     clock.advance(WINDOW)
     response = ada.client.post("/account/delete", data={"delete_confirm": "DELETE", "csrf_token": token})

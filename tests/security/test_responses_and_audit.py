@@ -205,14 +205,14 @@ def test_v7_1_1_unknown_email_is_not_stored(app, query):
 
 
 @pytest.mark.both_databases
-def test_profile_shows_the_last_ten_signins(app, clock):
-    """Issue 5: the profile lists the user's last 10 sign-ins (when, IP, browser)."""
+def test_security_page_shows_the_last_ten_signins(app, clock):
+    """Issue 5: the sign-in security page lists the user's last 10 sign-ins (when, IP, browser)."""
     client = signed_in(app)
     for n in range(12):
         clock.advance(60)
         other = browser(app, addr=f"127.0.2.{n}")
         signin(other)
-    page = client.get("/profile").get_data(as_text=True)
+    page = client.get("/security").get_data(as_text=True)
     section = page.split("Recent sign-ins")[1]
     assert section.split("<tbody>")[1].count("<tr>") == 10
     assert "127.0.2.11" in section and "127.0.2.2" in section and "127.0.2.1<" not in section

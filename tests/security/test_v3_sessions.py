@@ -170,22 +170,22 @@ def test_last_seen_is_written_at_most_once_a_minute(ada, clock, query):
 
 
 @pytest.mark.both_databases
-def test_v3_3_4_profile_lists_sessions_and_signs_out_everywhere_else(app, query):
+def test_v3_3_4_security_page_lists_sessions_and_signs_out_everywhere_else(app, query):
     """ASVS 3.3.4 (Level 2, done anyway): see where you are signed in; end every other session."""
     laptop = signed_in(app, addr="127.0.0.11")
     phone = browser(app, addr="127.0.0.12", agent="Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) "
                                                   "AppleWebKit/605.1.15 Version/17.0 Mobile Safari/604.1")
     signin(phone)
-    page = laptop.get("/profile").get_data(as_text=True)
+    page = laptop.get("/security").get_data(as_text=True)
     assert "127.0.0.11" in page and "127.0.0.12" in page
     assert "Firefox on Linux <strong>(this browser)</strong>" in page and "Safari on iOS" in page
     assert "Sign out everywhere else" in page
     response = laptop.post("/signout/others", data={"csrf_token": csrf_token_in(page, action="/signout/others")})
-    assert (response.status_code, response.headers["Location"]) == (303, "/profile")
+    assert (response.status_code, response.headers["Location"]) == (303, "/security")
     assert profile_status(phone) == 303 and profile_status(laptop) == 200
     rows = query("sessions_detail_for_tests")
     assert [(row["ip"], row["user_agent"]) for row in rows] == [("127.0.0.11", laptop.environ["HTTP_USER_AGENT"])]
-    assert "You are signed in only in this browser." in laptop.get("/profile").get_data(as_text=True)
+    assert "You are signed in only in this browser." in laptop.get("/security").get_data(as_text=True)
 
 
 @pytest.mark.both_databases

@@ -37,10 +37,10 @@ def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
     """ASVS 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your own."""
     bob = signed_in(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
     ada = signed_in(app, addr="127.0.0.32")
-    page = ada.get("/profile").get_data(as_text=True)
-    assert "127.0.0.31" not in page
+    page = ada.get("/security").get_data(as_text=True)
+    assert "127.0.0.32" in page and "127.0.0.31" not in page
     signin(browser(app, addr="127.0.0.33"))  # Ada's second browser, so the button shows
-    page = ada.get("/profile").get_data(as_text=True)
+    page = ada.get("/security").get_data(as_text=True)
     token = csrf_token_in(page, action="/signout/others")
     assert ada.post("/signout/others", data={"csrf_token": token, "uid": "1"}).status_code == 303
     assert bob.get("/profile").status_code == 200
