@@ -98,8 +98,8 @@ def test_a_session_ended_elsewhere_is_refused_on_the_very_next_host_request(app,
     sign_in(other)
     assert host_page(other)["hello"] == "Hello, ada@example.com"
     # "Sign out everywhere else" from the first browser ends the other one's session.
-    profile = site.get("/accounts/profile").get_data(as_text=True)
-    site.post("/accounts/signout/others", data={"csrf_token": csrf_token_in(profile, "/accounts/signout/others")})
+    security = site.get("/accounts/security").get_data(as_text=True)
+    site.post("/accounts/signout/others", data={"csrf_token": csrf_token_in(security, "/accounts/signout/others")})
     assert host_page(other)["hello"] == "Hello, stranger"
     assert host_page(site)["hello"] == "Hello, ada@example.com"
 
