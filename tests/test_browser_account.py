@@ -157,16 +157,9 @@ def test_account_settings_name_password_email_and_delete(new_page, smtp_server, 
     expect(notice(page)).to_have_count(0)
     assert typed_values(page, "First name", "Last name") == {"First name": "Augusta", "Last name": "King"}
 
-    # Password: the wrong current one changes nothing.
+    # Password: the new one twice (access was confirmed by signing in a moment ago).
     password_form = form(page, "Password")
-    fill(page, {"Current password": "not my password", "New password": NEW_PASSWORD,
-                "New password again": NEW_PASSWORD}, within=password_form)
-    submit(page, "Enter")
-    assert field_errors(page) == {"Current password": "That is not your current password."}
-    elsewhere.reload()
-    expect(elsewhere).to_have_url("/profile")
-    fill(page, {"Current password": PASSWORD, "New password": NEW_PASSWORD,
-                "New password again": NEW_PASSWORD}, within=password_form)
+    fill(page, {"New password": NEW_PASSWORD, "New password again": NEW_PASSWORD}, within=password_form)
     submit(page, "Change password")
     expect(notice(page)).to_have_text("Your password has been changed. "
                                       "Every other browser signed in to your account has been signed out.")
@@ -177,8 +170,7 @@ def test_account_settings_name_password_email_and_delete(new_page, smtp_server, 
     wait_for_mail(smtp_server, EMAIL, "Your password has been changed")
 
     # Email: only the link sent to the new address changes it.
-    fill(page, {"New email address": NEW_EMAIL, "Current password": NEW_PASSWORD},
-         within=form(page, "Email address"))
+    fill(page, {"New email address": NEW_EMAIL}, within=form(page, "Email address"))
     submit(page, "Enter")
     expect(notice(page)).to_have_text(f"We have sent a link to {NEW_EMAIL}. "
                                       "Your email address will change when you open it.")
@@ -193,10 +185,9 @@ def test_account_settings_name_password_email_and_delete(new_page, smtp_server, 
     expect(page.get_by_text(f"This is {NEW_EMAIL}'s profile page")).to_be_visible()
     expect(page.get_by_text("Augusta King")).to_be_visible()
 
-    # Delete: the password and the word DELETE, typed.
+    # Delete: the word DELETE, typed.
     page.get_by_role("link", name="Account settings").click()
-    fill(page, {"Current password": NEW_PASSWORD, "Type DELETE to confirm": "DELETE"},
-         within=form(page, "Delete account"))
+    fill(page, {"Type DELETE to confirm": "DELETE"}, within=form(page, "Delete account"))
     submit(page, "Delete my account")
     expect(page).to_have_url("/")
     expect(notice(page)).to_have_text("Your account has been deleted.")
@@ -204,6 +195,44 @@ def test_account_settings_name_password_email_and_delete(new_page, smtp_server, 
     for email, password in [(EMAIL, PASSWORD), (NEW_EMAIL, NEW_PASSWORD)]:
         try_sign_in(page, email, password)
         expect(page.get_by_role("alert")).to_have_text(WRONG)
+
+
+def test_confirm_access_before_a_password_change(page, live_server, live_user, live_query, smtp_server):
+    live_user()
+    sign_in(page)
+    page.get_by_role("link", name="Account settings").click()
+    expect(page).to_have_url("/account")
+    # Ada reads and types for longer than the 10 minutes signing in gave her.
+    password_form = form(page, "Password")
+    fill(page, {"New password": NEW_PASSWORD, "New password again": NEW_PASSWORD}, within=password_form)
+    live_query("age_access_confirmations_for_tests", seconds=11 * 60)
+    submit(page, "Change password")
+    expect(heading(page)).to_have_text("Confirm access")
+    expect(page.get_by_role("alert")).to_contain_text("nothing has changed yet")
+    assert page_problems(page) == []
+    fill(page, {"Password": "not my password"})
+    submit(page, "Enter")
+    assert field_errors(page) == {"Password": "That is not your password."}
+    assert typed_values(page, "Password") == {"Password": ""}
+    fill(page, {"Password": PASSWORD})
+    submit(page, "Confirm")
+    expect(page).to_have_url("/account#password")
+    expect(notice(page)).to_have_text("Access confirmed. Please type your new password again: "
+                                      "a password is never kept in a page.")
+    fill(page, {"New password": NEW_PASSWORD, "New password again": NEW_PASSWORD}, within=form(page, "Password"))
+    submit(page, "Enter")
+    expect(notice(page)).to_have_text("Your password has been changed. "
+                                      "Every other browser signed in to your account has been signed out.")
+    wait_for_mail(smtp_server, EMAIL, "Your password has been changed")
+
+    # The settings page itself asks once the window is over, and comes back to it.
+    live_query("age_access_confirmations_for_tests", seconds=11 * 60)
+    page.get_by_role("link", name="Back to your profile").click()
+    page.get_by_role("link", name="Account settings").click()
+    expect(page).to_have_url("/confirm-access?next=/account")
+    fill(page, {"Password": NEW_PASSWORD})
+    submit(page, "Enter")
+    expect(page).to_have_url("/account")
 
 
 def every_account_page(page, smtp_server, live_server):
@@ -236,10 +265,16 @@ def every_account_page(page, smtp_server, live_server):
     fill(page, {"New password": "short", "New password again": "shorter"}, within=form(page, "Password"))
     submit(page, "Change password")
     yield "account-password-errors", False
-    fill(page, {"Current password": PASSWORD, "Type DELETE to confirm": "delete"}, within=form(page, "Delete account"))
+    fill(page, {"Type DELETE to confirm": "delete"}, within=form(page, "Delete account"))
     submit(page, "Delete my account")
     yield "account-delete-errors", False
-    fill(page, {"New email address": NEW_EMAIL, "Current password": PASSWORD}, within=form(page, "Email address"))
+    page.goto("/confirm-access")
+    yield "confirm-access", True
+    fill(page, {"Password": "not my password"})
+    submit(page, "Confirm")
+    yield "confirm-access-errors", False
+    page.goto("/account")
+    fill(page, {"New email address": NEW_EMAIL}, within=form(page, "Email address"))
     submit(page, "Change email address")
     yield "account-notice", False
     change = open_link(page, live_server, wait_for_mail(smtp_server, NEW_EMAIL, "Confirm your new email address"),
@@ -267,8 +302,7 @@ def every_account_page(page, smtp_server, live_server):
 
     try_sign_in(page, NEW_EMAIL, NEW_PASSWORD)
     page.goto("/account")
-    fill(page, {"Current password": NEW_PASSWORD, "Type DELETE to confirm": "DELETE"},
-         within=form(page, "Delete account"))
+    fill(page, {"Type DELETE to confirm": "DELETE"}, within=form(page, "Delete account"))
     submit(page, "Delete my account")
     yield "deleted", False
 

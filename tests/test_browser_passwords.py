@@ -139,8 +139,7 @@ def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, li
     assert page_problems(page) == []
     sign_in(page)
     page.goto("/account")
-    assert toggles(page) == {name: "Show password" for name in
-                             ["email_password", "current_password", "new_password", "new_password2", "delete_password"]}
+    assert toggles(page) == {name: "Show password" for name in ["new_password", "new_password2"]}
     assert meters(page) == ["new_password"]
     fill(page, {"New password": "a brand new password"})
     toggle_of(page, "New password").click()
@@ -150,6 +149,9 @@ def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, li
     # page_problems (tests/person.py) leaves out fields nobody can see.
     assert page_problems(page) == []
     screenshot(page, "account-passwords")
+    page.goto("/confirm-access")
+    assert toggles(page) == {"password": "Show password"} and meters(page) == []
+    assert page_problems(page) == []
 
     page.goto("/forgot")
     fill(page, {"Email": "ada@example.com"})

@@ -67,7 +67,8 @@ def required(app, request, endpoint, carried):
 def show(app, request, errors=None, status=200, next_target=None, then=None, fields=None, secret=False):
     """Render the Confirm access page: for a page to return to (next), or a form to carry out (then, fields)."""
     return app.render(request, "confirm_access.html", status=status, errors=errors or {}, next=next_target,
-                      then=then, fields=fields or {}, carried_prefix=CARRIED, secret=secret)
+                      then=then, fields=fields or {}, carried_prefix=CARRIED, secret=secret,
+                      minutes=app.settings.CONFIRM_ACCESS_MINUTES)
 
 
 def pending_form(app, request):
