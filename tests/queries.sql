@@ -113,3 +113,12 @@ SELECT id FROM attempts WHERE bucket = '' OR length(bucket) > 32 OR length(key_h
 -- name: incomplete_attempt_keys_for_tests
 SELECT bucket, key_hash FROM attempt_keys
 WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 OR touched_at <= 0;
+
+-- name: totp_factors_for_tests
+SELECT uid, secret, confirmed_at, last_step FROM totp_factors ORDER BY uid;
+
+-- name: recovery_codes_for_tests
+SELECT uid, code_hash, used_at FROM recovery_codes ORDER BY id;
+
+-- name: pending_signins_for_tests
+SELECT id_hash, uid, remember, expires_at FROM pending_signins;
