@@ -220,7 +220,11 @@ UPDATE totp_factors SET last_step = :step WHERE uid = :uid AND confirmed_at IS N
 DELETE FROM recovery_codes WHERE uid = :uid;
 
 -- name: insert_recovery_code
-INSERT INTO recovery_codes (uid, code_hash, used_at, created_at) VALUES (:uid, :code_hash, NULL, :now);
+INSERT INTO recovery_codes (uid, salt, code_hash, used_at, created_at) VALUES (:uid, :salt, :code_hash, NULL, :now);
+
+-- name: recovery_code_salt
+-- The salt of the account's set of codes (every code of a set has the same).
+SELECT salt FROM recovery_codes WHERE uid = :uid ORDER BY id LIMIT 1;
 
 -- name: use_recovery_code
 UPDATE recovery_codes SET used_at = :now WHERE uid = :uid AND code_hash = :code_hash AND used_at IS NULL;

@@ -118,7 +118,7 @@ WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 O
 SELECT uid, secret, confirmed_at, last_step FROM totp_factors ORDER BY uid;
 
 -- name: recovery_codes_for_tests
-SELECT uid, code_hash, used_at FROM recovery_codes ORDER BY id;
+SELECT uid, salt, code_hash, used_at FROM recovery_codes ORDER BY id;
 
 -- name: pending_signins_for_tests
 SELECT id_hash, uid, remember, expires_at FROM pending_signins;

@@ -13,11 +13,12 @@ CREATE TABLE totp_factors (
     CONSTRAINT totp_factors_user FOREIGN KEY (uid) REFERENCES users (uid) ON DELETE CASCADE
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
--- Recovery codes, stored only as SHA-256 (each has 60 random bits: nothing to
--- guess, like a session id); used_at marks the one use each gets.
+-- Recovery codes, stored only as a salted scrypt hash (a set shares one
+-- random salt); used_at marks the one use each gets.
 CREATE TABLE recovery_codes (
     id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT PRIMARY KEY,
     uid INT UNSIGNED NOT NULL,
+    salt CHAR(32) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     code_hash CHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
     used_at BIGINT NULL,
     created_at BIGINT NOT NULL,

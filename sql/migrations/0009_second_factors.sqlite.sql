@@ -12,6 +12,7 @@ CREATE TABLE totp_factors (
 CREATE TABLE recovery_codes (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     uid INTEGER NOT NULL REFERENCES users (uid) ON DELETE CASCADE,
+    salt CHAR(32) NOT NULL,
     code_hash CHAR(64) NOT NULL,
     used_at BIGINT NULL,
     created_at BIGINT NOT NULL,

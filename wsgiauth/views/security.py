@@ -64,12 +64,13 @@ def app_confirm(app, request):
     row = app.db.one("totp_factor", uid=user["uid"])
     if row is None or row["confirmed_at"]:
         return app.redirect_to(request, "security")
+    recovery_set = factors.new_recovery_set()
 
     def turn_on(tx):
         """Confirm the key, make recovery codes, record and mail it; return (codes, mail id), or Nones if wrong."""
         if not factors.finish_setup(tx, user["uid"], row["secret"], code, app.now()):
             return None, None
-        codes = factors.store_recovery_codes(tx, user["uid"], app.now())
+        codes = factors.store_recovery_codes(tx, user["uid"], recovery_set, app.now())
         audit.record(app, tx, request, "authenticator_added", uid=user["uid"])
         return codes, letters.queue_factor_notice(app, request, tx, user, letters.authenticator_added)
 
@@ -92,10 +93,11 @@ def recovery_codes(app, request):
     user = request.session.user
     if not factors.app_factor(app.db, user["uid"]):
         return app.redirect_to(request, "security")
+    recovery_set = factors.new_recovery_set()
 
     def renew(tx):
         """Store the new set, record and mail it; return (codes, outbox id)."""
-        codes = factors.store_recovery_codes(tx, user["uid"], app.now())
+        codes = factors.store_recovery_codes(tx, user["uid"], recovery_set, app.now())
         audit.record(app, tx, request, "recovery_codes_renewed", uid=user["uid"])
         return codes, letters.queue_factor_notice(app, request, tx, user, letters.recovery_codes_renewed)
 
