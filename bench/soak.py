@@ -368,8 +368,13 @@ def served(dialect, options):
         log_path = Path(tmp, "gunicorn.log")
         # One trusted proxy: each browser's X-Forwarded-For is its address.
         # The confirmation mail of sign-ups goes to files that go with tmp.
+        # Each connection's browser signs in once, before the run, and opens
+        # the account settings throughout it: access stays confirmed for the
+        # whole run (an hour more than it lasts), or that page would send it
+        # to /confirm-access after 10 minutes, a flow the soak does not drive.
         server = bench.serve(stack, "wsgiauth:create_app()", url, log_path, TRUSTED_PROXIES=1,
-                             MAIL_URL=f"file://{tmp}/outbox")
+                             MAIL_URL=f"file://{tmp}/outbox",
+                             CONFIRM_ACCESS_MINUTES=options.duration // 60 + 60)
         yield server, url, db_pids, log_path
 
 

@@ -118,3 +118,12 @@ WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 O
 -- Moves every session's last confirmation of access back in time (the live
 -- server's clock is the real one): as if the window ran out.
 UPDATE sessions SET access_confirmed_at = access_confirmed_at - :seconds;
+
+-- name: totp_factors_for_tests
+SELECT uid, secret, confirmed_at, last_step FROM totp_factors ORDER BY uid;
+
+-- name: recovery_codes_for_tests
+SELECT uid, salt, code_hash, used_at FROM recovery_codes ORDER BY id;
+
+-- name: pending_signins_for_tests
+SELECT id_hash, uid, remember, expires_at FROM pending_signins;

@@ -217,8 +217,8 @@ def test_confirm_access_before_a_password_change(page, live_server, live_user, l
     fill(page, {"Password": PASSWORD})
     submit(page, "Confirm")
     expect(page).to_have_url("/account#password")
-    expect(notice(page)).to_have_text("Access confirmed. Please type your new password again: "
-                                      "a password is never kept in a page.")
+    expect(notice(page)).to_have_text("Access confirmed. Please type the new password or the code again: "
+                                      "they are never kept in a page.")
     fill(page, {"New password": NEW_PASSWORD, "New password again": NEW_PASSWORD}, within=form(page, "Password"))
     submit(page, "Enter")
     expect(notice(page)).to_have_text("Your password has been changed. "

@@ -26,4 +26,5 @@ def cleanup(db, settings) -> dict:
     now = live["now"]
     return {"sessions": delete_in_batches(db, "delete_expired_sessions", **live),
             "attempts": delete_in_batches(db, "delete_old_attempts", before=now - ATTEMPTS_KEPT),
-            "attempt keys": delete_in_batches(db, "delete_old_attempt_keys", before=now - ATTEMPTS_KEPT)}
+            "attempt keys": delete_in_batches(db, "delete_old_attempt_keys", before=now - ATTEMPTS_KEPT),
+            "half sign-ins": delete_in_batches(db, "delete_expired_pending_signins", now=now)}

@@ -16,8 +16,13 @@ VIEWS = {
     "signin": signin.signin,
     "profile": profile.profile,
     "signout": signin.signout,
+    "signin_code": signin.signin_code,
     "security": security.security,
     "signout_others": security.signout_others,
+    "app_setup": security.app_setup,
+    "app_confirm": security.app_confirm,
+    "app_remove": security.app_remove,
+    "recovery_codes": security.recovery_codes,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
     "confirm_access": access.confirm_access,
@@ -43,7 +48,7 @@ VIEWS = {
 # the proxy asking, not the gate's redirect of a browser.
 PUBLIC = frozenset({
     "static", "home", "about", "contact", "contact_sent",
-    "signup", "signin", "signout",
+    "signup", "signin", "signin_code", "signout",
     "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
     "auth_verify",
 })
@@ -56,14 +61,19 @@ PUBLIC = frozenset({
 # 7.5.2). For a form, what the Confirm access page may carry through to it
 # when the time ran out while it was being filled in: the names of its
 # fields (an allow list; anything else is dropped), or, for a form with a
-# secret (a new password) that is never written into a page, the page (and
-# #section) the browser returns to, to type it again.
+# secret (a new password, a code) that is never written into a page, the
+# page (and #section) the browser returns to, to type it again.
 CONFIRMED = {
     "account": (),
     "account_email": ("email",),
     "account_password": "account#password",
     "account_delete": ("delete_confirm",),
     "signout_others": (),
+    # The authenticator app: its page shows the key, the forms make or end it.
+    "app_setup": (),
+    "app_confirm": "app_setup",  # the code typed is a secret (and is stale by then): typed again
+    "app_remove": (),
+    "recovery_codes": (),
 }
 
 
@@ -79,7 +89,12 @@ def url_map() -> Map:
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/profile", endpoint="profile", methods=["GET"]),
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
+            Rule("/signin/code", endpoint="signin_code", methods=["GET", "POST"]),
             Rule("/security", endpoint="security", methods=["GET"]),
+            Rule("/security/app", endpoint="app_setup", methods=["GET", "POST"]),
+            Rule("/security/app/confirm", endpoint="app_confirm", methods=["POST"]),
+            Rule("/security/app/remove", endpoint="app_remove", methods=["POST"]),
+            Rule("/security/recovery-codes", endpoint="recovery_codes", methods=["POST"]),
             Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
             # Links in emails carry a <token>: the request log of serve.py and
             # the error log print these rules, never the token itself.

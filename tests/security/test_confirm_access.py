@@ -11,6 +11,7 @@ from werkzeug.test import Client
 from conftest import AuthActions
 from smtpserver import mail_to
 from support import hash_calls, signin  # noqa: F401 (a fixture)
+from support import signed_in as signed_in_client
 
 PASSWORD = "correct horse"
 WINDOW = 10 * 60
@@ -174,7 +175,7 @@ def test_a_password_change_after_the_window_never_puts_the_new_password_in_a_pag
     assert "you will type it again after confirming" in page(response)
     answer = send_again(ada, response)
     assert (answer.status_code, answer.headers["Location"]) == (303, "/account#password")
-    assert "Access confirmed. Please type your new password again" in page(ada.client.get("/account"))
+    assert "Access confirmed. Please type the new password or the code again" in page(ada.client.get("/account"))
     assert query("all_users_for_tests")[0]["pwdhash"] == before
     assert ada.post_form("/account/password", {"new_password": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
                          form_path="/account").status_code == 303
@@ -272,3 +273,26 @@ def test_the_confirm_access_page_needs_sign_in_and_the_name_form_does_not_need_i
     assert ada.client.post("/account/name", data={"firstname": "Augusta", "lastname": "King",
                                                   "csrf_token": token}).status_code == 303
     assert query("all_users_for_tests")[0]["firstname"] == "Augusta"
+
+
+@pytest.mark.both_databases
+def test_the_authenticator_app_needs_access_confirmed_too(app, query, clock):
+    """ASVS 5.0 7.5.1: setting up, removing the app and new recovery codes (MFA configuration) need it too."""
+    ada = signed_in_client(app)
+    token = csrf_token_in(ada.get("/security").get_data(as_text=True))
+    assert ada.post("/security/app", data={"csrf_token": token}).headers["Location"] == "/security/app"
+    clock.advance(WINDOW)
+    # The page shows the key: it is asked for first, and comes back.
+    assert ada.get("/security/app").headers["Location"] == "/confirm-access?next=/security/app"
+    for path in ("/security/app/remove", "/security/recovery-codes", "/security/app"):
+        response = ada.post(path, data={"csrf_token": token})
+        assert response.status_code == 403 and "<h1>Confirm access</h1>" in page(response), path
+    # A code is a secret (and stale by the time access is confirmed): never carried.
+    response = ada.post("/security/app/confirm", data={"code": "123456", "csrf_token": token})
+    assert response.status_code == 403 and hidden_fields(page(response)) == {"then": "/security/app/confirm"}
+    assert "123456" not in page(response)
+    answer = ada.post("/confirm-access", data={**hidden_fields(page(response)), "password": PASSWORD,
+                                               "csrf_token": token})
+    assert (answer.status_code, answer.headers["Location"]) == (303, "/security/app")
+    assert "Please type the new password or the code again" in page(ada.get("/security/app"))
+    assert query("totp_factors_for_tests")[0]["confirmed_at"] is None  # nothing was turned on

@@ -17,7 +17,7 @@ here), so a view cannot forget to. Without a fresh confirmation:
   names them: an allow list). Once the password is right, the form is carried
   out with those fields, as if it had just been sent, so nothing typed is lost
   and nothing is done twice. A form whose fields include a secret (a new
-  password) carries nothing: passwords are never written into a page, so the
+  password, a code from an app) carries nothing: passwords are never written into a page, so the
   browser returns to the form with a notice to type it again.
 
 The password is checked by limits.verify_password, like every password in the
@@ -38,7 +38,7 @@ WRONG_PASSWORD = "That is not your password."
 EMPTY_PASSWORD = "Please enter your password."
 SIGNED_OUT_AFTER_FAILURES = ("You have been signed out because the password was typed wrongly too many times. "
                              "Please sign in again.")
-TYPE_AGAIN = "Access confirmed. Please type your new password again: a password is never kept in a page."
+TYPE_AGAIN = "Access confirmed. Please type the new password or the code again: they are never kept in a page."
 # Hidden inputs of the Confirm access page: the original form's target, and
 # each of its carried fields under this prefix (never clashing with our own).
 THEN, CARRIED = "then", "carried-"
