@@ -209,3 +209,15 @@ def test_a_query_string_of_raw_bytes_that_are_no_utf8_is_read_not_a_500(client, 
     proxied = Client(make_app(TRUSTED_PROXIES=1, FORWARD_AUTH_HOSTS="https://app.example.org"))
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "app.example.org", "X-Forwarded-Uri": "/x"}
     assert proxied.get("/auth/verify", headers=forwarded, environ_overrides=raw).status_code == 401
+
+
+def test_a_line_break_in_the_query_of_a_redirect_to_the_slash_ending_url_is_a_400_not_a_500(app):
+    # Found by the fuzz test (issue 15): mounted at /accounts, a request for
+    # /accounts goes to /accounts/ with its query string, and a raw line
+    # break in it made a Location header Werkzeug refuses.
+    environ = EnvironBuilder(path="/", query_string="email=a\nb").get_environ()
+    environ.update(PATH_INFO="", SCRIPT_NAME="/accounts")
+    _, status, headers = run_wsgi_app(app, environ, buffered=True)
+    assert status == "400 BAD REQUEST" and "Location" not in headers
+    environ.update(QUERY_STRING="email=a")
+    assert run_wsgi_app(app, environ, buffered=True)[1].startswith("308")

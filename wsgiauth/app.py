@@ -300,7 +300,13 @@ class WSGIAuth:
             return self.call_view(request, endpoint, values)
         except HTTPException as error:
             if error.code < 400:  # e.g. Werkzeug's redirect to the slash-ending URL
-                return error.get_response(request.environ)
+                try:
+                    return error.get_response(request.environ)
+                except ValueError:
+                    # Its Location repeats the query string, and a raw line
+                    # break there (no browser sends one) fits no header: a
+                    # 500 (found by the fuzz test, issue 15). ASVS 5.0 1.2.1.
+                    return self.error_page(request, BadRequest())
             return self.error_page(request, error)
 
     def call_view(self, request, endpoint, values):
