@@ -113,3 +113,12 @@ SELECT id FROM attempts WHERE bucket = '' OR length(bucket) > 32 OR length(key_h
 -- name: incomplete_attempt_keys_for_tests
 SELECT bucket, key_hash FROM attempt_keys
 WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 OR touched_at <= 0;
+
+-- name: passkeys_for_tests
+SELECT id, uid, name, sign_count, created_at, last_used_at FROM passkeys ORDER BY id;
+
+-- name: passkey_challenges_for_tests
+SELECT session_hash, purpose, uid, expires_at FROM passkey_challenges ORDER BY expires_at;
+
+-- name: set_passkey_count_for_tests
+UPDATE passkeys SET sign_count = :sign_count;

@@ -1,6 +1,9 @@
 """The account emails: what each one says, and queueing one for a user in the caller's transaction."""
 
+import time
+
 from . import limits
+from .client import agent, describe_agent, ip
 from .mailer import address
 from .tokens import CONFIRM_EMAIL
 
@@ -47,6 +50,29 @@ def queue_password_notice(app, request, tx, user) -> int:
     """Queue the "your password has been changed" email for user inside tx; return its outbox id."""
     letter = password_changed(user, app.external_url(request, "forgot"), app.external_url(request, "contact"))
     return enqueue_for(app, tx, user, letter)
+
+
+def queue_passkey_notice(app, request, tx, user, name, added: bool) -> int:
+    """Queue the "a passkey was added/removed" email for user inside tx; return its outbox id."""
+    # When, from which browser and IP, and what to do if it was not them
+    # (ASVS 5.0 6.3.7: users are told when an authentication factor changes).
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(app.now()))  # as app.format_time shows times
+    seen = {"when": when, "browser": describe_agent(agent(request)), "ip": ip(request) or "unknown"}
+    links = {"security": app.external_url(request, "security"), "forgot": app.external_url(request, "forgot")}
+    return enqueue_for(app, tx, user, passkey_changed(user, name, added, seen, links))
+
+
+def passkey_changed(user, name, added, seen, links):
+    """Return the notice that a passkey was added to, or removed from, the account."""
+    what = "added to" if added else "removed from"
+    return f"A passkey was {what} your account", (
+        f"Hello {user['firstname']},\n\n"
+        f"The passkey \u201c{name}\u201d was {what} your {SITE} account on {seen['when']}, "
+        f"from {seen['browser']} at IP address {seen['ip']}.\n\n"
+        "If this was you, there is nothing to do. If it was not, someone else is signed in to your "
+        f"account: choose a new password at\n\n{links['forgot']}\n\n"
+        f"then open\n\n{links['security']}\n\n"
+        "to sign out everywhere else and remove any passkey you do not know.\n")
 
 
 def confirm_email(user, link):

@@ -2,7 +2,7 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import account, confirm, contact, forward_auth, pages, password_reset, profile, security, signin
+from .views import account, confirm, contact, forward_auth, pages, passkeys, password_reset, profile, security, signin
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -18,6 +18,11 @@ VIEWS = {
     "signout": signin.signout,
     "security": security.security,
     "signout_others": security.signout_others,
+    "passkey_add_options": passkeys.add_options,
+    "passkey_add": passkeys.add,
+    "passkey_remove": passkeys.remove,
+    "passkey_signin_options": passkeys.signin_options,
+    "passkey_signin": passkeys.signin,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
     "forgot": password_reset.forgot,
@@ -42,7 +47,7 @@ VIEWS = {
 # the proxy asking, not the gate's redirect of a browser.
 PUBLIC = frozenset({
     "static", "home", "about", "contact", "contact_sent",
-    "signup", "signin", "signout",
+    "signup", "signin", "signout", "passkey_signin_options", "passkey_signin",
     "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
     "auth_verify",
 })
@@ -62,6 +67,13 @@ def url_map() -> Map:
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
             Rule("/security", endpoint="security", methods=["GET"]),
             Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
+            # Passkeys (issue 15): the options a page's script asks for
+            # (JSON), then the form it posts with the browser's answer.
+            Rule("/security/passkeys/options", endpoint="passkey_add_options", methods=["POST"]),
+            Rule("/security/passkeys", endpoint="passkey_add", methods=["POST"]),
+            Rule("/security/passkeys/<int:passkey_id>/remove", endpoint="passkey_remove", methods=["POST"]),
+            Rule("/signin/passkey/options", endpoint="passkey_signin_options", methods=["POST"]),
+            Rule("/signin/passkey", endpoint="passkey_signin", methods=["POST"]),
             # Links in emails carry a <token>: the request log of serve.py and
             # the error log print these rules, never the token itself.
             Rule("/confirm", endpoint="confirm_new", methods=["GET", "POST"]),

@@ -8,7 +8,12 @@ def security(app, request):
     # Here, not on the profile: the profile is the page every sign-in lands
     # on and stays light; this one makes the sessions query.
     sessions, signins = app.sessions.activity(app.db, request.session)
-    return app.render(request, "security.html", sessions=sessions, signins=signins)
+    # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
+    passkeys = None
+    if app.passkeys:
+        passkeys = [dict(row, remove_url=app.url_for(request, "passkey_remove", passkey_id=row["id"]))
+                    for row in app.db.all("passkeys_of_user", uid=request.session.user["uid"])]
+    return app.render(request, "security.html", sessions=sessions, signins=signins, passkeys=passkeys)
 
 
 def signout_others(app, request):
