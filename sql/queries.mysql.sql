@@ -37,3 +37,7 @@ ON DUPLICATE KEY UPDATE hits = hits + 1, touched_at = :now;
 -- name: delete_old_attempt_keys
 -- `wsgiauth cleanup`: one bounded batch of counter rows untouched for longer than any window.
 DELETE FROM attempt_keys WHERE touched_at <= :before LIMIT :batch;
+
+-- name: delete_expired_pending_signins
+-- `wsgiauth cleanup`: one bounded batch of half sign-ins whose 5 minutes are over.
+DELETE FROM pending_signins WHERE expires_at <= :now LIMIT :batch;

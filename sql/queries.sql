@@ -125,13 +125,14 @@ VALUES (:at, :event, :uid, :ip, :user_agent, :detail);
 -- CPU than the rest of the page): the user's live sessions, most recently
 -- used first, then their last 10 sign-ins, newest first. `current` marks the
 -- session of the browser asking; the id hashes themselves stay here.
-SELECT 'session' AS kind, id_hash = :id_hash AS current, created_at AS at, last_seen, ip, user_agent, 0 AS seq
+SELECT 'session' AS kind, id_hash = :id_hash AS current, created_at AS at, last_seen, ip, user_agent, 0 AS seq,
+       '' AS method
 FROM sessions
 WHERE uid = :uid AND expires_at > :now
   AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
 UNION ALL
-SELECT 'signin', 0, at, NULL, ip, user_agent, id
-FROM (SELECT id, at, ip, user_agent FROM security_events
+SELECT 'signin', 0, at, NULL, ip, user_agent, id, detail
+FROM (SELECT id, at, ip, user_agent, detail FROM security_events
       WHERE uid = :uid AND event = 'signin'
       ORDER BY at DESC, id DESC LIMIT 10) AS recent
 ORDER BY kind, last_seen DESC, at DESC, seq DESC;
@@ -235,3 +236,54 @@ SELECT challenge, uid, user_handle, expires_at FROM passkey_challenges WHERE ses
 DELETE FROM passkey_challenges WHERE expires_at <= :before AND session_hash IN (
     SELECT session_hash FROM (SELECT session_hash FROM passkey_challenges WHERE expires_at <= :before
                               LIMIT :batch) AS old);
+
+-- Second factors (issue 15) ------------------------------------------------
+
+-- name: totp_factor
+SELECT uid, secret, confirmed_at, last_step FROM totp_factors WHERE uid = :uid;
+
+-- name: delete_totp_factor
+DELETE FROM totp_factors WHERE uid = :uid;
+
+-- name: insert_totp_factor
+-- A new key, not yet confirmed (the caller deleted any earlier one).
+INSERT INTO totp_factors (uid, secret, confirmed_at, last_step, created_at)
+VALUES (:uid, :secret, NULL, 0, :now);
+
+-- name: confirm_totp_factor
+-- The first code typed proves the app holds the key; its step is used up.
+UPDATE totp_factors SET confirmed_at = :now, last_step = :step
+WHERE uid = :uid AND secret = :secret AND confirmed_at IS NULL;
+
+-- name: use_totp_step
+-- A code works once: only a step after the last one accepted moves it on
+-- (0 rows: the code was used already, in this request's race or before).
+UPDATE totp_factors SET last_step = :step WHERE uid = :uid AND confirmed_at IS NOT NULL AND last_step < :step;
+
+-- name: delete_recovery_codes
+DELETE FROM recovery_codes WHERE uid = :uid;
+
+-- name: insert_recovery_code
+INSERT INTO recovery_codes (uid, salt, code_hash, used_at, created_at) VALUES (:uid, :salt, :code_hash, NULL, :now);
+
+-- name: recovery_code_salt
+-- The salt of the account's set of codes (every code of a set has the same).
+SELECT salt FROM recovery_codes WHERE uid = :uid ORDER BY id LIMIT 1;
+
+-- name: use_recovery_code
+UPDATE recovery_codes SET used_at = :now WHERE uid = :uid AND code_hash = :code_hash AND used_at IS NULL;
+
+-- name: recovery_codes_left
+SELECT COUNT(*) AS n FROM recovery_codes WHERE uid = :uid AND used_at IS NULL;
+
+-- name: delete_pending_signin
+DELETE FROM pending_signins WHERE id_hash = :id_hash;
+
+-- name: insert_pending_signin
+INSERT INTO pending_signins (id_hash, uid, remember, expires_at) VALUES (:id_hash, :uid, :remember, :expires_at);
+
+-- name: pending_signin
+-- The half sign-in of this browser, if it has not expired; with what the
+-- code page and the backoff need of the account.
+SELECT p.uid, p.remember, u.email, u.firstname FROM pending_signins AS p JOIN users AS u ON u.uid = p.uid
+WHERE p.id_hash = :id_hash AND p.expires_at > :now;

@@ -29,3 +29,7 @@ ON CONFLICT (bucket, key_hash) DO UPDATE SET hits = hits + 1, touched_at = exclu
 -- name: delete_old_attempt_keys
 -- `wsgiauth cleanup`: one bounded batch of counter rows untouched for longer than any window.
 DELETE FROM attempt_keys WHERE rowid IN (SELECT rowid FROM attempt_keys WHERE touched_at <= :before LIMIT :batch);
+
+-- name: delete_expired_pending_signins
+-- `wsgiauth cleanup`: one bounded batch of half sign-ins whose 5 minutes are over.
+DELETE FROM pending_signins WHERE id_hash IN (SELECT id_hash FROM pending_signins WHERE expires_at <= :now LIMIT :batch);

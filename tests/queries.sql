@@ -122,3 +122,12 @@ SELECT session_hash, purpose, uid, expires_at FROM passkey_challenges ORDER BY e
 
 -- name: set_passkey_count_for_tests
 UPDATE passkeys SET sign_count = :sign_count;
+
+-- name: totp_factors_for_tests
+SELECT uid, secret, confirmed_at, last_step FROM totp_factors ORDER BY uid;
+
+-- name: recovery_codes_for_tests
+SELECT uid, salt, code_hash, used_at FROM recovery_codes ORDER BY id;
+
+-- name: pending_signins_for_tests
+SELECT id_hash, uid, remember, expires_at FROM pending_signins;

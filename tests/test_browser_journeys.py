@@ -127,7 +127,7 @@ def test_the_whole_site_by_keyboard_alone(new_page):
     signed_in = HEADER + ["link:Profile", "button:Sign Out"]
     # The address is not confirmed yet: the profile offers the link again.
     assert check_keyboard_page(page) == signed_in + [
-        "button:Send the link again", "link:Account settings"] + FOOTER
+        "button:Send the link again", "link:Account settings", "link:Sign-in security"] + FOOTER
     activate(page, "link:About")
     assert check_keyboard_page(page) == signed_in + FOOTER
     activate(page, "button:Sign Out")

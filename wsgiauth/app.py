@@ -24,7 +24,6 @@ from werkzeug.wrappers import Response
 
 from .client import describe_agent
 from .db import DatabaseUnavailable, is_fault
-from .letters import SITE
 from .notices import Notices
 from .outbox import Outbox
 from .passkeys import relying_party
@@ -157,8 +156,9 @@ class WSGIAuth:
         # like the cookies: a key rotation does not break links already mailed.
         self.tokens = Tokens(settings.signing_keys, self.now)
         # Passkeys (WebAuthn): None unless the fido2 extra is installed and
-        # WSGIAUTH_BASE_URL names the site (its host is the RP ID).
-        self.passkeys = relying_party(settings, SITE)
+        # WSGIAUTH_BASE_URL names the site (its host is the RP ID); the name
+        # authenticators show is WSGIAUTH_SITE_NAME.
+        self.passkeys = relying_party(settings, settings.SITE_NAME)
         # Origins (WSGIAUTH_FORWARD_AUTH_HOSTS) a browser may be sent back to
         # after signing in for an application behind forward authentication.
         self.forward_auth_origins = settings.forward_auth_origins

@@ -17,6 +17,13 @@ EVENTS = frozenset({
     "signout",                 # the user signed out
     "signout_others",          # "Sign out everywhere else" (detail: how many sessions)
     "signin_unconfirmed",      # the right password, refused: the address is not confirmed yet
+    "signin_code_asked",       # the right password; the second step (a code) was asked for
+    "signin_code_failed",      # a wrong or reused code at the second step
+    "signin_code_throttled",   # the account's backoff refused a code (nothing was checked)
+    "authenticator_added",     # an authenticator app was set up (and recovery codes made)
+    "authenticator_removed",   # the authenticator app was removed (and its recovery codes)
+    "recovery_code_used",      # a recovery code signed in in place of an app code (detail: how many are left)
+    "recovery_codes_renewed",  # a new set of recovery codes replaced the old one
     "password_change",         # the password was changed in the account settings
     "password_reset",          # the password was set from a reset link
     "email_change_requested",  # a link was sent to a new address (which is not recorded)

@@ -27,5 +27,6 @@ def cleanup(db, settings) -> dict:
     return {"sessions": delete_in_batches(db, "delete_expired_sessions", **live),
             "attempts": delete_in_batches(db, "delete_old_attempts", before=now - ATTEMPTS_KEPT),
             "attempt keys": delete_in_batches(db, "delete_old_attempt_keys", before=now - ATTEMPTS_KEPT),
+            "half sign-ins": delete_in_batches(db, "delete_expired_pending_signins", now=now),
             # Passkey challenges nobody answered before they expired.
             "passkey challenges": delete_in_batches(db, "delete_old_passkey_challenges", before=now)}

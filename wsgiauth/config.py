@@ -81,6 +81,9 @@ class Settings:
     # follow the request's Host header, which the client chooses: fine on
     # your own machine only, so real mail refuses to start without it.
     BASE_URL: str = ""
+    # The site's name where other programs show it: the account's entry in
+    # an authenticator app ("wsgiauth: ada@example.com").
+    SITE_NAME: str = "wsgiauth"
     # Forward authentication (GET /auth/verify, README): the origins of the
     # applications a reverse proxy protects with wsgiauth, comma-separated
     # (https://app.example.org, http://example.org:8080). Only there, and on

@@ -247,6 +247,19 @@ def validate_signin(form):
     return {"email": email, "password": password, "remember": remember}, errors
 
 
+CODE_MAX = 32  # a 6-digit code or a 14-character recovery code, with room for spaces
+
+
+def validate_code(form):
+    """Check a second-factor code field (an app's 6 digits, or a recovery code); return (the code, errors)."""
+    code = "".join(str(form.get("code", "")).split())
+    if not code:
+        return "", {"code": "Please enter the code from your authenticator app, or a recovery code."}
+    if len(code) > CODE_MAX or not code.isascii():
+        return "", {"code": "That is not a code from an authenticator app or a recovery code."}
+    return code, {}
+
+
 def validate_contact(form):
     """Check the Contact form; return (clean data, errors)."""
     errors = {}

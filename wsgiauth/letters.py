@@ -130,3 +130,50 @@ def email_changed(user, old_email, new_email, contact_link):
         f"Your {SITE} account now uses {new_email} instead of {old_email}; "
         "this address will get no more email about it.\n\n"
         f"If you did not do this, tell us at once through {contact_link}\n")
+
+
+def queue_recovery_code_notice(app, request, tx, user, left) -> int:
+    """Queue the "a recovery code was used" email for user inside tx; return its outbox id."""
+    letter = recovery_code_used(user, left, app.external_url(request, "security"), app.external_url(request, "forgot"))
+    return enqueue_for(app, tx, user, letter)
+
+
+def queue_factor_notice(app, request, tx, user, write) -> int:
+    """Queue a notice about the account's second factors (write(user, security_link)) inside tx; return its id."""
+    return enqueue_for(app, tx, user, write(user, app.external_url(request, "security")))
+
+
+def recovery_code_used(user, left, security_link, forgot_link):
+    """Return the notice that a recovery code was used to sign in, and how many are left."""
+    return "A recovery code was used to sign in", (
+        f"Hello {user['firstname']},\n\n"
+        f"Someone signed in to your {SITE} account with your password and one of your recovery codes. "
+        f"{left} of your recovery codes are left; you can get a new set at\n\n{security_link}\n\n"
+        f"If this was not you, choose a new password at once at\n\n{forgot_link}\n\n"
+        "and remove the authenticator app and get new recovery codes on the page above.\n")
+
+
+def authenticator_added(user, security_link):
+    """Return the notice that an authenticator app now protects the account."""
+    return "An authenticator app was added to your account", (
+        f"Hello {user['firstname']},\n\n"
+        f"From now on, signing in to your {SITE} account asks for a code from your authenticator app "
+        "after your password. Keep your recovery codes somewhere safe.\n\n"
+        f"If this was not you, remove it and change your password at\n\n{security_link}\n")
+
+
+def authenticator_removed(user, security_link):
+    """Return the notice that the account's authenticator app was removed."""
+    return "The authenticator app was removed from your account", (
+        f"Hello {user['firstname']},\n\n"
+        f"Signing in to your {SITE} account no longer asks for a code from an authenticator app, "
+        "and your recovery codes no longer work.\n\n"
+        f"If this was not you, change your password and set the app up again at\n\n{security_link}\n")
+
+
+def recovery_codes_renewed(user, security_link):
+    """Return the notice that a new set of recovery codes replaced the old one."""
+    return "You have new recovery codes", (
+        f"Hello {user['firstname']},\n\n"
+        f"A new set of recovery codes was made for your {SITE} account; the old ones no longer work.\n\n"
+        f"If this was not you, change your password at once, starting at\n\n{security_link}\n")

@@ -196,6 +196,15 @@ def verify_password(app, request, user, email: str, password: str, event: str = 
     # Every password check in the app goes through here (ASVS 2.2.1): a
     # throttled attempt costs no hash, and each failure is counted and
     # audited as "<event>_failed" (or "<event>_throttled" when refused).
+    right, wait = verify(app, request, user, email, lambda: app.passwords.verify(user, password), event)
+    return bool(right), wait
+
+
+def verify(app, request, user, email: str, check, event: str) -> tuple:
+    """Run check() under the account's backoff; return (what check returned, or None if refused; seconds to wait)."""
+    # Wrong passwords and wrong second-factor codes share one count per
+    # account (ASVS 6.3.1 / 2.2.1): knowing the password buys no extra guesses
+    # at the code, and a throttled attempt runs no check at all.
     now = app.now()
     uid = user and user["uid"]
 
@@ -213,12 +222,13 @@ def verify_password(app, request, user, email: str, password: str, event: str = 
 
     wait, attempt_id = app.db.transaction(take_a_turn)
     if wait:
-        return False, wait
-    if app.passwords.verify(user, password):
+        return None, wait
+    result = check()
+    if result:
         app.db.transaction(lambda tx: tx.run("forget_attempt", id=attempt_id))
-        return True, 0
+        return result, 0
     app.db.transaction(lambda tx: audit.record(app, tx, request, f"{event}_failed", uid=uid))
-    return False, 0
+    return None, 0
 
 
 def session_failures_exhausted(app, request) -> bool:

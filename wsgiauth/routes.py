@@ -16,8 +16,13 @@ VIEWS = {
     "signin": signin.signin,
     "profile": profile.profile,
     "signout": signin.signout,
+    "signin_code": signin.signin_code,
     "security": security.security,
     "signout_others": security.signout_others,
+    "app_setup": security.app_setup,
+    "app_confirm": security.app_confirm,
+    "app_remove": security.app_remove,
+    "recovery_codes": security.recovery_codes,
     "passkey_add_options": passkeys.add_options,
     "passkey_add": passkeys.add,
     "passkey_remove": passkeys.remove,
@@ -47,7 +52,7 @@ VIEWS = {
 # the proxy asking, not the gate's redirect of a browser.
 PUBLIC = frozenset({
     "static", "home", "about", "contact", "contact_sent",
-    "signup", "signin", "signout", "passkey_signin_options", "passkey_signin",
+    "signup", "signin", "signin_code", "signout", "passkey_signin_options", "passkey_signin",
     "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
     "auth_verify",
 })
@@ -65,7 +70,12 @@ def url_map() -> Map:
             Rule("/signin", endpoint="signin", methods=["GET", "POST"]),
             Rule("/profile", endpoint="profile", methods=["GET"]),
             Rule("/signout", endpoint="signout", methods=["GET", "POST"]),
+            Rule("/signin/code", endpoint="signin_code", methods=["GET", "POST"]),
             Rule("/security", endpoint="security", methods=["GET"]),
+            Rule("/security/app", endpoint="app_setup", methods=["GET", "POST"]),
+            Rule("/security/app/confirm", endpoint="app_confirm", methods=["POST"]),
+            Rule("/security/app/remove", endpoint="app_remove", methods=["POST"]),
+            Rule("/security/recovery-codes", endpoint="recovery_codes", methods=["POST"]),
             Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
             # Passkeys (issue 15): the options a page's script asks for
             # (JSON), then the form it posts with the browser's answer.

@@ -1,19 +1,32 @@
-"""The sign-in security page: where the account is signed in, its recent sign-ins, "Sign out everywhere else"."""
+"""The sign-in security page: the authenticator app and recovery codes, where the account is signed in, and
+its recent sign-ins."""
 
-from .. import audit
+from .. import audit, factors, letters, totp
+from ..forms import validate_code
+
+WRONG_SETUP_CODE = ("That is not the code your app shows now. Check that the app has the key below, "
+                    "and that your phone's clock is right.")
+APP_REMOVED = "The authenticator app has been removed. Signing in now asks for your password only."
+# How the sign-in history names each way of signing in (the audit trail's detail).
+METHODS = {"password": "Password", "password+app": "Password + authenticator app",
+           "password+recovery code": "Password + recovery code", "passkey": "Passkey"}
 
 
 def security(app, request):
-    """Show the signed-in user's live sessions and recent sign-ins."""
+    """Show the authenticator app's state, the live sessions and recent sign-ins."""
     # Here, not on the profile: the profile is the page every sign-in lands
     # on and stays light; this one makes the sessions query.
+    uid = request.session.user["uid"]
     sessions, signins = app.sessions.activity(app.db, request.session)
+    factor = factors.app_factor(app.db, uid)
+    codes_left = app.db.one("recovery_codes_left", uid=uid)["n"] if factor else 0
     # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
     passkeys = None
     if app.passkeys:
         passkeys = [dict(row, remove_url=app.url_for(request, "passkey_remove", passkey_id=row["id"]))
-                    for row in app.db.all("passkeys_of_user", uid=request.session.user["uid"])]
-    return app.render(request, "security.html", sessions=sessions, signins=signins, passkeys=passkeys)
+                    for row in app.db.all("passkeys_of_user", uid=uid)]
+    return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
+                      codes_left=codes_left, methods=METHODS, passkeys=passkeys)
 
 
 def signout_others(app, request):
@@ -25,3 +38,90 @@ def signout_others(app, request):
 
     app.db.transaction(sign_out_others)
     return app.redirect_to(request, "security")
+
+
+def app_setup(app, request):
+    """POST: make a new key for an authenticator app; GET: show the key being set up, and ask for its first code."""
+    uid = request.session.user["uid"]
+    if request.method == "POST":
+        app.db.transaction(lambda tx: factors.begin_setup(tx, uid, app.now()))
+        return app.redirect_to(request, "app_setup")
+    return show_setup(app, request)
+
+
+def show_setup(app, request, errors=None):
+    """Render the set-up page for the key being set up; without one, go back to the security page."""
+    uid = request.session.user["uid"]
+    row = app.db.one("totp_factor", uid=uid)
+    if row is None or row["confirmed_at"]:
+        return app.redirect_to(request, "security")
+    key = totp.decode_key(row["secret"])
+    uri = totp.otpauth_uri(app.settings.SITE_NAME, request.session.user["email"], key)
+    return app.render(request, "app_setup.html", key=totp.grouped(row["secret"]), uri=uri, errors=errors or {})
+
+
+def app_confirm(app, request):
+    """Finish setting up the app when its first code is right: make and show the recovery codes, once."""
+    user = request.session.user
+    code, errors = validate_code(request.form)
+    if errors:
+        return show_setup(app, request, errors)
+    row = app.db.one("totp_factor", uid=user["uid"])
+    if row is None or row["confirmed_at"]:
+        return app.redirect_to(request, "security")
+    recovery_set = factors.new_recovery_set()
+
+    def turn_on(tx):
+        """Confirm the key, make recovery codes, record and mail it; return (codes, mail id), or Nones if wrong."""
+        if not factors.finish_setup(tx, user["uid"], row["secret"], code, app.now()):
+            return None, None
+        codes = factors.store_recovery_codes(tx, user["uid"], recovery_set, app.now())
+        audit.record(app, tx, request, "authenticator_added", uid=user["uid"])
+        return codes, letters.queue_factor_notice(app, request, tx, user, letters.authenticator_added)
+
+    codes, mail_id = app.db.transaction(turn_on)
+    if codes is None:
+        return show_setup(app, request, {"code": WRONG_SETUP_CODE})
+    return app.outbox.deliver_after(show_codes(app, request, codes, first=True), mail_id)
+
+
+def show_codes(app, request, codes, first):
+    """Render a new set of recovery codes: the only time they are ever shown."""
+    return app.render(request, "recovery_codes.html", codes=codes, first=first,
+                      text="\n".join([f"Recovery codes for {request.session.user['email']} at {app.settings.SITE_NAME}",
+                                      "Each works once, in place of a code from your authenticator app.", "",
+                                      *codes, ""]))
+
+
+def recovery_codes(app, request):
+    """Replace the recovery codes with a new set and show it (the old ones stop working)."""
+    user = request.session.user
+    if not factors.app_factor(app.db, user["uid"]):
+        return app.redirect_to(request, "security")
+    recovery_set = factors.new_recovery_set()
+
+    def renew(tx):
+        """Store the new set, record and mail it; return (codes, outbox id)."""
+        codes = factors.store_recovery_codes(tx, user["uid"], recovery_set, app.now())
+        audit.record(app, tx, request, "recovery_codes_renewed", uid=user["uid"])
+        return codes, letters.queue_factor_notice(app, request, tx, user, letters.recovery_codes_renewed)
+
+    codes, mail_id = app.db.transaction(renew)
+    return app.outbox.deliver_after(show_codes(app, request, codes, first=False), mail_id)
+
+
+def app_remove(app, request):
+    """Remove the authenticator app and its recovery codes; signing in asks for the password only again."""
+    user = request.session.user
+
+    def remove(tx):
+        """Delete the key and the codes; record and mail it if there was an app (return the outbox id)."""
+        tx.run("delete_recovery_codes", uid=user["uid"])
+        if not tx.run("delete_totp_factor", uid=user["uid"]):
+            return None
+        audit.record(app, tx, request, "authenticator_removed", uid=user["uid"])
+        app.notices.leave(tx, request.session, APP_REMOVED)
+        return letters.queue_factor_notice(app, request, tx, user, letters.authenticator_removed)
+
+    mail_id = app.db.transaction(remove, keep=[request.session])
+    return app.outbox.deliver_after(app.redirect_to(request, "security"), *filter(None, [mail_id]))

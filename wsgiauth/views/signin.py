@@ -2,15 +2,22 @@
 
 from werkzeug.utils import redirect
 
-from .. import audit, letters, limits
+from .. import audit, factors, letters, limits
 from ..db import IntegrityError
-from ..forms import typed, validate_signin, validate_signup
+from ..forms import typed, validate_code, validate_signin, validate_signup
 from ..redirects import location, safe_next
+from ..sessions import hash_id
 
 EMAIL_TAKEN = "That email is already taken"
 INVALID_SIGNIN = "Invalid e-mail or password"
 # What authenticate() can answer.
 SIGNED_IN, FAILED, UNCONFIRMED, THROTTLED = "signed in", "failed", "unconfirmed", "throttled"
+CODE_NEEDED = "code needed"
+WRONG_CODE = "That code is not right, or it has been used already. Please try again."
+SIGNIN_EXPIRED = "Your sign-in took more than 5 minutes, or was started in another browser. Please sign in again."
+# How each way of signing in is written in the audit trail and shown in the
+# sign-in history (security.html).
+METHOD_PASSWORD, METHOD_APP, METHOD_RECOVERY = "password", "password+app", "password+recovery code"
 # The sign-in page's status for each refusal: the account's backoff is 429
 # (with Retry-After), an unconfirmed address 403.
 SIGNIN_STATUS = {THROTTLED: 429, UNCONFIRMED: 403}
@@ -85,6 +92,10 @@ def signin(app, request):
             outcome, wait = authenticate(app, request, data)
             if outcome == SIGNED_IN:
                 return after_signin(app, request, next_target)
+            if outcome == CODE_NEEDED:
+                # ASVS 6.3.3: the password alone does not sign in; the code page
+                # finishes it, and takes `next` along (checked again there).
+                return app.redirect_to(request, "signin_code", **({"next": next_target} if next_target else {}))
     alert = limits.try_again(wait) if outcome == THROTTLED else outcome == FAILED and INVALID_SIGNIN
     response = app.render(request, "signin.html", status=SIGNIN_STATUS.get(outcome, 200),
                           form=typed(request, "email"), errors=errors, failed=alert,
@@ -125,17 +136,93 @@ def authenticate(app, request, data):
     # Hash upgrade: the password is known to be right only now, so this is
     # the one moment an old hash can be replaced by one with today's method.
     new_hash = app.passwords.hash(password) if app.passwords.needs_rehash(user["pwdhash"]) else None
-
-    def sign_in(tx):
-        """Store the new hash if any, reset the failure count, begin the session."""
-        if new_hash:
-            tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash, old_pwdhash=user["pwdhash"])
-        limits.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
-        app.sessions.begin(tx, request, user["uid"], remember=data["remember"])
-        audit.record(app, tx, request, "signin", uid=user["uid"])
-
-    app.db.transaction(sign_in, keep=[request.session])
+    if new_hash:
+        app.db.transaction(lambda tx: tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash,
+                                             old_pwdhash=user["pwdhash"]))
+    if factors.app_factor(app.db, user["uid"]):
+        ask_for_code(app, request, user, data["remember"])
+        return CODE_NEEDED, 0
+    begin_signed_in(app, request, user["uid"], email, data["remember"], METHOD_PASSWORD)
     return SIGNED_IN, 0
+
+
+def begin_signed_in(app, request, uid, email, remember, method, work=None):
+    """Run work(tx) if given, reset the failure count, begin the session, record the sign-in; return work's result."""
+    def sign_in(tx):
+        """Everything a sign-in changes, together (work first: it still sees the browser's old session id)."""
+        result = work(tx) if work else None
+        limits.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
+        app.sessions.begin(tx, request, uid, remember=remember)
+        audit.record(app, tx, request, "signin", uid=uid, detail=method)
+        return result
+
+    return app.db.transaction(sign_in, keep=[request.session])
+
+
+def ask_for_code(app, request, user, remember):
+    """Remember, for 5 minutes and this browser only, that the password was right; no session begins yet."""
+    # Keyed by the browser's current (anonymous) session id, which the code
+    # page reads from the signed cookie: a half sign-in cannot be carried to
+    # another browser, and it is no session: no page but the code page
+    # accepts it. The failure count is not reset until the code is right, so
+    # knowing the password buys no extra guesses at the code.
+    session = request.session
+    session.needs_cookie = session.needs_cookie or not session.has_cookie
+
+    def remember_password_was_right(tx):
+        """Replace any earlier half sign-in of this browser."""
+        tx.run("delete_pending_signin", id_hash=hash_id(session.sid))
+        tx.run("insert_pending_signin", id_hash=hash_id(session.sid), uid=user["uid"], remember=int(remember),
+               expires_at=app.now() + factors.PENDING_SECONDS)
+        audit.record(app, tx, request, "signin_code_asked", uid=user["uid"])
+
+    app.db.transaction(remember_password_was_right)
+
+
+def signin_code(app, request):
+    """Ask for the authenticator app's code (or a recovery code) after the right password; then sign in."""
+    next_target = safe_next(request, request.values.get("next"), app.forward_auth_origins)
+    if request.session.user:
+        return after_signin(app, request, next_target)
+    session = request.session
+    pending = app.db.one("pending_signin", id_hash=hash_id(session.sid), now=app.now())
+    if pending is None:
+        # Expired, finished already, or never started in this browser.
+        app.db.transaction(lambda tx: app.notices.leave(tx, session, SIGNIN_EXPIRED), keep=[session])
+        return app.redirect_to(request, "signin", **({"next": next_target} if next_target else {}))
+    errors, wait = {}, 0
+    if request.method == "POST":
+        code, errors = validate_code(request.form)
+        if not errors:
+            method, wait = limits.verify(app, request, pending, pending["email"],
+                                         lambda: app.db.transaction(
+                                             lambda tx: factors.check(tx, pending["uid"], code, app.now())),
+                                         event="signin_code")
+            if method:
+                mail_id = finish_signin(app, request, pending, method)
+                return app.outbox.deliver_after(after_signin(app, request, next_target), *filter(None, [mail_id]))
+            errors["code"] = limits.try_again(wait) if wait else WRONG_CODE
+    response = app.render(request, "signin_code.html", status=429 if wait else 200, errors=errors,
+                          next=next_target)
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def finish_signin(app, request, pending, method):
+    """Begin the session of a half sign-in whose code was right; return the outbox id of a notice, if one is due."""
+    def work(tx):
+        """Drop the half sign-in; after a recovery code, tell the owner how many are left."""
+        tx.run("delete_pending_signin", id_hash=hash_id(request.session.sid))
+        if method != "recovery code":
+            return None
+        left = tx.one("recovery_codes_left", uid=pending["uid"])["n"]
+        audit.record(app, tx, request, "recovery_code_used", uid=pending["uid"], detail=left)
+        return letters.queue_recovery_code_notice(app, request, tx, pending, left)
+
+    method_name = METHOD_APP if method == "app" else METHOD_RECOVERY
+    return begin_signed_in(app, request, pending["uid"], pending["email"], bool(pending["remember"]), method_name,
+                           work=work)
 
 
 def signout(app, request):

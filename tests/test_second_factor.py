@@ -1,0 +1,171 @@
+"""The authenticator app (TOTP) and recovery codes: setting them up, the second sign-in step, and their limits."""
+
+import re
+
+import pytest
+from helpers import csrf_token_in
+from security.support import browser, signed_in, signin
+
+from wsgiauth import totp
+from wsgiauth.tokens import RESET_PASSWORD
+
+pytestmark = pytest.mark.both_databases
+
+CODE_PAGE = "/signin/code"
+WRONG = "That code is not right, or it has been used already."
+
+
+def post_form(client, path, form_path, **data):
+    """Load form_path for its CSRF token (the form posting to path) and post data to path."""
+    page = client.get(form_path).get_data(as_text=True)
+    return client.post(path, data={"csrf_token": csrf_token_in(page, action=path), **data})
+
+
+def set_up_app(client, clock):
+    """Set up an authenticator app the way a person does (reading the key off the page); return (key, codes)."""
+    assert post_form(client, "/security/app", "/security").headers["Location"] == "/security/app"
+    page = client.get("/security/app").get_data(as_text=True)
+    key = totp.decode_key(re.search(r'<code aria-label="The key[^"]*">([A-Z2-7 ]+)</code>', page)[1].replace(" ", ""))
+    assert "otpauth://totp/wsgiauth:ada@example.com?secret=" in page
+    done = post_form(client, "/security/app/confirm", "/security/app", code=totp.totp(key, clock()))
+    assert done.status_code == 200 and done.headers["Cache-Control"] == "no-store"
+    codes = re.findall(r"<li><code>([0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4})</code></li>", done.get_data(as_text=True))
+    return key, codes
+
+
+def password_step(app, addr="127.0.0.2", **extra):
+    """Return a new browser that typed the right password, and the answer it got."""
+    client = browser(app, addr)
+    return client, signin(client, **extra)
+
+
+def code_step(client, code, **extra):
+    """Type a code on the second-step page; return the answer."""
+    return post_form(client, CODE_PAGE, CODE_PAGE, code=code, **extra)
+
+
+@pytest.fixture
+def protected(app, clock, query):
+    """Ada, signed in, with an authenticator app set up: (her browser, the key, her 10 recovery codes)."""
+    ada = signed_in(app)
+    key, codes = set_up_app(ada, clock)
+    clock.advance(totp.STEP)  # the set-up code's step is used up
+    return ada, key, codes
+
+
+def test_setting_up_the_app_needs_a_current_code_and_shows_ten_recovery_codes_once(app, clock, query):
+    ada = signed_in(app)
+    assert "Set up an authenticator app" in ada.get("/security").get_data(as_text=True)
+    post_form(ada, "/security/app", "/security")
+    wrong = post_form(ada, "/security/app/confirm", "/security/app", code="000000")
+    assert "That is not the code your app shows now" in wrong.get_data(as_text=True)
+    assert query("totp_factors_for_tests")[0]["confirmed_at"] is None  # not on until a right code
+    key, codes = set_up_app(ada, clock)
+    assert len(codes) == 10 and len(set(codes)) == 10
+    rows = query("recovery_codes_for_tests")
+    assert len(rows) == 10 and not any(code.replace("-", "") in str(rows) for code in codes)  # hashes only
+    page = ada.get("/security").get_data(as_text=True)
+    assert "10 of your recovery codes are left" in page and codes[0] not in page
+    assert [m["subject"] for m in query("all_outbox_for_tests")][-1] == "An authenticator app was added to your account"
+    assert "authenticator_added" in [e["event"] for e in query("security_events_for_tests")]
+
+
+def test_the_password_alone_no_longer_signs_in_and_the_code_does(app, protected, query, clock):
+    client, answer = password_step(app, next="/account")
+    assert answer.headers["Location"] == f"{CODE_PAGE}?next=/account"
+    assert client.get("/profile").headers["Location"].startswith("/signin")  # no session yet
+    done = code_step(client, totp.totp(protected[1], clock()), next="/account")
+    assert (done.status_code, done.headers["Location"]) == (303, "/account")
+    assert client.get("/profile").status_code == 200
+    history = client.get("/security").get_data(as_text=True)
+    assert "Password + authenticator app" in history
+    assert query("pending_signins_for_tests") == []
+
+
+def test_a_code_works_once_and_only_within_one_step_of_drift(app, protected, clock):
+    key = protected[1]
+    first, _ = password_step(app)
+    code = totp.totp(key, clock())
+    assert code_step(first, code).headers["Location"] == "/profile"
+    second, _ = password_step(app, addr="127.0.0.3")
+    assert WRONG in code_step(second, code).get_data(as_text=True)  # replayed
+    for steps, accepted in ((-2, False), (2, False), (-1, True)):
+        clock.advance(3 * totp.STEP)  # each round starts on a fresh step
+        client, _ = password_step(app, addr="127.0.0.4")
+        answer = code_step(client, totp.totp(key, clock() + steps * totp.STEP))
+        assert (answer.status_code == 303) is accepted, steps
+
+
+def test_wrong_codes_share_the_password_backoff(app, protected, clock):
+    client, _ = password_step(app)
+    for _ in range(5):
+        assert WRONG in code_step(client, "123456").get_data(as_text=True)
+    throttled = code_step(client, totp.totp(protected[1], clock()))  # even the right code waits now
+    assert throttled.status_code == 429 and "Too many attempts. Try again in 1 minute." in throttled.get_data(
+        as_text=True)
+    # The password page counts them too: the right password is refused, unhashed.
+    assert signin(browser(app, "127.0.0.9")).status_code == 429
+
+
+def test_a_half_sign_in_lasts_five_minutes_and_only_in_its_own_browser(app, protected, clock):
+    client, _ = password_step(app)
+    stranger = browser(app, "127.0.0.5")
+    assert stranger.get(CODE_PAGE).headers["Location"] == "/signin"
+    clock.advance(5 * 60 + 1)
+    expired = client.get(CODE_PAGE)
+    assert expired.headers["Location"] == "/signin"
+    assert "Your sign-in took more than 5 minutes" in client.get("/signin").get_data(as_text=True)
+
+
+def test_a_recovery_code_signs_in_once_and_mails_how_many_are_left(app, protected, query):
+    code = protected[2][3]
+    client, _ = password_step(app)
+    assert code_step(client, code.lower().replace("-", " ")).headers["Location"] == "/profile"
+    assert "Password + recovery code" in client.get("/security").get_data(as_text=True)
+    mail = query("all_outbox_for_tests")[-1]
+    assert mail["subject"] == "A recovery code was used to sign in" and "9 of your recovery codes are left" in mail[
+        "body"]
+    again, _ = password_step(app, addr="127.0.0.3")
+    assert WRONG in code_step(again, code).get_data(as_text=True)
+
+
+def test_new_recovery_codes_replace_the_old_ones(app, protected, query):
+    ada, _, old = protected
+    renewed = post_form(ada, "/security/recovery-codes", "/security")
+    new = re.findall(r"<li><code>([0-9A-Z-]{14})</code></li>", renewed.get_data(as_text=True))
+    assert len(new) == 10 and not set(new) & set(old)
+    assert query("all_outbox_for_tests")[-1]["subject"] == "You have new recovery codes"
+    client, _ = password_step(app)
+    assert WRONG in code_step(client, old[0]).get_data(as_text=True)
+    assert code_step(client, new[0]).headers["Location"] == "/profile"
+
+
+def test_removing_the_app_ends_nothing_else_and_sign_in_asks_for_the_password_only(app, protected, query):
+    ada = protected[0]
+    phone, _ = password_step(app, addr="127.0.0.7")
+    code_step(phone, totp.totp(protected[1], app.now()))
+    assert post_form(ada, "/security/app/remove", "/security").headers["Location"] == "/security"
+    assert "The authenticator app has been removed" in ada.get("/security").get_data(as_text=True)
+    assert phone.get("/profile").status_code == 200 and ada.get("/profile").status_code == 200
+    assert query("recovery_codes_for_tests") == [] and query("totp_factors_for_tests") == []
+    assert query("all_outbox_for_tests")[-1]["subject"] == "The authenticator app was removed from your account"
+    _, answer = password_step(app, addr="127.0.0.8")
+    assert answer.headers["Location"] == "/profile"
+
+
+def test_a_password_reset_does_not_skip_the_second_step(app, protected, query):
+    """ASVS 6.4.3 (5.0): resetting the password leaves the second factor in place."""
+    token = app.tokens.make(RESET_PASSWORD, app.db.one("account_by_uid", uid=query("all_users_for_tests")[0]["uid"]))
+    stranger = browser(app, "127.0.0.6")  # whoever holds the mailbox
+    reset = post_form(stranger, f"/reset/{token}", f"/reset/{token}", password="a brand new password",
+                      password2="a brand new password")
+    assert reset.headers["Location"] == "/signin"
+    _, answer = password_step(app, password="a brand new password")
+    assert answer.headers["Location"] == CODE_PAGE
+
+
+def test_keep_me_signed_in_is_honoured_after_the_second_step(app, protected, clock):
+    client, _ = password_step(app, remember=True)
+    done = code_step(client, totp.totp(protected[1], clock()))
+    cookie = [h for h in done.headers.getlist("Set-Cookie") if h.startswith("wsgiauth=")][0]
+    assert "Max-Age=2592000" in cookie
