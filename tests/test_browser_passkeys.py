@@ -71,9 +71,10 @@ def test_add_a_passkey_sign_in_with_the_button_and_autofill_then_remove_it(page,
         page.get_by_role("button", name="Sign in with a passkey").click()
     assert nav_names(page) == SIGNED_IN_NAV
     signins = [row for row in live_query("security_events_for_tests") if row["event"] == "signin"]
-    assert [row["detail"] for row in signins] == ["", "passkey", "passkey"]
+    assert [row["detail"] for row in signins] == ["password", "passkey", "passkey"]
 
     page.goto("/security")
+    expect(page.get_by_role("table", name="Recent sign-ins").locator("tbody tr").first).to_contain_text("Passkey")
     expect(passkeys_table(page)).not_to_contain_text("never")
     with page.expect_navigation():
         page.get_by_role("button", name="Remove Laptop").click()

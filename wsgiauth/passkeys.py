@@ -14,6 +14,7 @@ How a ceremony goes, for learners:
 """
 
 import hashlib
+import ipaddress
 import json
 import secrets
 from urllib.parse import urlsplit
@@ -180,7 +181,13 @@ def counter_went_back(stored: int, new: int) -> bool:
 
 
 def relying_party(settings, site_name: str):
-    """Return the RelyingParty, or None when passkeys cannot be offered (no fido2, or no WSGIAUTH_BASE_URL)."""
+    """Return the RelyingParty, or None when passkeys cannot be offered (no fido2, no BASE_URL, or an IP address)."""
     if not AVAILABLE or not settings.BASE_URL:
         return None
-    return RelyingParty(settings, site_name)
+    try:
+        ipaddress.ip_address(urlsplit(settings.BASE_URL).hostname or "")
+    except ValueError:
+        return RelyingParty(settings, site_name)
+    # Browsers refuse an IP address as an RP ID ("invalid domain"): a site
+    # reached as http://127.0.0.1 offers no passkeys (http://localhost does).
+    return None

@@ -81,7 +81,7 @@ def url_map() -> Map:
             # (JSON), then the form it posts with the browser's answer.
             Rule("/security/passkeys/options", endpoint="passkey_add_options", methods=["POST"]),
             Rule("/security/passkeys", endpoint="passkey_add", methods=["POST"]),
-            Rule("/security/passkeys/<int:passkey_id>/remove", endpoint="passkey_remove", methods=["POST"]),
+            Rule("/security/passkeys/remove", endpoint="passkey_remove", methods=["POST"]),
             Rule("/signin/passkey/options", endpoint="passkey_signin_options", methods=["POST"]),
             Rule("/signin/passkey", endpoint="passkey_signin", methods=["POST"]),
             # Links in emails carry a <token>: the request log of serve.py and

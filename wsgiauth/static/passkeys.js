@@ -56,7 +56,9 @@
       signinForm.elements.remember.value = remember && remember.checked ? "1" : "";
       send(signinForm, credential);
     } catch (error) {
-      if (pending === controller) showProblem(signinForm, error);
+      // The autofill request runs in the background: only a request the
+      // person started with the button has its problem shown.
+      if (pending === controller && mediation !== "conditional") showProblem(signinForm, error);
     }
   }
 

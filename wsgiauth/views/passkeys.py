@@ -78,9 +78,12 @@ def add(app, request):
     return app.outbox.deliver_after(app.redirect_to(request, "security"), mail_id)
 
 
-def remove(app, request, passkey_id):
-    """Remove one of the signed-in user's passkeys; mail the account's owner."""
+def remove(app, request):
+    """Remove one of the signed-in user's passkeys (form field "passkey": its id); mail the account's owner."""
     relying_party(app)
+    passkey_id = request.form.get("passkey", "")
+    if not passkey_id.isdigit() or len(passkey_id) > 10:
+        raise NotFound()
     # TODO(issue 15, Confirm access): removing a passkey must require a recent "Confirm access" (ASVS 5.0 7.5.1).
     user = request.session.user
 

@@ -23,8 +23,7 @@ def security(app, request):
     # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
     passkeys = None
     if app.passkeys:
-        passkeys = [dict(row, remove_url=app.url_for(request, "passkey_remove", passkey_id=row["id"]))
-                    for row in app.db.all("passkeys_of_user", uid=uid)]
+        passkeys = app.db.all("passkeys_of_user", uid=uid)
     return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
                       codes_left=codes_left, methods=METHODS, passkeys=passkeys)
 
