@@ -287,3 +287,14 @@ INSERT INTO pending_signins (id_hash, uid, remember, expires_at) VALUES (:id_has
 -- code page and the backoff need of the account.
 SELECT p.uid, p.remember, u.email, u.firstname FROM pending_signins AS p JOIN users AS u ON u.uid = p.uid
 WHERE p.id_hash = :id_hash AND p.expires_at > :now;
+
+-- name: recent_signin_places
+-- Where the account signed up or in during the last 90 days (at most 100 of
+-- them, newest first): a sign-in from none of these browsers and networks is mailed.
+SELECT ip, user_agent FROM security_events
+WHERE uid = :uid AND event IN ('signin', 'signup') AND at > :since
+ORDER BY at DESC LIMIT 100;
+
+-- name: ever_signed_in
+-- Whether the account has ever signed up or in (a first sign-in is no "new place").
+SELECT 1 AS yes FROM security_events WHERE uid = :uid AND event IN ('signin', 'signup') LIMIT 1;

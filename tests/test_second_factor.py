@@ -169,3 +169,20 @@ def test_keep_me_signed_in_is_honoured_after_the_second_step(app, protected, clo
     done = code_step(client, totp.totp(protected[1], clock()))
     cookie = [h for h in done.headers.getlist("Set-Cookie") if h.startswith("wsgiauth=")][0]
     assert "Max-Age=2592000" in cookie
+
+
+def test_a_sign_in_from_a_new_browser_and_network_is_mailed_once(app, query, clock):
+    """ASVS 5.0 6.3.5: the owner hears of a sign-in from a browser and network unused for 90 days."""
+    signed_in(app, addr="192.0.2.10")  # the first sign-in: nothing to compare with, no mail
+    signin(browser(app, addr="192.0.2.77"))  # the same browser on the same /24 network: no mail
+    assert query("all_outbox_for_tests") == []
+    phone = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Version/17.0 Safari/604.1"
+    signin(browser(app, addr="198.51.100.5", agent=phone))
+    (mail,) = query("all_outbox_for_tests")
+    assert mail["subject"] == "New sign-in to your account"
+    assert "Safari on iOS" in mail["body"] and "198.51.100.5" in mail["body"] and "/security" in mail["body"]
+    signin(browser(app, addr="198.51.100.6", agent=phone))  # now a known place
+    assert len(query("all_outbox_for_tests")) == 1
+    clock.advance(91 * 24 * 3600)
+    signin(browser(app, addr="198.51.100.6", agent=phone))  # unused for 90 days: new again
+    assert len(query("all_outbox_for_tests")) == 2

@@ -1,6 +1,7 @@
 """What a request tells about its client: the IP address and the browser, cleaned for storing."""
 
 import functools
+import ipaddress
 import re
 import string
 import unicodedata
@@ -50,3 +51,20 @@ def describe_agent(user_agent: str) -> str:
     if browser or system:
         return browser or system
     return user_agent[:60] or "Unknown browser"
+
+
+def network(address: str) -> str:
+    """Return the network an address belongs to for "is this a new place?": its /24 (IPv4) or /48 (IPv6)."""
+    # A home or office keeps its network while its last digits change (DHCP,
+    # IPv6 privacy addresses); anything unparseable is compared whole.
+    try:
+        parsed = ipaddress.ip_address(address.split("%")[0])
+    except ValueError:
+        return address
+    return str(ipaddress.ip_network(f"{parsed}/{24 if parsed.version == 4 else 48}", strict=False))
+
+
+def is_new_place(places, address: str, user_agent: str) -> bool:
+    """Say whether neither this browser (by name) on this network appears among places (rows of ip, user_agent)."""
+    here = (network(address), describe_agent(user_agent))
+    return all((network(row["ip"] or ""), describe_agent(row["user_agent"] or "")) != here for row in places)

@@ -1,9 +1,8 @@
 """The account emails: what each one says, and queueing one for a user in the caller's transaction."""
 
-import time
+import datetime
 
-from . import limits
-from .client import agent, describe_agent, ip
+from . import client, limits
 from .mailer import address
 from .tokens import CONFIRM_EMAIL
 
@@ -56,8 +55,9 @@ def queue_passkey_notice(app, request, tx, user, name, added: bool) -> int:
     """Queue the "a passkey was added/removed" email for user inside tx; return its outbox id."""
     # When, from which browser and IP, and what to do if it was not them
     # (ASVS 5.0 6.3.7: users are told when an authentication factor changes).
-    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(app.now()))  # as app.format_time shows times
-    seen = {"when": when, "browser": describe_agent(agent(request)), "ip": ip(request) or "unknown"}
+    when = datetime.datetime.fromtimestamp(app.now(), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    seen = {"when": when, "browser": client.describe_agent(client.agent(request)),
+            "ip": client.ip(request) or "unknown"}
     links = {"security": app.external_url(request, "security"), "forgot": app.external_url(request, "forgot")}
     return enqueue_for(app, tx, user, passkey_changed(user, name, added, seen, links))
 
@@ -177,3 +177,22 @@ def recovery_codes_renewed(user, security_link):
         f"Hello {user['firstname']},\n\n"
         f"A new set of recovery codes was made for your {SITE} account; the old ones no longer work.\n\n"
         f"If this was not you, change your password at once, starting at\n\n{security_link}\n")
+
+
+def queue_new_place_notice(app, request, tx, user) -> int:
+    """Queue the "new sign-in" email (when, browser, IP) for user inside tx; return its outbox id."""
+    when = datetime.datetime.fromtimestamp(app.now(), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    letter = new_place(user, when, client.describe_agent(client.agent(request)), client.ip(request),
+                       app.external_url(request, "security"), app.external_url(request, "forgot"))
+    return enqueue_for(app, tx, user, letter)
+
+
+def new_place(user, when, browser, ip, security_link, forgot_link):
+    """Return the notice of a sign-in from a browser and network the account has not used for 90 days."""
+    return "New sign-in to your account", (
+        f"Hello {user['firstname']},\n\n"
+        f"Your {SITE} account was signed in to from a browser and network it has not used lately:\n\n"
+        f"  When:    {when}\n  Browser: {browser}\n  IP:      {ip}\n\n"
+        "If this was you, there is nothing to do.\n\n"
+        f"If it was not, sign out every other browser at\n\n{security_link}\n\n"
+        f"and choose a new password at\n\n{forgot_link}\n")

@@ -9,11 +9,13 @@ from .. import audit, client, letters, limits
 from ..db import IntegrityError
 from ..passkeys import NAME_MAX, REGISTER, SIGNIN, PasskeyError, counter_went_back
 from ..redirects import safe_next
-from .signin import after_signin
+from .signin import after_signin, begin_signed_in
 
 # What the sign-in page says when a passkey answer is refused for a reason
 # the person can do nothing about but try again or use the password.
 COUNTER_WENT_BACK = "This passkey was refused. Please sign in with your password."
+# The sign-in history's name for this way in (views/security.py METHODS).
+METHOD_PASSKEY = "passkey"
 
 
 def relying_party(app):
@@ -129,19 +131,20 @@ def signin(app, request):
                                                    uid=passkey["uid"], detail=f"{passkey['sign_count']}>={count}"))
         return refused(app, request, COUNTER_WENT_BACK, next_target)
 
-    def sign_in(tx):
-        """Record the new counter, begin the session and audit the sign-in; False if the counter moved meanwhile."""
+    def record_use(tx):
+        """Store the new counter, only if it is still the one checked (else a racing sign-in used this answer)."""
         if tx.run("passkey_used", id=passkey["id"], new_count=count, old_count=passkey["sign_count"],
                   now=app.now()) != 1:
-            return False
-        # A passkey with user verification is two factors on its own (ASVS
-        # 5.0 6.3.3); a new session id as at every sign-in (ASVS 3.2.1).
-        app.sessions.begin(tx, request, passkey["uid"], remember=request.form.get("remember") == "1")
-        audit.record(app, tx, request, "signin", uid=passkey["uid"], detail="passkey")
-        return True
+            raise PasskeyError(COUNTER_WENT_BACK)  # rolls the whole sign-in back
 
-    if not app.db.transaction(sign_in, keep=[request.session]):
-        return refused(app, request, COUNTER_WENT_BACK, next_target)
+    # A passkey with user verification is two factors on its own (ASVS 5.0
+    # 6.3.3): no second step. A new session id as at every sign-in (ASVS
+    # 3.2.1), the audit row and the new-browser mail, in one transaction.
+    try:
+        begin_signed_in(app, request, passkey["uid"], passkey["email"], request.form.get("remember") == "1",
+                        METHOD_PASSKEY, work=record_use)
+    except PasskeyError as error:
+        return refused(app, request, str(error), next_target)
     return after_signin(app, request, next_target)
 
 

@@ -2,7 +2,7 @@
 
 from werkzeug.utils import redirect
 
-from .. import audit, factors, letters, limits
+from .. import audit, client, factors, letters, limits
 from ..db import IntegrityError
 from ..forms import typed, validate_code, validate_signin, validate_signup
 from ..redirects import location, safe_next
@@ -18,6 +18,7 @@ SIGNIN_EXPIRED = "Your sign-in took more than 5 minutes, or was started in anoth
 # How each way of signing in is written in the audit trail and shown in the
 # sign-in history (security.html).
 METHOD_PASSWORD, METHOD_APP, METHOD_RECOVERY = "password", "password+app", "password+recovery code"
+NEW_PLACE_DAYS = 90  # a browser and network unused this long make a sign-in worth a mail
 # The sign-in page's status for each refusal: the account's backoff is 429
 # (with Retry-After), an unconfirmed address 403.
 SIGNIN_STATUS = {THROTTLED: 429, UNCONFIRMED: 403}
@@ -151,6 +152,14 @@ def begin_signed_in(app, request, uid, email, remember, method, work=None):
     def sign_in(tx):
         """Everything a sign-in changes, together (work first: it still sees the browser's old session id)."""
         result = work(tx) if work else None
+        # ASVS 5.0 6.3.5: a sign-in from a browser and network this account
+        # has not used for 90 days is mailed to it, so its owner can react.
+        # An account's very first sign-in (one an operator made) has nothing
+        # to compare with: no mail.
+        places = tx.all("recent_signin_places", uid=uid, since=app.now() - NEW_PLACE_DAYS * 24 * 3600)
+        if client.is_new_place(places, client.ip(request), client.agent(request)) and (
+                places or tx.one("ever_signed_in", uid=uid)):
+            letters.queue_new_place_notice(app, request, tx, tx.one("account_by_uid", uid=uid))
         limits.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
         app.sessions.begin(tx, request, uid, remember=remember)
         audit.record(app, tx, request, "signin", uid=uid, detail=method)
