@@ -200,6 +200,50 @@ UPDATE users SET email = :email, confirmed_at = NULL, pending_email = NULL WHERE
 -- name: clear_pending_email
 UPDATE users SET pending_email = NULL WHERE uid = :uid;
 
+-- Passkeys (issue 15, wsgiauth/passkeys.py).
+
+-- name: passkeys_of_user
+-- The security page's list, and the credentials a new passkey must not repeat.
+SELECT id, name, credential_data, user_handle, created_at, last_used_at FROM passkeys WHERE uid = :uid ORDER BY id;
+
+-- name: passkey_by_credential
+-- The passkey a sign-in answer names, with its account.
+SELECT p.id, p.uid, p.credential_data, p.user_handle, p.sign_count, p.name, u.email
+FROM passkeys p JOIN users u ON u.uid = p.uid WHERE p.credential_hash = :credential_hash;
+
+-- name: insert_passkey
+INSERT INTO passkeys (uid, credential_hash, credential_data, user_handle, name, sign_count, created_at)
+VALUES (:uid, :credential_hash, :credential_data, :user_handle, :name, :sign_count, :created_at);
+
+-- name: passkey_used
+-- Only if the counter is still the one checked: of two sign-ins racing with
+-- one answer, one wins (the other sees 0 rows and is refused).
+UPDATE passkeys SET sign_count = :new_count, last_used_at = :now
+WHERE id = :id AND sign_count = :old_count;
+
+-- name: passkey_of_user
+SELECT id, name FROM passkeys WHERE id = :id AND uid = :uid;
+
+-- name: delete_passkey
+DELETE FROM passkeys WHERE id = :id AND uid = :uid;
+
+-- name: delete_passkey_challenge
+-- A new ceremony replaces one under way in the same browser (at most one per purpose).
+DELETE FROM passkey_challenges WHERE session_hash = :session_hash AND purpose = :purpose;
+
+-- name: insert_passkey_challenge
+INSERT INTO passkey_challenges (session_hash, purpose, challenge, uid, user_handle, expires_at)
+VALUES (:session_hash, :purpose, :challenge, :uid, :user_handle, :expires_at);
+
+-- name: passkey_challenge
+SELECT challenge, uid, user_handle, expires_at FROM passkey_challenges WHERE session_hash = :session_hash AND purpose = :purpose;
+
+-- name: delete_old_passkey_challenges
+-- `wsgiauth cleanup`: one bounded batch of challenges nobody answered in time.
+DELETE FROM passkey_challenges WHERE expires_at <= :before AND session_hash IN (
+    SELECT session_hash FROM (SELECT session_hash FROM passkey_challenges WHERE expires_at <= :before
+                              LIMIT :batch) AS old);
+
 -- Second factors (issue 15) ------------------------------------------------
 
 -- name: totp_factor

@@ -75,6 +75,14 @@ def browser():
 
 
 @pytest.fixture(scope="module")
+def live_host():
+    """The host name the module's live server is reached by; override (module scope) with "localhost" for passkeys."""
+    # Browsers refuse an IP address as a WebAuthn RP ID, and BASE_URL names
+    # the RP: passkey tests reach the same loopback server as localhost.
+    return "127.0.0.1"
+
+
+@pytest.fixture(scope="module")
 def live_server_env():
     """Extra WSGIAUTH_* settings for the module's live server; override (module scope) to add some."""
     return {}
@@ -121,7 +129,7 @@ def empty_sqlite(url):
 
 
 @pytest.fixture(scope="module")
-def live_server_process(request, tmp_path_factory, live_server_env):
+def live_server_process(request, tmp_path_factory, live_server_env, live_host):
     """Yield a LiveServer: serve.py on a fresh database (param "sqlite" or "mysql"), for one module."""
     kind = getattr(request, "param", "sqlite")
     folder = tmp_path_factory.mktemp("live-server")
@@ -136,11 +144,12 @@ def live_server_process(request, tmp_path_factory, live_server_env):
     # Links in mail are built from BASE_URL (never from the Host header), and
     # real SMTP mail refuses to start without it.
     env = {"WSGIAUTH_DATABASE": database, "WSGIAUTH_PASSWORD_METHOD": TEST_PASSWORD_METHOD,
-           "WSGIAUTH_BASE_URL": f"http://127.0.0.1:{port}", **live_server_env}
+           "WSGIAUTH_BASE_URL": f"http://{live_host}:{port}", **live_server_env}
     command = [sys.executable, str(ROOT / "serve.py"), "--port", str(port)]
     try:
         with running(command, port, env=env, cwd=folder, log=folder / "server.log") as base_url:
-            yield LiveServer(folder, database.replace("sqlite:///", f"sqlite:///{folder}/"), base_url)
+            yield LiveServer(folder, database.replace("sqlite:///", f"sqlite:///{folder}/"),
+                             base_url.replace("127.0.0.1", live_host))
     finally:
         if kind == "mysql":
             databases.give_back(database)

@@ -119,6 +119,15 @@ WHERE bucket = '' OR length(bucket) > 32 OR length(key_hash) <> 64 OR hits < 1 O
 -- server's clock is the real one): as if the window ran out.
 UPDATE sessions SET access_confirmed_at = access_confirmed_at - :seconds;
 
+-- name: passkeys_for_tests
+SELECT id, uid, name, sign_count, created_at, last_used_at FROM passkeys ORDER BY id;
+
+-- name: passkey_challenges_for_tests
+SELECT session_hash, purpose, uid, expires_at FROM passkey_challenges ORDER BY expires_at;
+
+-- name: set_passkey_count_for_tests
+UPDATE passkeys SET sign_count = :sign_count;
+
 -- name: totp_factors_for_tests
 SELECT uid, secret, confirmed_at, last_step FROM totp_factors ORDER BY uid;
 

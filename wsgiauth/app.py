@@ -26,6 +26,7 @@ from .client import describe_agent
 from .db import DatabaseUnavailable, is_fault
 from .notices import Notices
 from .outbox import Outbox
+from .passkeys import relying_party
 from .passwords import Passwords, load_common
 from .redirects import here, origin_of
 from .routes import CONFIRMED, PUBLIC, VIEWS, url_map
@@ -157,6 +158,10 @@ class WSGIAuth:
         # Signed with SECRET_KEY, and still accepted under SECRET_KEY_FALLBACKS,
         # like the cookies: a key rotation does not break links already mailed.
         self.tokens = Tokens(settings.signing_keys, self.now)
+        # Passkeys (WebAuthn): None unless the fido2 extra is installed and
+        # WSGIAUTH_BASE_URL names the site (its host is the RP ID); the name
+        # authenticators show is WSGIAUTH_SITE_NAME.
+        self.passkeys = relying_party(settings, settings.SITE_NAME)
         # Origins (WSGIAUTH_FORWARD_AUTH_HOSTS) a browser may be sent back to
         # after signing in for an application behind forward authentication.
         self.forward_auth_origins = settings.forward_auth_origins

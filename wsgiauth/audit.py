@@ -10,7 +10,7 @@ log = logging.getLogger("wsgiauth.audit")
 # decisions are logged). A fixed list keeps typos out of the table.
 EVENTS = frozenset({
     "signup",                  # an account was created (and signed in, unless it must confirm first)
-    "signin",                  # a correct password: a new session began
+    "signin",                  # a new session began (detail: "passkey" when a passkey signed in, else a password)
     "signin_failed",           # a wrong password, or an email nobody has
     "signin_throttled",        # the account's backoff refused an attempt (no hash was run)
     "rate_limited",            # a per-IP limit answered 429 (detail: which limit)
@@ -37,6 +37,9 @@ EVENTS = frozenset({
     "access_confirmed",        # the Confirm access page took the right password (sudo mode, views/access.py)
     "access_confirm_failed",   # a wrong password there
     "access_confirm_throttled",  # the account's backoff refused a check there (no hash was run)
+    "passkey_added",           # a passkey was added on the sign-in security page
+    "passkey_removed",         # a passkey was removed there
+    "passkey_counter_error",   # a passkey's sign counter went backwards: refused, it may be a copy (detail: old>=new)
 })
 
 

@@ -20,11 +20,13 @@ def delete_in_batches(db, query, **params) -> int:
 
 
 def cleanup(db, settings) -> dict:
-    """Delete expired or idle sessions and attempts older than any limit's window; return the counts."""
+    """Delete expired or idle sessions, old attempts and expired passkey challenges; return the counts."""
     # The same expiry and idle rules as every request's session lookup.
     live = SessionStore(settings, settings.now).live(settings.now())
     now = live["now"]
     return {"sessions": delete_in_batches(db, "delete_expired_sessions", **live),
             "attempts": delete_in_batches(db, "delete_old_attempts", before=now - ATTEMPTS_KEPT),
             "attempt keys": delete_in_batches(db, "delete_old_attempt_keys", before=now - ATTEMPTS_KEPT),
-            "half sign-ins": delete_in_batches(db, "delete_expired_pending_signins", now=now)}
+            "half sign-ins": delete_in_batches(db, "delete_expired_pending_signins", now=now),
+            # Passkey challenges nobody answered before they expired.
+            "passkey challenges": delete_in_batches(db, "delete_old_passkey_challenges", before=now)}

@@ -22,6 +22,7 @@ from .migrations import migrate
 from .routes import url_map
 
 INSTANCE = Path("instance")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # "/confirm/", "/reset/", "/account/email/": every URL whose rule has a
 # <token>, so a new kind of link is covered without touching this file.
 TOKEN_PREFIXES = sorted(rule.rule.split("<token>")[0] for rule in url_map().iter_rules()
@@ -91,11 +92,16 @@ def serve(host: str, port: int) -> None:
     INSTANCE.mkdir(mode=0o700, exist_ok=True)
     settings = read_settings()  # the environment and WSGIAUTH_SETTINGS_FILE, as create_app reads them
     config = {} if settings.SECRET_KEY else {"SECRET_KEY": instance_secret_key(INSTANCE)}
+    if not settings.BASE_URL and host in LOOPBACK:
+        # Passkeys need the site's address (its host is the RP ID), and
+        # browsers accept localhost, never an IP address, as an RP ID.
+        config["BASE_URL"] = f"http://localhost:{port}"
     db = Database(settings.DATABASE)
     for name in migrate(db):
         logging.getLogger("wsgiauth").info("applied migration %s", name)
     db.close()
 
     app = create_app(config)
-    print(f" * wsgiauth is running on http://{host}:{port}/ (Ctrl+C to stop)", flush=True)
+    url = (config.get("BASE_URL") or f"http://{host}:{port}") + "/"
+    print(f" * wsgiauth is running on {url} (Ctrl+C to stop)", flush=True)
     run_simple(host, port, closed_once_sent(app), threaded=True, request_handler=RedactingRequestHandler)

@@ -51,6 +51,30 @@ def queue_password_notice(app, request, tx, user) -> int:
     return enqueue_for(app, tx, user, letter)
 
 
+def queue_passkey_notice(app, request, tx, user, name, added: bool) -> int:
+    """Queue the "a passkey was added/removed" email for user inside tx; return its outbox id."""
+    # When, from which browser and IP, and what to do if it was not them
+    # (ASVS 5.0 6.3.7: users are told when an authentication factor changes).
+    when = datetime.datetime.fromtimestamp(app.now(), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    seen = {"when": when, "browser": client.describe_agent(client.agent(request)),
+            "ip": client.ip(request) or "unknown"}
+    links = {"security": app.external_url(request, "security"), "forgot": app.external_url(request, "forgot")}
+    return enqueue_for(app, tx, user, passkey_changed(user, name, added, seen, links))
+
+
+def passkey_changed(user, name, added, seen, links):
+    """Return the notice that a passkey was added to, or removed from, the account."""
+    what = "added to" if added else "removed from"
+    return f"A passkey was {what} your account", (
+        f"Hello {user['firstname']},\n\n"
+        f"The passkey \u201c{name}\u201d was {what} your {SITE} account on {seen['when']}, "
+        f"from {seen['browser']} at IP address {seen['ip']}.\n\n"
+        "If this was you, there is nothing to do. If it was not, someone else is signed in to your "
+        f"account: choose a new password at\n\n{links['forgot']}\n\n"
+        f"then open\n\n{links['security']}\n\n"
+        "to sign out everywhere else and remove any passkey you do not know.\n")
+
+
 def confirm_email(user, link):
     """Return the letter with the link that confirms a new account's address."""
     return "Please confirm your email address", (

@@ -2,7 +2,9 @@
 
 from werkzeug.routing import Map, Rule
 
-from .views import access, account, confirm, contact, forward_auth, pages, password_reset, profile, security, signin
+from .views import (
+    access, account, confirm, contact, forward_auth, pages, passkeys, password_reset, profile, security, signin,
+)
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
 # full so a reader sees every page in one place; nothing registers itself.
@@ -23,6 +25,11 @@ VIEWS = {
     "app_confirm": security.app_confirm,
     "app_remove": security.app_remove,
     "recovery_codes": security.recovery_codes,
+    "passkey_add_options": passkeys.add_options,
+    "passkey_add": passkeys.add,
+    "passkey_remove": passkeys.remove,
+    "passkey_signin_options": passkeys.signin_options,
+    "passkey_signin": passkeys.signin,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
     "confirm_access": access.confirm_access,
@@ -48,7 +55,7 @@ VIEWS = {
 # the proxy asking, not the gate's redirect of a browser.
 PUBLIC = frozenset({
     "static", "home", "about", "contact", "contact_sent",
-    "signup", "signin", "signin_code", "signout",
+    "signup", "signin", "signin_code", "signout", "passkey_signin_options", "passkey_signin",
     "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
     "auth_verify",
 })
@@ -74,6 +81,14 @@ CONFIRMED = {
     "app_confirm": "app_setup",  # the code typed is a secret (and is stale by then): typed again
     "app_remove": (),
     "recovery_codes": (),
+    # The sign-in security page itself (ASVS 5.0 7.5.2: seeing and ending
+    # sessions), and passkeys: the options are fetched by passkeys.js from the
+    # page, so the page must be confirmed for them to be; an answer to a
+    # ceremony is stale after a confirmation, so the page is shown again.
+    "security": (),
+    "passkey_add_options": (),
+    "passkey_add": "security",
+    "passkey_remove": ("passkey",),
 }
 
 
@@ -96,6 +111,13 @@ def url_map() -> Map:
             Rule("/security/app/remove", endpoint="app_remove", methods=["POST"]),
             Rule("/security/recovery-codes", endpoint="recovery_codes", methods=["POST"]),
             Rule("/signout/others", endpoint="signout_others", methods=["POST"]),
+            # Passkeys (issue 15): the options a page's script asks for
+            # (JSON), then the form it posts with the browser's answer.
+            Rule("/security/passkeys/options", endpoint="passkey_add_options", methods=["POST"]),
+            Rule("/security/passkeys", endpoint="passkey_add", methods=["POST"]),
+            Rule("/security/passkeys/remove", endpoint="passkey_remove", methods=["POST"]),
+            Rule("/signin/passkey/options", endpoint="passkey_signin_options", methods=["POST"]),
+            Rule("/signin/passkey", endpoint="passkey_signin", methods=["POST"]),
             # Links in emails carry a <token>: the request log of serve.py and
             # the error log print these rules, never the token itself.
             Rule("/confirm", endpoint="confirm_new", methods=["GET", "POST"]),

@@ -20,8 +20,12 @@ def security(app, request):
     sessions, signins = app.sessions.activity(app.db, request.session)
     factor = factors.app_factor(app.db, uid)
     codes_left = app.db.one("recovery_codes_left", uid=uid)["n"] if factor else 0
+    # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
+    passkeys = None
+    if app.passkeys:
+        passkeys = app.db.all("passkeys_of_user", uid=uid)
     return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
-                      codes_left=codes_left, methods=METHODS)
+                      codes_left=codes_left, methods=METHODS, passkeys=passkeys)
 
 
 def signout_others(app, request):

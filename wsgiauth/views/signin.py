@@ -102,7 +102,8 @@ def signin(app, request):
                           form=typed(request, "email"), errors=errors, failed=alert,
                           # The refusal's message offers a new link to the address typed.
                           unconfirmed=outcome == UNCONFIRMED and data["email"],
-                          remember=typed(request, "remember")["remember"], next=next_target)
+                          remember=typed(request, "remember")["remember"], next=next_target,
+                          passkeys=app.passkeys is not None)
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
