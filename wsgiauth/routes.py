@@ -3,7 +3,17 @@
 from werkzeug.routing import Map, Rule
 
 from .views import (
-    access, account, confirm, contact, forward_auth, pages, passkeys, password_reset, profile, security, signin,
+    access,
+    account,
+    confirm,
+    contact,
+    forward_auth,
+    pages,
+    passkeys,
+    password_reset,
+    profile,
+    security,
+    signin,
 )
 
 # Endpoint name -> view(app, request, **values) -> Response. Written out in
