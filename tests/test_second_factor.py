@@ -186,3 +186,19 @@ def test_a_sign_in_from_a_new_browser_and_network_is_mailed_once(app, query, clo
     clock.advance(91 * 24 * 3600)
     signin(browser(app, addr="198.51.100.6", agent=phone))  # unused for 90 days: new again
     assert len(query("all_outbox_for_tests")) == 2
+
+
+def test_a_code_from_the_app_confirms_access_in_place_of_the_password(app, protected, clock):
+    ada, key = protected[0], protected[1]
+    clock.advance(11 * 60)  # the 10 minutes of the sign-in's confirmation are over
+    assert ada.get("/account").headers["Location"] == "/confirm-access?next=/account"
+    page = ada.get("/confirm-access?next=/account").get_data(as_text=True)
+    assert "Or a code from your authenticator app" in page
+    code = totp.totp(key, clock())
+    wrong = post_form(ada, "/confirm-access", "/confirm-access?next=/account", code="000000", next="/account")
+    assert "That code is not right" in wrong.get_data(as_text=True)
+    done = post_form(ada, "/confirm-access", "/confirm-access?next=/account", code=code, next="/account")
+    assert done.headers["Location"] == "/account" and ada.get("/account").status_code == 200
+    clock.advance(11 * 60)
+    replayed = post_form(ada, "/confirm-access", "/confirm-access?next=/account", code=code, next="/account")
+    assert "That code is not right" in replayed.get_data(as_text=True)

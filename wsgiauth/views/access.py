@@ -31,10 +31,12 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
-from .. import audit, limits
+from .. import audit, factors, limits
+from ..forms import validate_code
 from ..redirects import here, local_path, location, plain
 
 WRONG_PASSWORD = "That is not your password."
+WRONG_CODE = "That code is not right, or it has been used already."
 EMPTY_PASSWORD = "Please enter your password."
 SIGNED_OUT_AFTER_FAILURES = ("You have been signed out because the password was typed wrongly too many times. "
                              "Please sign in again.")
@@ -66,8 +68,10 @@ def required(app, request, endpoint, carried):
 
 def show(app, request, errors=None, status=200, next_target=None, then=None, fields=None, secret=False):
     """Render the Confirm access page: for a page to return to (next), or a form to carry out (then, fields)."""
+    # With an authenticator app, its code proves it too (in place of the password).
+    has_app = factors.app_factor(app.db, request.session.user["uid"]) is not None
     return app.render(request, "confirm_access.html", status=status, errors=errors or {}, next=next_target,
-                      then=then, fields=fields or {}, carried_prefix=CARRIED, secret=secret,
+                      then=then, fields=fields or {}, carried_prefix=CARRIED, secret=secret, has_app=has_app,
                       minutes=app.settings.CONFIRM_ACCESS_MINUTES)
 
 
@@ -136,17 +140,27 @@ def prove(app, request, errors):
     # The one place that decides: a second way (a code from an authenticator
     # app) goes here too, next to the password.
     password = request.form.get("password", "")
-    if not password:
+    code, code_errors = validate_code(request.form)
+    field = "password" if password or code_errors else "code"
+    if not password and code_errors:
         errors["password"] = EMPTY_PASSWORD
         return False, 0, None  # nothing to check: no hash, nothing counted
     user = app.db.one("account_by_uid", uid=request.session.user["uid"])
     # ASVS 5.0 6.3.1 (ASVS 4.0.3 2.2.1): the sign-in page's backoff, shared;
-    # audited as access_confirm_failed / access_confirm_throttled.
-    right, wait = limits.verify_password(app, request, user, user["email"], password, event="access_confirm")
+    # audited as access_confirm_failed / access_confirm_throttled. A code
+    # from the app (not a recovery code: those are for signing in without
+    # the phone) is checked under the same count.
+    if field == "password":
+        right, wait = limits.verify_password(app, request, user, user["email"], password, event="access_confirm")
+    else:
+        method, wait = limits.verify(app, request, user, user["email"], lambda: app.db.transaction(
+            lambda tx: factors.check(tx, user["uid"], code, app.now()) if len(code) == 6 else None),
+            event="access_confirm")
+        right = bool(method)
     if right:
         return True, 0, None
     if wait:
-        errors["password"] = limits.try_again(wait)
+        errors[field] = limits.try_again(wait)
         return False, wait, None
     if limits.session_failures_exhausted(app, request):
         # Whoever holds this session is not its owner, or cannot prove it:
@@ -159,5 +173,5 @@ def prove(app, request, errors):
 
         app.db.transaction(sign_out, keep=[request.session])
         return False, 0, app.redirect_to(request, "signin")
-    errors["password"] = WRONG_PASSWORD
+    errors[field] = WRONG_PASSWORD if field == "password" else WRONG_CODE
     return False, 0, None
