@@ -180,7 +180,7 @@ def test_another_users_passkey_cannot_be_removed(signed_in, key, make_user, quer
     assert len(query("passkeys_for_tests")) == 1
 
 
-@pytest.mark.parametrize("credential", ["", "not json", "{}", '{"id": "a", "rawId": "b"}', "[1, 2]",
+@pytest.mark.parametrize("credential", ["", "not json", "null", "{}", '{"id": "a", "rawId": "b"}', "[1, 2]",
                                         '{"id": "AA", "rawId": "AA", "type": "public-key", "response": {}}'])
 def test_broken_answers_get_a_clear_400(signed_in, key, credential):
     add_passkey(signed_in.client, key)

@@ -60,9 +60,12 @@ def parse_answer(raw: str, parse):
     """Return the browser's JSON answer read by fido2's `parse` (RegistrationResponse.from_dict ...)."""
     # Anything a client sends may be broken: a clear 400, never a 500.
     try:
-        return parse(json.loads(raw))
+        answer = parse(json.loads(raw))
     except (ValueError, TypeError, KeyError, AttributeError) as error:
         raise PasskeyError("The browser's answer could not be read. Please try again.") from error
+    if answer is None:  # fido2 reads JSON null as "no answer" (found by the fuzz test)
+        raise PasskeyError("The browser's answer could not be read. Please try again.")
+    return answer
 
 
 class RelyingParty:

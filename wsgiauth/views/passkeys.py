@@ -138,11 +138,11 @@ def signin(app, request):
     # 6.3.3): no second step. A new session id as at every sign-in (ASVS
     # 3.2.1), the audit row and the new-browser mail, in one transaction.
     try:
-        begin_signed_in(app, request, passkey["uid"], passkey["email"], request.form.get("remember") == "1",
-                        METHOD_PASSKEY, work=record_use)
+        mail_ids = begin_signed_in(app, request, passkey["uid"], passkey["email"],
+                                   request.form.get("remember") == "1", METHOD_PASSKEY, work=record_use)
     except PasskeyError as error:
         return refused(app, request, str(error), next_target)
-    return after_signin(app, request, next_target)
+    return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
 
 
 def refused(app, request, message, next_target):

@@ -90,9 +90,9 @@ def signin(app, request):
         data, errors = validate_signin(request.form)
         if not errors:
             limits.check(app, request, limits.SIGNIN_PER_IP)
-            outcome, wait = authenticate(app, request, data)
+            outcome, wait, mail_ids = authenticate(app, request, data)
             if outcome == SIGNED_IN:
-                return after_signin(app, request, next_target)
+                return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
             if outcome == CODE_NEEDED:
                 # ASVS 6.3.3: the password alone does not sign in; the code page
                 # finishes it, and takes `next` along (checked again there).
@@ -117,7 +117,7 @@ def after_signin(app, request, next_target):
 
 
 def authenticate(app, request, data):
-    """Check email and password, and sign in; return (outcome, seconds to wait): SIGNED_IN on success."""
+    """Check email and password, and sign in; return (outcome, seconds to wait, outbox ids to deliver)."""
     email, password = data["email"], data["password"]
     user = app.db.one("user_for_signin", email=email)
     # Throttled first, so a throttled attempt costs no hash. The backoff is
@@ -125,15 +125,15 @@ def authenticate(app, request, data):
     # way and reveals nothing (ASVS 2.2.1).
     right, wait = limits.verify_password(app, request, user, email, password)
     if wait:
-        return THROTTLED, wait
+        return THROTTLED, wait, []
     if not right:
-        return FAILED, 0
+        return FAILED, 0, []
     # Told only after the right password: the message cannot be used to
     # find out which addresses have accounts. Not a sign-in, so the count
     # of failures and the stored hash stay as they are.
     if app.settings.REQUIRE_CONFIRMED_EMAIL and not user["confirmed_at"]:
         app.db.transaction(lambda tx: audit.record(app, tx, request, "signin_unconfirmed", uid=user["uid"]))
-        return UNCONFIRMED, 0
+        return UNCONFIRMED, 0, []
     # Hash upgrade: the password is known to be right only now, so this is
     # the one moment an old hash can be replaced by one with today's method.
     new_hash = app.passwords.hash(password) if app.passwords.needs_rehash(user["pwdhash"]) else None
@@ -142,16 +142,19 @@ def authenticate(app, request, data):
                                              old_pwdhash=user["pwdhash"]))
     if factors.app_factor(app.db, user["uid"]):
         ask_for_code(app, request, user, data["remember"])
-        return CODE_NEEDED, 0
-    begin_signed_in(app, request, user["uid"], email, data["remember"], METHOD_PASSWORD)
-    return SIGNED_IN, 0
+        return CODE_NEEDED, 0, []
+    return SIGNED_IN, 0, begin_signed_in(app, request, user["uid"], email, data["remember"], METHOD_PASSWORD)
 
 
 def begin_signed_in(app, request, uid, email, remember, method, work=None):
-    """Run work(tx) if given, reset the failure count, begin the session, record the sign-in; return work's result."""
+    """Run work(tx) if given, reset the failure count, begin the session, record the sign-in; return outbox ids.
+
+    work(tx) may return the outbox id of a mail it queued; the new-browser
+    notice adds another. The caller hands them to deliver_after.
+    """
     def sign_in(tx):
         """Everything a sign-in changes, together (work first: it still sees the browser's old session id)."""
-        result = work(tx) if work else None
+        mail_ids = [work(tx)] if work else []
         # ASVS 5.0 6.3.5: a sign-in from a browser and network this account
         # has not used for 90 days is mailed to it, so its owner can react.
         # An account's very first sign-in (one an operator made) has nothing
@@ -159,11 +162,11 @@ def begin_signed_in(app, request, uid, email, remember, method, work=None):
         places = tx.all("recent_signin_places", uid=uid, since=app.now() - NEW_PLACE_DAYS * 24 * 3600)
         if client.is_new_place(places, client.ip(request), client.agent(request)) and (
                 places or tx.one("ever_signed_in", uid=uid)):
-            letters.queue_new_place_notice(app, request, tx, tx.one("account_by_uid", uid=uid))
+            mail_ids.append(letters.queue_new_place_notice(app, request, tx, tx.one("account_by_uid", uid=uid)))
         limits.PASSWORD_PER_ACCOUNT.clear(tx, email)  # a correct sign-in resets the count
         app.sessions.begin(tx, request, uid, remember=remember)
         audit.record(app, tx, request, "signin", uid=uid, detail=method)
-        return result
+        return [mail_id for mail_id in mail_ids if mail_id]
 
     return app.db.transaction(sign_in, keep=[request.session])
 
@@ -208,8 +211,8 @@ def signin_code(app, request):
                                              lambda tx: factors.check(tx, pending["uid"], code, app.now())),
                                          event="signin_code")
             if method:
-                mail_id = finish_signin(app, request, pending, method)
-                return app.outbox.deliver_after(after_signin(app, request, next_target), *filter(None, [mail_id]))
+                mail_ids = finish_signin(app, request, pending, method)
+                return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
             errors["code"] = limits.try_again(wait) if wait else WRONG_CODE
     response = app.render(request, "signin_code.html", status=429 if wait else 200, errors=errors,
                           next=next_target)
@@ -219,7 +222,7 @@ def signin_code(app, request):
 
 
 def finish_signin(app, request, pending, method):
-    """Begin the session of a half sign-in whose code was right; return the outbox id of a notice, if one is due."""
+    """Begin the session of a half sign-in whose code was right; return the outbox ids of the notices due."""
     def work(tx):
         """Drop the half sign-in; after a recovery code, tell the owner how many are left."""
         tx.run("delete_pending_signin", id_hash=hash_id(request.session.sid))
