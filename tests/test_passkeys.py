@@ -1,5 +1,6 @@
 """Passkeys (WebAuthn, issue 15) through the server's own checks, with a software passkey (tests/softkey.py)."""
 
+import json
 import subprocess
 import sys
 
@@ -244,3 +245,115 @@ def test_without_fido2_the_app_works_and_offers_no_passkeys(database_url):
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == str({"available": False, "rp": None, "signin": 200, "button": False,
                                        "autocomplete": True, "options": 400})
+
+
+# -- a passkey as the second step after the password, and on Confirm access --
+
+CODE_PAGE = "/signin/code"
+
+
+def second_step(client, key, **answer_options):
+    """Answer the code page's "Use a passkey instead" with key, as passkeys.js would; return the response."""
+    answer = key.get(options(client, CODE_PAGE, "/signin/code/passkey/options"), **answer_options)
+    return post(client, CODE_PAGE, CODE_PAGE, credential=answer)
+
+
+@pytest.fixture
+def protected(signed_in, key, clock):
+    """Ada with an authenticator app and a passkey, signed out: her password now asks for a second step."""
+    from test_second_factor import set_up_app
+    set_up_app(signed_in.client, clock)
+    assert add_passkey(signed_in.client, key).status_code == 303
+    signed_in.signout()
+    return signed_in
+
+
+@pytest.mark.both_databases
+def test_a_passkey_finishes_the_sign_in_after_the_password(protected, key, query):
+    client = protected.client
+    assert protected.signin().headers["Location"] == CODE_PAGE
+    page = client.get(CODE_PAGE).get_data(as_text=True)
+    assert "Use a passkey instead" in page and "passkeys.js" in page and 'name="credential"' in page
+    challenge = options(client, CODE_PAGE, "/signin/code/passkey/options")
+    [allowed] = challenge["allowCredentials"]  # only this account's passkey is asked for
+    assert allowed["id"] == json.loads(key.get(challenge))["id"]
+    response = second_step(client, key)
+    assert (response.status_code, response.headers["Location"]) == (303, "/profile")
+    assert events(query, "signin")[-1]["detail"] == "password+passkey"
+    assert "Password + passkey" in client.get("/security").get_data(as_text=True)
+
+
+@pytest.mark.both_databases
+def test_another_accounts_passkey_and_a_reused_challenge_do_not_finish_it(protected, key, make_user, query):
+    client = protected.client
+    make_user(email="eve@example.com")
+    protected.signin(email="eve@example.com")
+    eve_key = SoftKey(TEST_BASE_URL)
+    add_passkey(client, eve_key)
+    protected.signout()
+    assert protected.signin().headers["Location"] == CODE_PAGE
+    challenge = options(client, CODE_PAGE, "/signin/code/passkey/options")
+    foreign = post(client, CODE_PAGE, CODE_PAGE, credential=eve_key.get(challenge))
+    assert foreign.status_code == 400 and "belongs to another account" in foreign.get_data(as_text=True)
+    assert client.get("/profile").status_code == 303  # still signed out
+    # The challenge was used up by the refused answer: Ada's own answer to it is too late.
+    again = post(client, CODE_PAGE, CODE_PAGE, credential=key.get(challenge))
+    assert again.status_code == 400 and "already used" in again.get_data(as_text=True)
+    assert [e["event"] for e in events(query, "signin_code_failed")] == ["signin_code_failed"] * 2
+    assert second_step(client, key).status_code == 303
+    assert events(query, "signin")[-1]["detail"] == "password+passkey"
+
+
+def test_the_second_step_options_need_a_half_sign_in(client, protected):
+    page = client.get("/signin").get_data(as_text=True)
+    response = client.post("/signin/code/passkey/options", data={"csrf_token": csrf_token_in(page)})
+    assert response.status_code == 400
+
+
+def test_a_password_only_account_with_a_passkey_is_not_asked_for_a_second_step(signed_in, key):
+    add_passkey(signed_in.client, key)
+    signed_in.signout()
+    assert signed_in.signin().headers["Location"] == "/profile"
+
+
+def confirm_with(client, key, next_path="/account"):
+    """Answer the Confirm access page's "Use a passkey" with key; return the response."""
+    page = f"/confirm-access?next={next_path}"
+    answer = key.get(options(client, page, "/confirm-access/passkey/options"))
+    return post(client, page, "/confirm-access", credential=answer, next=next_path)
+
+
+@pytest.mark.both_databases
+def test_a_passkey_confirms_access(signed_in, key, clock, query):
+    add_passkey(signed_in.client, key)
+    clock.advance(11 * 60)
+    client = signed_in.client
+    assert client.get("/account").headers["Location"] == "/confirm-access?next=/account"
+    assert "Use a passkey" in client.get("/confirm-access?next=/account").get_data(as_text=True)
+    response = confirm_with(client, key)
+    assert (response.status_code, response.headers["Location"]) == (303, "/account")
+    assert client.get("/account").status_code == 200
+    assert events(query, "access_confirmed")
+
+
+@pytest.mark.both_databases
+def test_someone_elses_passkey_does_not_confirm_access(signed_in, key, make_user, clock, query):
+    add_passkey(signed_in.client, key)
+    signed_in.signout()
+    make_user(email="eve@example.com")
+    signed_in.signin(email="eve@example.com")
+    eve_key = SoftKey(TEST_BASE_URL)
+    add_passkey(signed_in.client, eve_key)
+    clock.advance(11 * 60)
+    response = confirm_with(signed_in.client, key)  # Ada's passkey, in Eve's session
+    assert response.status_code == 400 and "belongs to another account" in response.get_data(as_text=True)
+    assert signed_in.client.get("/account").status_code == 303
+    assert not events(query, "access_confirmed")
+    assert confirm_with(signed_in.client, eve_key).headers["Location"] == "/account"
+
+
+def test_confirm_access_offers_no_passkey_to_an_account_without_one(signed_in):
+    page = signed_in.client.get("/confirm-access?next=/account").get_data(as_text=True)
+    assert "Use a passkey" not in page
+    response = post(signed_in.client, "/confirm-access", "/confirm-access/passkey/options")
+    assert response.status_code == 400

@@ -36,7 +36,7 @@ except ImportError:  # the extra is not installed: passkeys are simply not offer
 else:
     AVAILABLE = True
 
-from . import sessions
+from . import audit, limits, sessions
 
 # A challenge lives 5 minutes: long enough to find a security key, short
 # enough that one copied from a page is soon worthless (ASVS 5.0 6.5.x:
@@ -45,6 +45,12 @@ CHALLENGE_SECONDS = 5 * 60
 # The longest name a person may give a passkey (the column's size).
 NAME_MAX = 60
 REGISTER, SIGNIN = "register", "signin"
+# A passkey for one account already known: the second sign-in step after the
+# password, and the Confirm access page (issue 15).
+SECOND_STEP, CONFIRM = "second_step", "confirm"
+NOT_OFFERED = "Passkeys are not offered on this site."
+# Shown when a sign counter went backwards: a copy of the passkey may be in use.
+COUNTER_WENT_BACK = "This passkey was refused. Please sign in with your password."
 
 
 class PasskeyError(Exception):
@@ -156,14 +162,28 @@ class RelyingParty:
         self._store(tx, request, SIGNIN, state)
         return {"options": dict(options)["publicKey"]}
 
-    def verify_signin(self, db, state: dict, raw_answer: str) -> tuple:
-        """Check the answer of navigator.credentials.get(); return (passkey row, new sign counter)."""
+    def account_options(self, tx, request, purpose: str, uid: int, passkeys: list) -> dict:
+        """Start a passkey check for one known account inside tx; return the options for navigator.credentials.get()."""
+        # allowCredentials names this account's passkeys only, and the
+        # challenge is stored with its uid: take_challenge hands it to no
+        # other account (ASVS 5.0 6.5.x, 6.3.3).
+        options, state = self.server.authenticate_begin(
+            credentials=[AttestedCredentialData(websafe_decode(row["credential_data"])) for row in passkeys],
+            user_verification=UserVerificationRequirement.REQUIRED)
+        self._store(tx, request, purpose, state, uid=uid)
+        return {"options": dict(options)["publicKey"]}
+
+    def verify_signin(self, db, state: dict, raw_answer: str, uid=None) -> tuple:
+        """Check the answer of navigator.credentials.get() (of uid's passkey if given); return (passkey, counter)."""
         answer = parse_answer(raw_answer, AuthenticationResponse.from_dict)
         row = db.one("passkey_by_credential", credential_hash=credential_hash(answer.raw_id))
         if row is None:
             # Removed, or never added here (ASVS 5.0 6.5.x).
             raise PasskeyError("This passkey is not known here: it may have been removed. "
                                "Please sign in with your password.")
+        if uid is not None and row["uid"] != uid:
+            # A passkey proves only its own account (ASVS 5.0 6.3.3).
+            raise PasskeyError("This passkey belongs to another account. Please use one of your own passkeys.")
         user_handle = answer.response.user_handle
         if user_handle is not None and websafe_encode(user_handle) != row["user_handle"]:
             raise PasskeyError("This passkey does not belong to the account it names.")
@@ -181,6 +201,44 @@ def counter_went_back(stored: int, new: int) -> bool:
     # any other value must be larger than the last one seen, else the
     # passkey may have been copied (ASVS 5.0 6.5.x; the event is audited).
     return (stored or new) != 0 and new <= stored
+
+
+def check_account_answer(app, request, purpose: str, uid: int) -> dict:
+    """Check the posted answer to uid's challenge of purpose and store its counter; return the passkey row."""
+    rp = app.passkeys
+    if rp is None:
+        raise PasskeyError(NOT_OFFERED)
+    state = rp.take_challenge(app.db, request, purpose, uid=uid)
+    passkey, count = rp.verify_signin(app.db, state, request.form.get("credential", ""), uid=uid)
+    if counter_went_back(passkey["sign_count"], count):
+        # A copy of the passkey may be in use: refused, and kept in the
+        # audit trail for whoever investigates (ASVS 5.0 6.5.x, 16.3.1).
+        app.db.transaction(lambda tx: audit.record(app, tx, request, "passkey_counter_error",
+                                                   uid=passkey["uid"], detail=f"{passkey['sign_count']}>={count}"))
+        raise PasskeyError(COUNTER_WENT_BACK)
+    # Only if the counter is still the one checked: else a racing request used this answer.
+    if app.db.transaction(lambda tx: tx.run("passkey_used", id=passkey["id"], new_count=count,
+                                            old_count=passkey["sign_count"], now=app.now())) != 1:
+        raise PasskeyError(COUNTER_WENT_BACK)
+    return passkey
+
+
+def account_proof(app, request, purpose: str, user: dict, event: str) -> tuple:
+    """Check the posted passkey answer for user under the account's backoff; return (passkey or None, wait, why not)."""
+    # Counted with wrong passwords and codes (ASVS 5.0 6.3.1): a wrong or
+    # foreign answer is one more failure for this account.
+    refusals = []
+
+    def check():
+        """Return the passkey, or None with the reason kept for the page."""
+        try:
+            return check_account_answer(app, request, purpose, user["uid"])
+        except PasskeyError as error:
+            refusals.append(str(error))
+            return None
+
+    passkey, wait = limits.verify(app, request, user, user["email"], check, event=event)
+    return passkey, wait, refusals[0] if refusals else None
 
 
 def relying_party(settings, site_name: str):

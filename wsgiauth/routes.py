@@ -40,6 +40,8 @@ VIEWS = {
     "passkey_remove": passkeys.remove,
     "passkey_signin_options": passkeys.signin_options,
     "passkey_signin": passkeys.signin,
+    "signin_code_passkey_options": passkeys.signin_code_options,
+    "confirm_access_passkey_options": passkeys.confirm_access_options,
     "confirm": confirm.confirm,
     "confirm_new": confirm.confirm_new,
     "confirm_access": access.confirm_access,
@@ -66,6 +68,7 @@ VIEWS = {
 PUBLIC = frozenset({
     "static", "home", "about", "contact", "contact_sent",
     "signup", "signin", "signin_code", "signout", "passkey_signin_options", "passkey_signin",
+    "signin_code_passkey_options",
     "confirm", "confirm_new", "forgot", "forgot_sent", "reset", "account_email_confirm",
     "auth_verify",
 })
@@ -128,6 +131,9 @@ def url_map() -> Map:
             Rule("/security/passkeys/remove", endpoint="passkey_remove", methods=["POST"]),
             Rule("/signin/passkey/options", endpoint="passkey_signin_options", methods=["POST"]),
             Rule("/signin/passkey", endpoint="passkey_signin", methods=["POST"]),
+            # A passkey in place of the code, or of the password on Confirm access.
+            Rule("/signin/code/passkey/options", endpoint="signin_code_passkey_options", methods=["POST"]),
+            Rule("/confirm-access/passkey/options", endpoint="confirm_access_passkey_options", methods=["POST"]),
             # Links in emails carry a <token>: the request log of serve.py and
             # the error log print these rules, never the token itself.
             Rule("/confirm", endpoint="confirm_new", methods=["GET", "POST"]),

@@ -1,4 +1,4 @@
-// Passkeys (WebAuthn) on the sign-in page and the sign-in security page.
+// Passkeys (WebAuthn) on the sign-in, second-step, Confirm access and sign-in security pages.
 //
 // The server does the checking (wsgiauth/passkeys.py); this script only carries
 // messages between it and the browser's WebAuthn API:
@@ -18,9 +18,9 @@
   if (!PKC || !PKC.parseRequestOptionsFromJSON || !PKC.parseCreationOptionsFromJSON) return;
 
   // Step 1: the options, from the server.
-  async function fetchOptions(form) {
+  async function fetchOptions(form, url) {
     const body = new URLSearchParams({ csrf_token: form.elements.csrf_token.value });
-    const response = await fetch(form.dataset.options, { method: "POST", body, credentials: "same-origin" });
+    const response = await fetch(url || form.dataset.options, { method: "POST", body, credentials: "same-origin" });
     if (!response.ok) throw new Error("The server did not start the passkey request (" + response.status + ").");
     return (await response.json()).options;
   }
@@ -71,6 +71,22 @@
     if (PKC.isConditionalMediationAvailable) {
       PKC.isConditionalMediationAvailable().then((available) => { if (available) signIn("conditional"); });
     }
+  }
+
+  // -- A passkey in place of a code or a password (signin_code.html, confirm_access.html)
+  // The options name only the account's own passkeys; the answer goes in the
+  // form's "credential" field and the form is sent as if typed in.
+  for (const form of document.querySelectorAll("form[data-passkey-options]")) {
+    const button = form.querySelector(".passkey-use");
+    button.hidden = false;
+    button.addEventListener("click", async () => {
+      try {
+        const publicKey = PKC.parseRequestOptionsFromJSON(await fetchOptions(form, form.dataset.passkeyOptions));
+        send(form, await navigator.credentials.get({ publicKey }));
+      } catch (error) {
+        showProblem(form, error);
+      }
+    });
   }
 
   // -- Add a passkey (_passkeys.html) ------------------------------------

@@ -31,9 +31,10 @@ from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.utils import redirect
 
-from .. import audit, factors, limits
+from .. import audit, factors, limits, passkeys
 from ..forms import validate_code
 from ..redirects import here, local_path, location, plain
+from .signin import has_passkeys
 
 WRONG_PASSWORD = "That is not your password."
 WRONG_CODE = "That code is not right, or it has been used already."
@@ -69,10 +70,11 @@ def required(app, request, endpoint, carried):
 def show(app, request, errors=None, status=200, next_target=None, then=None, fields=None, secret=False):
     """Render the Confirm access page: for a page to return to (next), or a form to carry out (then, fields)."""
     # With an authenticator app, its code proves it too (in place of the password).
-    has_app = factors.app_factor(app.db, request.session.user["uid"]) is not None
+    uid = request.session.user["uid"]
+    has_app = factors.app_factor(app.db, uid) is not None
     return app.render(request, "confirm_access.html", status=status, errors=errors or {}, next=next_target,
                       then=then, fields=fields or {}, carried_prefix=CARRIED, secret=secret, has_app=has_app,
-                      minutes=app.settings.CONFIRM_ACCESS_MINUTES)
+                      passkeys=has_passkeys(app, uid), minutes=app.settings.CONFIRM_ACCESS_MINUTES)
 
 
 def pending_form(app, request):
@@ -107,7 +109,9 @@ def confirm_access(app, request):
     if answer is not None:  # the session was ended
         return answer
     if not proved:
-        response = show(app, request, errors, status=429 if wait else 200, next_target=next_target, then=then,
+        # A passkey answer refused is a 400, as on the sign-in pages.
+        status = 429 if wait else 400 if "passkey" in errors else 200
+        response = show(app, request, errors, status=status, next_target=next_target, then=then,
                         fields=fields, secret=secret)
         if wait:
             response.headers["Retry-After"] = str(wait)
@@ -141,16 +145,22 @@ def prove(app, request, errors):
     # app) goes here too, next to the password.
     password = request.form.get("password", "")
     code, code_errors = validate_code(request.form)
-    field = "password" if password or code_errors else "code"
-    if not password and code_errors:
+    # A passkey's answer (issue 15), filled in by passkeys.js, is checked first.
+    field = "passkey" if request.form.get("credential") else "password" if password or code_errors else "code"
+    if field == "password" and not password:
         errors["password"] = EMPTY_PASSWORD
         return False, 0, None  # nothing to check: no hash, nothing counted
     user = app.db.one("account_by_uid", uid=request.session.user["uid"])
     # ASVS 5.0 6.3.1 (ASVS 4.0.3 2.2.1): the sign-in page's backoff, shared;
     # audited as access_confirm_failed / access_confirm_throttled. A code
     # from the app (not a recovery code: those are for signing in without
-    # the phone) is checked under the same count.
-    if field == "password":
+    # the phone), or this user's passkey (ASVS 5.0 7.5.1: a factor as strong
+    # as the password), is checked under the same count.
+    refused = None
+    if field == "passkey":
+        passkey, wait, refused = passkeys.account_proof(app, request, passkeys.CONFIRM, user, "access_confirm")
+        right = passkey is not None
+    elif field == "password":
         right, wait = limits.verify_password(app, request, user, user["email"], password, event="access_confirm")
     else:
         method, wait = limits.verify(app, request, user, user["email"], lambda: app.db.transaction(
@@ -173,5 +183,5 @@ def prove(app, request, errors):
 
         app.db.transaction(sign_out, keep=[request.session])
         return False, 0, app.redirect_to(request, "signin")
-    errors[field] = WRONG_PASSWORD if field == "password" else WRONG_CODE
+    errors[field] = refused or (WRONG_PASSWORD if field == "password" else WRONG_CODE)
     return False, 0, None

@@ -7,13 +7,20 @@ from werkzeug.wrappers import Response
 
 from .. import audit, client, letters, limits
 from ..db import IntegrityError
-from ..passkeys import NAME_MAX, REGISTER, SIGNIN, PasskeyError, counter_went_back
+from ..passkeys import (
+    CONFIRM,
+    COUNTER_WENT_BACK,
+    NAME_MAX,
+    REGISTER,
+    SECOND_STEP,
+    SIGNIN,
+    PasskeyError,
+    counter_went_back,
+)
 from ..redirects import safe_next
+from ..sessions import hash_id
 from .signin import after_signin, begin_signed_in
 
-# What the sign-in page says when a passkey answer is refused for a reason
-# the person can do nothing about but try again or use the password.
-COUNTER_WENT_BACK = "This passkey was refused. Please sign in with your password."
 # The sign-in history's name for this way in (views/security.py METHODS).
 METHOD_PASSKEY = "passkey"
 
@@ -106,6 +113,34 @@ def signin_options(app, request):
     """Answer the options for signing in with a passkey (JSON), for the button and for autofill."""
     rp = relying_party(app)
     return json_response(app.db.transaction(lambda tx: rp.signin_options(tx, request)))
+
+
+def signin_code_options(app, request):
+    """Answer the options for the second sign-in step with a passkey of the half sign-in's account (JSON)."""
+    rp = relying_party(app)
+    # Only for a browser whose password was right a moment ago (views/signin.py ask_for_code).
+    pending = app.db.one("pending_signin", id_hash=hash_id(request.session.sid), now=app.now())
+    if pending is None:
+        raise BadRequest("Your sign-in took more than 5 minutes. Please sign in again.")
+    return account_options(app, request, rp, SECOND_STEP, pending["uid"])
+
+
+def confirm_access_options(app, request):
+    """Answer the options for confirming access with a passkey of the signed-in user (JSON)."""
+    return account_options(app, request, relying_party(app), CONFIRM, request.session.user["uid"])
+
+
+def account_options(app, request, rp, purpose, uid):
+    """Store a challenge for uid's passkeys and answer the options; 400 if the account has none."""
+    def begin(tx):
+        """Return the options, or None when there is no passkey to ask for."""
+        passkeys = tx.all("passkeys_of_user", uid=uid)
+        return rp.account_options(tx, request, purpose, uid, passkeys) if passkeys else None
+
+    options = app.db.transaction(begin)
+    if options is None:
+        raise BadRequest("This account has no passkeys.")
+    return json_response(options)
 
 
 def signin(app, request):

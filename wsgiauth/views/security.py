@@ -9,7 +9,8 @@ WRONG_SETUP_CODE = ("That is not the code your app shows now. Check that the app
 APP_REMOVED = "The authenticator app has been removed. Signing in now asks for your password only."
 # How the sign-in history names each way of signing in (the audit trail's detail).
 METHODS = {"password": "Password", "password+app": "Password + authenticator app",
-           "password+recovery code": "Password + recovery code", "passkey": "Passkey"}
+           "password+recovery code": "Password + recovery code", "passkey": "Passkey",
+           "password+passkey": "Password + passkey"}
 
 
 def security(app, request):

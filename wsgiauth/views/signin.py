@@ -2,7 +2,7 @@
 
 from werkzeug.utils import redirect
 
-from .. import audit, client, factors, letters, limits
+from .. import audit, client, factors, letters, limits, passkeys
 from ..db import IntegrityError
 from ..forms import typed, validate_code, validate_signin, validate_signup
 from ..redirects import location, safe_next
@@ -18,6 +18,7 @@ SIGNIN_EXPIRED = "Your sign-in took more than 5 minutes, or was started in anoth
 # How each way of signing in is written in the audit trail and shown in the
 # sign-in history (security.html).
 METHOD_PASSWORD, METHOD_APP, METHOD_RECOVERY = "password", "password+app", "password+recovery code"
+METHOD_PASSWORD_PASSKEY = "password+passkey"
 NEW_PLACE_DAYS = 90  # a browser and network unused this long make a sign-in worth a mail
 # The sign-in page's status for each refusal: the account's backoff is 429
 # (with Retry-After), an unconfirmed address 403.
@@ -202,8 +203,19 @@ def signin_code(app, request):
         # Expired, finished already, or never started in this browser.
         app.db.transaction(lambda tx: app.notices.leave(tx, session, SIGNIN_EXPIRED), keep=[session])
         return app.redirect_to(request, "signin", **({"next": next_target} if next_target else {}))
-    errors, wait = {}, 0
-    if request.method == "POST":
+    errors, wait, status = {}, 0, 200
+    if request.method == "POST" and request.form.get("credential"):
+        # A passkey in place of the code (issue 15): it must be one of this
+        # account's, for the challenge made for it; the per-IP limit and the
+        # account's backoff apply as to a code (ASVS 5.0 6.3.1, 6.3.3).
+        limits.check(app, request, limits.SIGNIN_PER_IP)
+        passkey, wait, refused = passkeys.account_proof(app, request, passkeys.SECOND_STEP, pending, "signin_code")
+        if passkey:
+            mail_ids = finish_signin(app, request, pending, "passkey")
+            return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
+        errors["passkey"] = limits.try_again(wait) if wait else refused
+        status = 400
+    elif request.method == "POST":
         code, errors = validate_code(request.form)
         if not errors:
             method, wait = limits.verify(app, request, pending, pending["email"],
@@ -214,15 +226,20 @@ def signin_code(app, request):
                 mail_ids = finish_signin(app, request, pending, method)
                 return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
             errors["code"] = limits.try_again(wait) if wait else WRONG_CODE
-    response = app.render(request, "signin_code.html", status=429 if wait else 200, errors=errors,
-                          next=next_target)
+    response = app.render(request, "signin_code.html", status=429 if wait else status, errors=errors,
+                          next=next_target, passkeys=has_passkeys(app, pending["uid"]))
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
 
 
+def has_passkeys(app, uid) -> bool:
+    """Say whether a passkey can be offered in place of a code or a password: passkeys offered, and uid has one."""
+    return app.passkeys is not None and bool(app.db.all("passkeys_of_user", uid=uid))
+
+
 def finish_signin(app, request, pending, method):
-    """Begin the session of a half sign-in whose code was right; return the outbox ids of the notices due."""
+    """Begin the session of a half sign-in whose code or passkey was right; return the outbox ids of the notices due."""
     def work(tx):
         """Drop the half sign-in; after a recovery code, tell the owner how many are left."""
         tx.run("delete_pending_signin", id_hash=hash_id(request.session.sid))
@@ -232,7 +249,7 @@ def finish_signin(app, request, pending, method):
         audit.record(app, tx, request, "recovery_code_used", uid=pending["uid"], detail=left)
         return letters.queue_recovery_code_notice(app, request, tx, pending, left)
 
-    method_name = METHOD_APP if method == "app" else METHOD_RECOVERY
+    method_name = {"app": METHOD_APP, "passkey": METHOD_PASSWORD_PASSKEY}.get(method, METHOD_RECOVERY)
     return begin_signed_in(app, request, pending["uid"], pending["email"], bool(pending["remember"]), method_name,
                            work=work)
 
