@@ -29,7 +29,8 @@ def test_set_up_the_app_then_sign_in_with_a_code_and_with_a_recovery_code(page, 
     submit(page, "Set up an authenticator app")
     expect(page).to_have_url("/security/app")
     assert page_problems(page) == []
-    # What a person types into the app: the key, in groups of four.
+    expect(page.locator(".qr svg")).to_be_visible()  # what a phone scans
+    # Or what a person types into the app: the key, in groups of four.
     key = totp.decode_key(page.get_by_label("The key, in groups of four characters").inner_text().replace(" ", ""))
     link = page.get_by_role("link", name="open this link").get_attribute("href")
     assert link.startswith("otpauth://totp/wsgiauth:ada@example.com?secret=")

@@ -3,6 +3,7 @@
 import re
 
 import pytest
+import segno
 from helpers import csrf_token_in
 from security.support import browser, signed_in, signin
 
@@ -202,3 +203,13 @@ def test_a_code_from_the_app_confirms_access_in_place_of_the_password(app, prote
     clock.advance(11 * 60)
     replayed = post_form(ada, "/confirm-access", "/confirm-access?next=/account", code=code, next="/account")
     assert "That code is not right" in replayed.get_data(as_text=True)
+
+
+def test_the_set_up_page_shows_the_otpauth_link_as_a_qr_code(app, clock):
+    ada = signed_in(app)
+    post_form(ada, "/security/app", "/security")
+    page = ada.get("/security/app").get_data(as_text=True)
+    uri = re.search(r'<a href="(otpauth://[^"]+)">', page)[1].replace("&amp;", "&")
+    # The very drawing segno makes of the link the page offers.
+    assert segno.make(uri, error="m").svg_inline(scale=5, svgclass="qr-code",
+                                                 title="QR code to add ada@example.com to an authenticator app") in page

@@ -1,6 +1,8 @@
 """The one-time code algorithms against the RFCs' own test vectors."""
 
 import hashlib
+import subprocess
+import sys
 
 import pytest
 
@@ -55,3 +57,16 @@ def test_the_key_round_trips_through_base32_and_the_uri_names_issuer_and_account
     uri = totp.otpauth_uri("Example Site", "ada@example.com", key)
     assert uri.startswith("otpauth://totp/Example%20Site:ada@example.com?secret=" + text)
     assert "issuer=Example+Site" in uri and "digits=6" in uri and "period=30" in uri
+
+
+WITHOUT_SEGNO = """
+import sys
+sys.modules["segno"] = None  # `import segno` now raises ImportError, as if it were not installed
+from wsgiauth import qrcodes
+print(qrcodes.AVAILABLE, qrcodes.svg("otpauth://totp/x", title="x"))
+"""
+
+
+def test_without_segno_no_qr_code_is_drawn():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_SEGNO], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout.strip()) == (0, "False None"), done.stderr

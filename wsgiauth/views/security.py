@@ -1,7 +1,7 @@
 """The sign-in security page: the authenticator app and recovery codes, where the account is signed in, and
 its recent sign-ins."""
 
-from .. import audit, factors, letters, totp
+from .. import audit, factors, letters, qrcodes, totp
 from ..forms import validate_code
 
 WRONG_SETUP_CODE = ("That is not the code your app shows now. Check that the app has the key below, "
@@ -57,7 +57,9 @@ def show_setup(app, request, errors=None):
         return app.redirect_to(request, "security")
     key = totp.decode_key(row["secret"])
     uri = totp.otpauth_uri(app.settings.SITE_NAME, request.session.user["email"], key)
-    return app.render(request, "app_setup.html", key=totp.grouped(row["secret"]), uri=uri, errors=errors or {})
+    qr = qrcodes.svg(uri, title=f"QR code to add {request.session.user['email']} to an authenticator app")
+    return app.render(request, "app_setup.html", key=totp.grouped(row["secret"]), uri=uri, qr=qr,
+                      errors=errors or {})
 
 
 def app_confirm(app, request):
