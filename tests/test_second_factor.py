@@ -112,6 +112,13 @@ def test_a_half_sign_in_lasts_five_minutes_and_only_in_its_own_browser(app, prot
     client, _ = password_step(app)
     stranger = browser(app, "127.0.0.5")
     assert stranger.get(CODE_PAGE).headers["Location"] == "/signin"
+    # A copy of the cookie with one character changed: its signature fails, so it names no half sign-in.
+    value = client.get_cookie("wsgiauth").value
+    stranger.set_cookie("wsgiauth", value[:-1] + ("A" if value[-1] != "A" else "B"))
+    assert stranger.get(CODE_PAGE).headers["Location"] == "/signin"
+    token = csrf_token_in(stranger.get("/signin").get_data(as_text=True))
+    posted = stranger.post(CODE_PAGE, data={"csrf_token": token, "code": totp.totp(protected[1], clock())})
+    assert posted.headers["Location"] == "/signin"
     clock.advance(5 * 60 + 1)
     expired = client.get(CODE_PAGE)
     assert expired.headers["Location"] == "/signin"
