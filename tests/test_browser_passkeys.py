@@ -5,10 +5,14 @@ keeps discoverable credentials and verifies the user by itself, so every ceremon
 completes without a person touching anything.
 """
 
+import time
+
 import pytest
 
+from wsgiauth import totp
+
 from chromium import expect
-from person import SIGNED_IN_NAV, nav_names, sign_in, sign_out
+from person import SIGNED_IN_NAV, fill, nav_names, sign_in, sign_out, submit, try_sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -81,3 +85,31 @@ def test_add_a_passkey_sign_in_with_the_button_and_autofill_then_remove_it(page,
     expect(page.get_by_text("Your passkey “Laptop” has been removed.")).to_be_visible()
     expect(page.get_by_text("You have no passkeys yet.")).to_be_visible()
     assert not live_query("passkeys_for_tests")
+
+
+def test_a_passkey_as_the_second_step_after_the_password(page, live_user, live_query):
+    live_user()
+    virtual_authenticator(page)
+    sign_in(page)
+    page.goto("/security")
+    page.get_by_label("Name of the new passkey").fill("Laptop")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Add a passkey").click()
+    # An authenticator app too, so signing in with the password asks for a second step.
+    submit(page, "Set up an authenticator app")
+    key = totp.decode_key(page.get_by_label("The key, in groups of four characters").inner_text().replace(" ", ""))
+    fill(page, {"Code from the app": totp.totp(key, time.time())})
+    submit(page, "Turn on")
+    page.get_by_role("link", name="I have saved them").click()
+    sign_out(page)
+
+    page.context.add_init_script(NO_AUTOFILL_JS)  # so the sign-in page itself does not sign in by passkey
+    try_sign_in(page, "ada@example.com", "correct horse")
+    expect(page).to_have_url("/signin/code")
+    with page.expect_navigation(url="**/profile"):
+        page.get_by_role("button", name="Use a passkey instead").click()
+    signins = [row for row in live_query("security_events_for_tests") if row["event"] == "signin"]
+    assert signins[-1]["detail"] == "password+passkey"
+    page.goto("/security")
+    expect(page.get_by_role("table", name="Recent sign-ins").locator("tbody tr").first).to_contain_text(
+        "Password + passkey")
