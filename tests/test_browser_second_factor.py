@@ -41,6 +41,7 @@ def test_set_up_the_app_then_sign_in_with_a_code_and_with_a_recovery_code(page, 
         "The authenticator app is on. Save your recovery codes")
     codes = page.locator(".recovery-codes code").all_inner_texts()
     assert len(codes) == 10
+    expect(page.get_by_role("button", name="Copy")).to_be_visible()  # the clipboard, beside the download
     download = page.get_by_role("link", name="Download as a text file")
     with page.expect_download() as saved:
         download.click()
