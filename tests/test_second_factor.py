@@ -133,6 +133,8 @@ def test_a_recovery_code_signs_in_once_and_mails_how_many_are_left(app, protecte
     mail = query("all_outbox_for_tests")[-1]
     assert mail["subject"] == "A recovery code was used to sign in" and "9 of your recovery codes are left" in mail[
         "body"]
+    # When, from which browser and IP, and what to do if it was not them.
+    assert "UTC, from Firefox on Linux at IP address 127.0.0.2" in mail["body"] and "/forgot" in mail["body"]
     again, _ = password_step(app, addr="127.0.0.3")
     assert WRONG in code_step(again, code).get_data(as_text=True)
 

@@ -53,13 +53,18 @@ def queue_password_notice(app, request, tx, user) -> int:
 
 def queue_passkey_notice(app, request, tx, user, name, added: bool) -> int:
     """Queue the "a passkey was added/removed" email for user inside tx; return its outbox id."""
+    return enqueue_for(app, tx, user, passkey_changed(user, name, added, *seen_and_links(app, request)))
+
+
+def seen_and_links(app, request) -> tuple:
+    """Return (when, browser and IP of this request; links to the security page and password reset) for a notice."""
     # When, from which browser and IP, and what to do if it was not them
     # (ASVS 5.0 6.3.7: users are told when an authentication factor changes).
     when = datetime.datetime.fromtimestamp(app.now(), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     seen = {"when": when, "browser": client.describe_agent(client.agent(request)),
             "ip": client.ip(request) or "unknown"}
     links = {"security": app.external_url(request, "security"), "forgot": app.external_url(request, "forgot")}
-    return enqueue_for(app, tx, user, passkey_changed(user, name, added, seen, links))
+    return seen, links
 
 
 def passkey_changed(user, name, added, seen, links):
@@ -134,49 +139,58 @@ def email_changed(user, old_email, new_email, contact_link):
 
 def queue_recovery_code_notice(app, request, tx, user, left) -> int:
     """Queue the "a recovery code was used" email for user inside tx; return its outbox id."""
-    letter = recovery_code_used(user, left, app.external_url(request, "security"), app.external_url(request, "forgot"))
-    return enqueue_for(app, tx, user, letter)
+    return enqueue_for(app, tx, user, recovery_code_used(user, left, *seen_and_links(app, request)))
 
 
 def queue_factor_notice(app, request, tx, user, write) -> int:
-    """Queue a notice about the account's second factors (write(user, security_link)) inside tx; return its id."""
-    return enqueue_for(app, tx, user, write(user, app.external_url(request, "security")))
+    """Queue a notice about the account's second factors (write(user, seen, links)) inside tx; return its id."""
+    return enqueue_for(app, tx, user, write(user, *seen_and_links(app, request)))
 
 
-def recovery_code_used(user, left, security_link, forgot_link):
+def when_and_where(seen) -> str:
+    """Return "on <when>, from <browser> at IP address <ip>" for a notice."""
+    return f"on {seen['when']}, from {seen['browser']} at IP address {seen['ip']}"
+
+
+def if_not_you(links) -> str:
+    """Return the paragraph that says what to do if a change was not the account's owner's."""
+    return ("If this was you, there is nothing to do. If it was not, someone else knows your password: "
+            f"choose a new one at\n\n{links['forgot']}\n\nthen open\n\n{links['security']}\n\n"
+            "to sign out everywhere else and check your authenticator app and passkeys.\n")
+
+
+def recovery_code_used(user, left, seen, links):
     """Return the notice that a recovery code was used to sign in, and how many are left."""
     return "A recovery code was used to sign in", (
         f"Hello {user['firstname']},\n\n"
-        f"Someone signed in to your {SITE} account with your password and one of your recovery codes. "
-        f"{left} of your recovery codes are left; you can get a new set at\n\n{security_link}\n\n"
-        f"If this was not you, choose a new password at once at\n\n{forgot_link}\n\n"
-        "and remove the authenticator app and get new recovery codes on the page above.\n")
+        f"Your {SITE} account was signed in to with your password and one of your recovery codes "
+        f"{when_and_where(seen)}. {left} of your recovery codes are left; you can get a new set at\n\n"
+        f"{links['security']}\n\n" + if_not_you(links))
 
 
-def authenticator_added(user, security_link):
+def authenticator_added(user, seen, links):
     """Return the notice that an authenticator app now protects the account."""
     return "An authenticator app was added to your account", (
         f"Hello {user['firstname']},\n\n"
-        f"From now on, signing in to your {SITE} account asks for a code from your authenticator app "
-        "after your password. Keep your recovery codes somewhere safe.\n\n"
-        f"If this was not you, remove it and change your password at\n\n{security_link}\n")
+        f"An authenticator app was set up for your {SITE} account {when_and_where(seen)}. From now on, "
+        "signing in asks for a code from it after your password. Keep your recovery codes somewhere safe.\n\n"
+        + if_not_you(links))
 
 
-def authenticator_removed(user, security_link):
+def authenticator_removed(user, seen, links):
     """Return the notice that the account's authenticator app was removed."""
     return "The authenticator app was removed from your account", (
         f"Hello {user['firstname']},\n\n"
-        f"Signing in to your {SITE} account no longer asks for a code from an authenticator app, "
-        "and your recovery codes no longer work.\n\n"
-        f"If this was not you, change your password and set the app up again at\n\n{security_link}\n")
+        f"The authenticator app of your {SITE} account was removed {when_and_where(seen)}. Signing in no "
+        "longer asks for its code, and your recovery codes no longer work.\n\n" + if_not_you(links))
 
 
-def recovery_codes_renewed(user, security_link):
+def recovery_codes_renewed(user, seen, links):
     """Return the notice that a new set of recovery codes replaced the old one."""
     return "You have new recovery codes", (
         f"Hello {user['firstname']},\n\n"
-        f"A new set of recovery codes was made for your {SITE} account; the old ones no longer work.\n\n"
-        f"If this was not you, change your password at once, starting at\n\n{security_link}\n")
+        f"A new set of recovery codes was made for your {SITE} account {when_and_where(seen)}; "
+        "the old ones no longer work.\n\n" + if_not_you(links))
 
 
 def queue_new_place_notice(app, request, tx, user) -> int:
