@@ -195,18 +195,15 @@ def recovery_codes_renewed(user, seen, links):
 
 def queue_new_place_notice(app, request, tx, user) -> int:
     """Queue the "new sign-in" email (when, browser, IP) for user inside tx; return its outbox id."""
-    when = datetime.datetime.fromtimestamp(app.now(), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    letter = new_place(user, when, client.describe_agent(client.agent(request)), client.ip(request),
-                       app.external_url(request, "security"), app.external_url(request, "forgot"))
-    return enqueue_for(app, tx, user, letter)
+    return enqueue_for(app, tx, user, new_place(user, *seen_and_links(app, request)))
 
 
-def new_place(user, when, browser, ip, security_link, forgot_link):
+def new_place(user, seen, links):
     """Return the notice of a sign-in from a browser and network the account has not used for 90 days."""
     return "New sign-in to your account", (
         f"Hello {user['firstname']},\n\n"
         f"Your {SITE} account was signed in to from a browser and network it has not used lately:\n\n"
-        f"  When:    {when}\n  Browser: {browser}\n  IP:      {ip}\n\n"
+        f"  When:    {seen['when']}\n  Browser: {seen['browser']}\n  IP:      {seen['ip']}\n\n"
         "If this was you, there is nothing to do.\n\n"
-        f"If it was not, sign out every other browser at\n\n{security_link}\n\n"
-        f"and choose a new password at\n\n{forgot_link}\n")
+        f"If it was not, sign out every other browser at\n\n{links['security']}\n\n"
+        f"and choose a new password at\n\n{links['forgot']}\n")
