@@ -12,11 +12,11 @@ INSERT INTO schema_migrations (version, name, applied_at) VALUES (:version, :nam
 SELECT uid FROM users WHERE email = :email;
 
 -- name: user_for_signin
-SELECT uid, pwdhash, confirmed_at FROM users WHERE email = :email;
+SELECT uid, pwdhash, confirmed_at, locked_at FROM users WHERE email = :email;
 
 -- name: insert_user
-INSERT INTO users (firstname, lastname, email, pwdhash, created_at)
-VALUES (:firstname, :lastname, :email, :pwdhash, :created_at);
+INSERT INTO users (firstname, lastname, email, pwdhash, created_at, name_key)
+VALUES (:firstname, :lastname, :email, :pwdhash, :created_at, :name_key);
 
 -- name: insert_session
 -- Signing in counts as confirming access (access_confirmed_at): the password
@@ -27,22 +27,30 @@ VALUES (:id_hash, :uid, :now, :now, :expires_at, :remember, :ip, :user_agent, :n
 -- name: session_user
 -- One query per request: the live session and its user, or no row. A session
 -- is live until its absolute expiry and while it has been used recently
--- enough (the idle timeout depends on "Keep me signed in"). notice is the
--- one-shot message waiting for this browser's next page; access_confirmed_at
--- when this session last confirmed who is using it (views/access.py).
+-- enough (the idle timeout depends on "Keep me signed in"), and only while
+-- the account is not locked (issue 16). notice is the one-shot message
+-- waiting for this browser's next page; access_confirmed_at when this
+-- session last confirmed who is using it (views/access.py); groups the
+-- names of the user's groups, comma-separated (the gate to the admin area).
 SELECT s.uid, s.last_seen, s.expires_at, s.remember, s.notice, s.access_confirmed_at, u.firstname, u.lastname, u.email,
-       u.confirmed_at, u.pending_email
+       u.confirmed_at, u.pending_email,
+       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
+        WHERE m.uid = s.uid) AS `groups`
 FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
-  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END;
+  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
+  AND u.locked_at IS NULL;
 
 -- name: session_identity
 -- The same lookup for a host app behind the gate (gate.py): the same rules,
 -- only the columns it passes on (and last_seen, for the idle timeout).
-SELECT s.uid, s.last_seen, u.firstname, u.lastname, u.email, u.confirmed_at
+SELECT s.uid, s.last_seen, u.firstname, u.lastname, u.email, u.confirmed_at,
+       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
+        WHERE m.uid = s.uid) AS `groups`
 FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
-  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END;
+  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
+  AND u.locked_at IS NULL;
 
 -- name: touch_session
 UPDATE sessions SET last_seen = :now WHERE id_hash = :id_hash;
@@ -82,7 +90,7 @@ SELECT uid, firstname, lastname, email, pwdhash, confirmed_at, pending_email FRO
 UPDATE users SET confirmed_at = :now WHERE uid = :uid AND email = :email AND confirmed_at IS NULL;
 
 -- name: update_name
-UPDATE users SET firstname = :firstname, lastname = :lastname WHERE uid = :uid;
+UPDATE users SET firstname = :firstname, lastname = :lastname, name_key = :name_key WHERE uid = :uid;
 
 -- name: set_pending_email
 UPDATE users SET pending_email = :pending_email WHERE uid = :uid;
@@ -124,8 +132,8 @@ DELETE FROM attempts WHERE bucket = :bucket AND key_hash = :key_hash;
 DELETE FROM attempts WHERE id = :id;
 
 -- name: insert_security_event
-INSERT INTO security_events (at, event, uid, ip, user_agent, detail)
-VALUES (:at, :event, :uid, :ip, :user_agent, :detail);
+INSERT INTO security_events (at, event, uid, ip, user_agent, detail, actor_uid)
+VALUES (:at, :event, :uid, :ip, :user_agent, :detail, :actor_uid);
 
 -- name: profile_activity
 -- The profile's two lists in one round trip (on MySQL each query costs more
@@ -208,7 +216,7 @@ SELECT id, name, credential_data, user_handle, created_at, last_used_at FROM pas
 
 -- name: passkey_by_credential
 -- The passkey a sign-in answer names, with its account.
-SELECT p.id, p.uid, p.credential_data, p.user_handle, p.sign_count, p.name, u.email
+SELECT p.id, p.uid, p.credential_data, p.user_handle, p.sign_count, p.name, u.email, u.locked_at
 FROM passkeys p JOIN users u ON u.uid = p.uid WHERE p.credential_hash = :credential_hash;
 
 -- name: insert_passkey
@@ -305,3 +313,170 @@ ORDER BY at DESC LIMIT 100;
 -- name: ever_signed_in
 -- Whether the account has ever signed up or in (a first sign-in is no "new place").
 SELECT 1 AS yes FROM security_events WHERE uid = :uid AND event IN ('signin', 'signup') LIMIT 1;
+
+-- Issue 16: groups, locked accounts and the admin area. `groups` is quoted:
+-- GROUPS is a reserved word in MySQL 8, and SQLite accepts the backticks.
+
+-- name: update_name_key
+UPDATE users SET name_key = :name_key WHERE uid = :uid;
+
+-- name: users_names_after
+-- Keyset pagination over every account (migration 0012 fills name_key in batches).
+SELECT uid, firstname, lastname FROM users WHERE uid > :after ORDER BY uid LIMIT :limit;
+
+-- name: group_by_name
+SELECT id, name FROM `groups` WHERE name = :name;
+
+-- name: insert_group
+INSERT INTO `groups` (name, created_at, changed_at) VALUES (:name, :now, :now);
+
+-- name: touch_group
+-- Every change of a group's members writes its row first: the row's lock
+-- makes such changes (and the "last admin" count) run one at a time.
+UPDATE `groups` SET changed_at = :now WHERE name = :name;
+
+-- name: group_member
+SELECT uid FROM group_members WHERE uid = :uid AND group_id = :group_id;
+
+-- name: insert_group_member
+INSERT INTO group_members (uid, group_id, added_at) VALUES (:uid, :group_id, :now);
+
+-- name: delete_group_member
+DELETE FROM group_members WHERE uid = :uid AND group_id = :group_id;
+
+-- name: groups_of_user
+SELECT g.name FROM group_members m JOIN `groups` g ON g.id = m.group_id WHERE m.uid = :uid ORDER BY g.name;
+
+-- name: all_groups
+-- Every group with its number of members, for the admin area's group list.
+SELECT g.name, (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS members
+FROM `groups` g ORDER BY g.name;
+
+-- name: count_other_admins
+-- Unlocked members of the group :name other than :uid.
+SELECT COUNT(*) AS n FROM group_members m JOIN `groups` g ON g.id = m.group_id JOIN users u ON u.uid = m.uid
+WHERE g.name = :name AND m.uid <> :uid AND u.locked_at IS NULL;
+
+-- name: group_members_list
+-- The members of group :name, by email (`wsgiauth list-admins`).
+SELECT u.uid, u.email, u.firstname, u.lastname, u.locked_at
+FROM group_members m JOIN `groups` g ON g.id = m.group_id JOIN users u ON u.uid = m.uid
+WHERE g.name = :name ORDER BY u.email;
+
+-- name: lock_user
+UPDATE users SET locked_at = :now WHERE uid = :uid AND locked_at IS NULL;
+
+-- name: unlock_user
+UPDATE users SET locked_at = NULL WHERE uid = :uid AND locked_at IS NOT NULL;
+
+-- name: set_password
+UPDATE users SET pwdhash = :pwdhash WHERE uid = :uid;
+
+-- name: delete_user_pending_signins
+DELETE FROM pending_signins WHERE uid = :uid;
+
+-- name: delete_user_passkeys
+DELETE FROM passkeys WHERE uid = :uid;
+
+-- The admin area's user list (views/admin.py): one page at a time by keyset
+-- pagination (the rows after the last one shown, never OFFSET), each page
+-- read through an index however deep it is. A search is a range of that
+-- index: every email from :lo up to (not including) :hi. last_signin,
+-- groups and second_factor are looked up per row of the page only, each
+-- through an index (security_events_user, group_members' key, passkeys_uid).
+
+-- name: admin_users_by_email
+SELECT u.uid, u.email, u.firstname, u.lastname, u.created_at, u.confirmed_at, u.locked_at, u.name_key,
+       (SELECT MAX(e.at) FROM security_events e WHERE e.uid = u.uid AND e.event = 'signin') AS last_signin,
+       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
+        WHERE m.uid = u.uid) AS `groups`,
+       (EXISTS (SELECT 1 FROM totp_factors t WHERE t.uid = u.uid AND t.confirmed_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM passkeys p WHERE p.uid = u.uid)) AS second_factor
+FROM users u
+WHERE u.email >= :lo AND u.email < :hi AND u.email > :after
+ORDER BY u.email LIMIT :limit;
+
+-- name: admin_users_by_name
+-- The same page, sorted by name (then uid, as two people may share a name).
+SELECT u.uid, u.email, u.firstname, u.lastname, u.created_at, u.confirmed_at, u.locked_at, u.name_key,
+       (SELECT MAX(e.at) FROM security_events e WHERE e.uid = u.uid AND e.event = 'signin') AS last_signin,
+       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
+        WHERE m.uid = u.uid) AS `groups`,
+       (EXISTS (SELECT 1 FROM totp_factors t WHERE t.uid = u.uid AND t.confirmed_at IS NOT NULL)
+        OR EXISTS (SELECT 1 FROM passkeys p WHERE p.uid = u.uid)) AS second_factor
+FROM users u
+WHERE u.name_key >= :lo AND u.name_key < :hi
+  AND (u.name_key > :after_key OR (u.name_key = :after_key AND u.uid > :after_uid))
+ORDER BY u.name_key, u.uid LIMIT :limit;
+
+-- name: admin_user
+-- One account for its admin page: never the password hash.
+SELECT u.uid, u.email, u.firstname, u.lastname, u.created_at, u.confirmed_at, u.locked_at, u.pending_email,
+       (SELECT MAX(e.at) FROM security_events e WHERE e.uid = u.uid AND e.event = 'signin') AS last_signin,
+       (SELECT t.confirmed_at FROM totp_factors t WHERE t.uid = u.uid) AS app_since,
+       (SELECT COUNT(*) FROM passkeys p WHERE p.uid = u.uid) AS passkeys,
+       (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = u.uid AND r.used_at IS NULL) AS recovery_codes_left
+FROM users u WHERE u.uid = :uid;
+
+-- name: admin_user_sessions
+-- The account's live sessions, most recently used first (never their id hashes).
+SELECT created_at, last_seen, expires_at, remember, ip, user_agent
+FROM sessions
+WHERE uid = :uid AND expires_at > :now
+  AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
+ORDER BY last_seen DESC LIMIT 100;
+
+-- The audit trail, newest first, one page at a time: the rows before the
+-- last one shown (at, id), down to :since. Each filter has its own query
+-- led by its index; the other filters are checked on the rows it reads.
+-- '' (or -1 for a uid) means "any".
+
+-- name: audit_by_uid
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.uid = :uid AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+  AND (:event = '' OR e.event = :event) AND (:ip = '' OR e.ip = :ip)
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
+
+-- name: audit_by_ip
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.ip = :ip AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+  AND (:event = '' OR e.event = :event)
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
+
+-- name: audit_by_event
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.event = :event AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
+
+-- name: audit_all
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
+
+-- "Download my data" (views/account.py): everything stored about one user,
+-- and nothing else: no password hash, key, code hash, credential or token.
+
+-- name: export_account
+SELECT uid, email, firstname, lastname, created_at, confirmed_at, pending_email, locked_at FROM users WHERE uid = :uid;
+
+-- name: export_sessions
+SELECT created_at, last_seen, expires_at, remember, ip, user_agent FROM sessions WHERE uid = :uid ORDER BY created_at;
+
+-- name: export_events
+-- by_admin: whether an administrator did it (which one is not the user's data).
+SELECT at, event, ip, user_agent, detail, actor_uid IS NOT NULL AS by_admin
+FROM security_events WHERE uid = :uid ORDER BY at, id;
+
+-- name: export_contact_messages
+SELECT created_at, name, email, subject, message FROM contact_messages WHERE uid = :uid ORDER BY id;
+
+-- name: export_factors
+SELECT (SELECT confirmed_at FROM totp_factors WHERE uid = :uid) AS app_since,
+       (SELECT COUNT(*) FROM recovery_codes WHERE uid = :uid AND used_at IS NULL) AS recovery_codes_left;
+
+-- name: export_passkeys
+SELECT name, created_at, last_used_at FROM passkeys WHERE uid = :uid ORDER BY id;

@@ -12,6 +12,7 @@ from werkzeug.test import Client
 
 import wsgiauth.app
 from wsgiauth import create_app
+from wsgiauth.accounts import name_key
 from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
 
@@ -197,7 +198,8 @@ def store_user(run, passwords, now, confirmed=False, **fields):
     """
     user = {**ADA, **fields}
     run("create_user_for_tests", firstname=user["firstname"], lastname=user["lastname"], email=user["email"],
-        pwdhash=passwords.hash(user["password"]), created_at=int(now), confirmed_at=int(now) if confirmed else None)
+        pwdhash=passwords.hash(user["password"]), created_at=int(now), confirmed_at=int(now) if confirmed else None,
+        name_key=name_key(user["firstname"], user["lastname"]))
     return run("user_uid_by_email", email=user["email"])[0]["uid"]
 
 

@@ -13,7 +13,7 @@ DELETE FROM users WHERE email = :email;
 SELECT uid, created_at, last_seen, expires_at, remember, ip, user_agent FROM sessions ORDER BY created_at, uid;
 
 -- name: security_events_for_tests
-SELECT at, event, uid, ip, user_agent, detail FROM security_events ORDER BY id;
+SELECT at, event, uid, ip, user_agent, detail, actor_uid FROM security_events ORDER BY id;
 
 -- name: attempts_for_tests
 SELECT bucket, key_hash, at FROM attempts ORDER BY id;
@@ -43,8 +43,8 @@ DELETE FROM schema_migrations WHERE version = :version;
 
 -- name: create_user_for_tests
 -- An account stored directly, as sign-up stores it, for tests that need a user but do not test sign-up.
-INSERT INTO users (firstname, lastname, email, pwdhash, created_at, confirmed_at)
-VALUES (:firstname, :lastname, :email, :pwdhash, :created_at, :confirmed_at);
+INSERT INTO users (firstname, lastname, email, pwdhash, created_at, confirmed_at, name_key)
+VALUES (:firstname, :lastname, :email, :pwdhash, :created_at, :confirmed_at, :name_key);
 
 -- name: connection_id_for_tests
 SELECT CONNECTION_ID() AS id;

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.both_databases
 def user(n):
     """Return the parameters of insert_user for a made-up user number n."""
     return {"firstname": "User", "lastname": str(n), "email": f"user{n}@example.com", "pwdhash": "x",
-            "created_at": 0}
+            "created_at": 0, "name_key": f"user {n}"}
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import logging
 import sys
 import time
 
+from .accounts import name_key
 from .cleanup import cleanup
 from .config import ConfigError, Settings, read_settings
 from .db import Database, DatabaseUnavailable, IntegrityError
@@ -131,7 +132,8 @@ def cmd_create_user(args) -> int:
         def create(tx):
             """Insert the account (confirmed if the operator vouches for the address); return its uid."""
             uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
-                            email=data["email"], pwdhash=pwdhash, created_at=settings.now())
+                            email=data["email"], pwdhash=pwdhash, created_at=settings.now(),
+                            name_key=name_key(data["firstname"], data["lastname"]))
             if args.confirmed:
                 tx.run("confirm_email", uid=uid, email=data["email"], now=settings.now())
             return uid

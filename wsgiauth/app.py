@@ -29,7 +29,7 @@ from .outbox import Outbox
 from .passkeys import relying_party
 from .passwords import Passwords, load_common
 from .redirects import here, origin_of
-from .routes import CONFIRMED, PUBLIC, VIEWS, url_map
+from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views import access
@@ -94,6 +94,12 @@ class CSRFError(BadRequest):
     """A state-changing request without the token of this browser's session."""
 
     description = "This form has expired. Please reload the page and try again."
+
+
+class NotInGroup(Forbidden):
+    """A signed-in user asked for a page of a group they are not in (the admin area)."""
+
+    description = "This page is only for administrators. If you need it, ask one of them to add you."
 
 
 class CrossOriginError(Forbidden):
@@ -296,6 +302,7 @@ class WSGIAuth:
                 # the server for every request (ASVS 4.1.1). A page (GET) is
                 # shown again after signing in; a form's POST is not replayed.
                 return self.redirect_to(request, "signin", next=here(request) if request.method == "GET" else None)
+            self.authorize(request, endpoint)
             if endpoint in self.confirmed_endpoints:
                 # The second gate, as default as the first: sensitive pages
                 # and changes need access confirmed recently (views/access.py).
@@ -313,6 +320,16 @@ class WSGIAuth:
                     # 500 (found by the fuzz test, issue 15). ASVS 5.0 1.2.1.
                     return self.error_page(request, BadRequest())
             return self.error_page(request, error)
+
+    def authorize(self, request, endpoint):
+        """Raise NotInGroup (403) unless the signed-in user is in the group the endpoint needs, if any."""
+        # Before Confirm access: a user who may not use the page is told so
+        # at once, not asked for a password first. Groups come from the
+        # session's row, read on this request: a removal takes effect on
+        # the member's very next request.
+        group = GROUP_ONLY.get(endpoint)
+        if group is not None and group not in request.session.user["groups"]:
+            raise NotInGroup()
 
     def call_view(self, request, endpoint, values):
         """Run the view of endpoint for this request, with the URL's values."""

@@ -40,22 +40,43 @@ EVENTS = frozenset({
     "passkey_added",           # a passkey was added on the sign-in security page
     "passkey_removed",         # a passkey was removed there
     "passkey_counter_error",   # a passkey's sign counter went backwards: refused, it may be a copy (detail: old>=new)
+    # Done to an account by an admin (actor_uid) or an operator's command
+    # (actor_uid NULL, user agent "wsgiauth command"): accounts.py.
+    "signin_locked",           # the right password (or passkey) for a locked account: refused
+    "account_locked",          # the account was locked: no sign-in, its sessions ended (detail: how many)
+    "account_unlocked",        # the account was unlocked
+    "signed_out_by_admin",     # every session of the account was ended (detail: how many)
+    "group_added",             # the account joined a group (detail: its name)
+    "group_removed",           # the account left a group (detail: its name)
+    "password_set",            # an operator set a new password (`wsgiauth set-password`); sessions ended
+    "factors_removed",         # the second factors were removed for a user who lost them (detail: how many)
+    "confirmation_resent",     # an admin sent the confirmation link again
+    "reset_link_sent",         # an admin sent a password reset link
+    "data_exported",           # the user downloaded their data (Download my data)
 })
 
+# The user agent recorded for what an operator did with the `wsgiauth`
+# command, which has no browser and no IP address.
+COMMAND_AGENT = "wsgiauth command"
 
-def record(app, tx, request, event: str, uid=None, detail: str = "") -> None:
-    """Write one security event (time, user, IP, browser) inside tx, and log it."""
+
+def record(app, tx, request, event: str, uid=None, detail: str = "", actor=None) -> None:
+    """Write one security event (time, user, IP, browser, acting admin) inside tx, and log it.
+
+    app is the WSGIAuth app, or a command's Settings (only its clock, .now, is read); request
+    is None for a command. actor is the uid of the admin who acted on uid's account.
+    """
     # Never pass a password, token, cookie or typed email here: the columns
     # are read by whoever reads the database or the logs. `detail` is for
     # short facts the app itself produced (a limit's name, a count).
     if event not in EVENTS:
         raise ValueError(f"unknown security event {event!r}")
-    ip, user_agent = client.ip(request), client.agent(request)
+    ip, user_agent = (client.ip(request), client.agent(request)) if request is not None else ("", COMMAND_AGENT)
     tx.run("insert_security_event", at=app.now(), event=event, uid=uid, ip=ip,
-           user_agent=user_agent, detail=str(detail)[:64])
+           user_agent=user_agent, detail=str(detail)[:64], actor_uid=actor)
     # Logged once the row is committed: a transaction that is rolled back, or
     # retried (db.py), leaves no log line for an event that did not happen.
     # %r quotes the user agent, so nothing it contains can forge a log line.
     tx.after_commit.append(lambda: log.info(
-        "security event %s uid=%s ip=%s detail=%s agent=%r", event, uid, ip, detail, user_agent,
-        extra={"event": event, "uid": uid, "ip": ip}))  # separate fields in JSON lines (logs.py)
+        "security event %s uid=%s ip=%s detail=%s agent=%r actor=%s", event, uid, ip, detail, user_agent, actor,
+        extra={"event": event, "uid": uid, "ip": ip, "actor": actor}))  # separate fields in JSON lines (logs.py)

@@ -1,8 +1,10 @@
 """Form validation by hand: plain functions returning (clean data, {field: message})."""
 
+import datetime
 import re
 import unicodedata
 
+from .accounts import GROUP_NAME, GROUP_NAME_RULE
 from .passwords import PASSWORD_MAX, is_common, normalize
 
 # The database's column sizes; checked here so SQLite (which ignores VARCHAR
@@ -264,3 +266,70 @@ def validate_contact(form):
     elif len(message) > MESSAGE_MAX:
         errors["message"] = f"Message must be at most {MESSAGE_MAX} characters."
     return {"name": name, "email": email, "subject": subject, "message": message}, errors
+
+
+# The admin area (issue 16). Its forms and filters come from an admin, but
+# are still checked like anyone's input: each answers any value with a
+# message, never an exception, and only clean values reach a query.
+
+SEARCH_MAX = 254  # the longest email; no name key is longer than 201
+
+
+def validate_user_search(args):
+    """Check the user list's search: q (the start of an email or a name), by (email or name); return (data, errors)."""
+    q = args.get("q", "").strip()
+    by = args.get("by", "email")
+    errors = {}
+    if by not in ("email", "name"):
+        errors["by"], by = "Search by email or by name.", "email"
+    if len(q) > SEARCH_MAX or breaks_line(q):
+        errors["q"], q = f"Type at most {SEARCH_MAX} characters, on one line.", ""
+    return {"q": q, "by": by}, errors
+
+
+def validate_delete_user(form, email):
+    """Check the admin's delete-account form: the account's email address typed again; return the errors."""
+    if clean_email(form.get("delete_confirm", "")) != email:
+        return {"delete_confirm": "Please type the account's email address to confirm."}
+    return {}
+
+
+def validate_group(form):
+    """Check a group name typed or chosen on a user's admin page; return (name, errors)."""
+    name = form.get("group", "").strip().lower()
+    if not GROUP_NAME.fullmatch(name):
+        return None, {"group": GROUP_NAME_RULE}
+    return name, {}
+
+
+def parse_day(value: str, errors, field, label):
+    """Return the epoch second a YYYY-MM-DD day (UTC) starts, None if empty; a bad one goes into errors."""
+    if not value:
+        return None
+    try:
+        day = datetime.datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        errors[field] = f"{label} must be a date like 2027-01-31."
+        return None
+    return int(day.timestamp())
+
+
+def validate_audit_filter(args, events):
+    """Check the audit trail's filters (event, uid, ip, from, to); return (data, errors), '' or None for "any"."""
+    errors = {}
+    event = args.get("event", "")
+    if event and event not in events:
+        errors["event"], event = "Choose an event from the list.", ""
+    uid = args.get("uid", "").strip()
+    if uid and not (uid.isascii() and uid.isdigit() and len(uid) <= 10):
+        errors["uid"], uid = "A user number is digits only, like 42.", ""
+    ip = args.get("ip", "").strip()
+    if len(ip) > 45 or not all(c.isalnum() or c in ".:" for c in ip) or not ip.isascii():
+        errors["ip"], ip = "An IP address looks like 192.0.2.1 or 2001:db8::1.", ""
+    since = parse_day(args.get("from", ""), errors, "from", "From")
+    until = parse_day(args.get("to", ""), errors, "to", "To")
+    if since is not None and until is not None and until < since:
+        errors["to"], until = "To must not be before From.", None
+    return {"event": event, "uid": int(uid) if uid else None, "ip": ip, "since": since,
+            # "To" includes the whole day: up to the start of the next one.
+            "until": until + 86400 if until is not None else None}, errors

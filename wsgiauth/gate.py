@@ -15,6 +15,7 @@ from urllib.parse import quote
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Request, Response
 
+from .accounts import group_names
 from .db import DatabaseUnavailable
 
 # What a client could send to pose as someone: request headers that some
@@ -80,7 +81,7 @@ class Gate:
             return None
         return MappingProxyType({"uid": row["uid"], "email": row["email"], "firstname": row["firstname"],
                                  "lastname": row["lastname"], "confirmed": row["confirmed_at"] is not None,
-                                 "groups": ()})
+                                 "groups": group_names(row["groups"])})
 
     def protects(self, path: str) -> bool:
         """Say whether path needs a signed-in user: "/reports" covers /reports and /reports/...; "*" patterns glob."""

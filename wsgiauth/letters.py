@@ -207,3 +207,14 @@ def new_place(user, seen, links):
         "If this was you, there is nothing to do.\n\n"
         f"If it was not, sign out every other browser at\n\n{links['security']}\n\n"
         f"and choose a new password at\n\n{links['forgot']}\n")
+
+
+def factors_removed_by_admin(user, seen, links):
+    """Return the notice that an administrator removed the account's second factors (the user had lost them)."""
+    return "The second factors of your account were removed", (
+        f"Hello {user['firstname']},\n\n"
+        f"An administrator removed the authenticator app, recovery codes and passkeys of your {SITE} account "
+        f"on {seen['when']}, as asked when they were lost. Signing in now needs only your password; please "
+        f"set up an authenticator app or a passkey again at\n\n{links['security']}\n\n"
+        "If you did not ask for this, someone may be trying to take over your account: choose a new "
+        f"password at\n\n{links['forgot']}\n\nand write to us.\n")

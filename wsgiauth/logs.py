@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 # The `wsgiauth` command's format too (__main__.py).
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What audit.record passes in `extra=`: JSON lines carry them as fields of their own.
-AUDIT_FIELDS = ("event", "uid", "ip")
+AUDIT_FIELDS = ("event", "uid", "ip", "actor")
 
 
 class JSONFormatter(logging.Formatter):

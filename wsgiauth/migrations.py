@@ -4,6 +4,7 @@ import logging
 import re
 import time
 
+from .accounts import name_key
 from .forms import canonical_email
 from .mailer import address
 from .queries import SQL_DIR
@@ -98,9 +99,23 @@ def plain_addresses(tx) -> dict:
                 counts["pending_dropped"] += 1
 
 
+def name_keys(tx) -> dict:
+    """Fill users.name_key, which the admin area's name search reads, for every existing account."""
+    # Python's str.lower, as accounts.name_key writes it for new names:
+    # SQL's LOWER would leave SQLite's non-ASCII capitals as they are.
+    after = 0
+    while True:
+        rows = tx.all("users_names_after", after=after, limit=BATCH)
+        if not rows:
+            return {}
+        after = rows[-1]["uid"]
+        for row in rows:
+            tx.run("update_name_key", uid=row["uid"], name_key=name_key(row["firstname"], row["lastname"]))
+
+
 # Work a migration's SQL cannot do, run after it in the same transaction,
 # by version. Written out here; nothing registers itself.
-DATA_STEPS = {6: plain_addresses}
+DATA_STEPS = {6: plain_addresses, 12: name_keys}
 
 
 def migrate(db, clock=time.time) -> list:

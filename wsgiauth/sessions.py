@@ -6,6 +6,7 @@ import secrets
 from itsdangerous import BadSignature, Signer
 
 from . import client
+from .accounts import group_names
 
 # 32 random bytes = 256 bits, well above the 64 bits ASVS 3.2.2 asks for.
 SESSION_ID_BYTES = 32
@@ -40,6 +41,10 @@ class Session:
         # When this session last confirmed who is using it: signing in, or
         # the Confirm access page (views/access.py); None if never.
         self.access_confirmed_at = user.pop("access_confirmed_at", None) if user else None
+        # The user's groups as a sorted tuple of names (session_user reads
+        # them comma-separated): the admin area's gate, the nav's Admin link.
+        if user:
+            user["groups"] = group_names(user.get("groups"))
         self.cookie_notice = None
         self.notices_shown = False
         self.new_notice_cookie = None

@@ -91,6 +91,9 @@ def pending_form(app, request):
     carried = app.confirmed_endpoints.get(endpoint)
     if carried is None:
         return None
+    # The same groups rule as the dispatcher's: a form carried through here
+    # runs only if this user could have sent it directly (403 otherwise).
+    app.authorize(request, endpoint)
     return endpoint, values, carried
 
 

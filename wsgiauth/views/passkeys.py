@@ -19,7 +19,7 @@ from ..passkeys import (
 )
 from ..redirects import safe_next
 from ..sessions import hash_id
-from .signin import after_signin, begin_signed_in
+from .signin import ACCOUNT_LOCKED, after_signin, begin_signed_in
 
 # The sign-in history's name for this way in (views/security.py METHODS).
 METHOD_PASSKEY = "passkey"
@@ -156,6 +156,11 @@ def signin(app, request):
         passkey, count = rp.verify_signin(app.db, state, request.form.get("credential", ""))
     except PasskeyError as error:
         return refused(app, request, str(error), next_target)
+    if passkey["locked_at"]:
+        # The passkey is the account's own: only its owner learns of the lock.
+        app.db.transaction(lambda tx: audit.record(app, tx, request, "signin_locked", uid=passkey["uid"],
+                                                   detail="passkey"))
+        return refused(app, request, ACCOUNT_LOCKED, next_target, status=403)
     if counter_went_back(passkey["sign_count"], count):
         # A copy of the passkey may be in use: refused, and kept in the
         # audit trail for whoever investigates (ASVS 5.0 6.5.x, 16.3.1).
@@ -180,7 +185,7 @@ def signin(app, request):
     return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
 
 
-def refused(app, request, message, next_target):
-    """Show the sign-in page again with why the passkey was refused (400)."""
-    return app.render(request, "signin.html", status=400, form={"email": ""}, errors={}, failed=message,
+def refused(app, request, message, next_target, status=400):
+    """Show the sign-in page again with why the passkey was refused (400, or 403 for a locked account)."""
+    return app.render(request, "signin.html", status=status, form={"email": ""}, errors={}, failed=message,
                       unconfirmed=False, remember=False, next=next_target, passkeys=True)

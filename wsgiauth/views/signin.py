@@ -2,7 +2,7 @@
 
 from werkzeug.utils import redirect
 
-from .. import audit, client, factors, letters, limits, passkeys
+from .. import accounts, audit, client, factors, letters, limits, passkeys
 from ..db import IntegrityError
 from ..forms import typed, validate_code, validate_signin, validate_signup
 from ..redirects import location, safe_next
@@ -12,6 +12,8 @@ EMAIL_TAKEN = "That email is already taken"
 INVALID_SIGNIN = "Invalid e-mail or password"
 # What authenticate() can answer.
 SIGNED_IN, FAILED, UNCONFIRMED, THROTTLED = "signed in", "failed", "unconfirmed", "throttled"
+LOCKED = "locked"
+ACCOUNT_LOCKED = "This account is locked. If you think this is a mistake, please write to us on the Contact page."
 CODE_NEEDED = "code needed"
 WRONG_CODE = "That code is not right, or it has been used already. Please try again."
 SIGNIN_EXPIRED = "Your sign-in took more than 5 minutes, or was started in another browser. Please sign in again."
@@ -22,7 +24,7 @@ METHOD_PASSWORD_PASSKEY = "password+passkey"
 NEW_PLACE_DAYS = 90  # a browser and network unused this long make a sign-in worth a mail
 # The sign-in page's status for each refusal: the account's backoff is 429
 # (with Retry-After), an unconfirmed address 403.
-SIGNIN_STATUS = {THROTTLED: 429, UNCONFIRMED: 403}
+SIGNIN_STATUS = {THROTTLED: 429, UNCONFIRMED: 403, LOCKED: 403}
 
 
 def signup(app, request):
@@ -57,7 +59,8 @@ def create_account(app, request, data):
     def create(tx):
         """Insert the account, queue its confirmation email, sign in or leave a notice; return the outbox id."""
         uid = tx.insert("insert_user", firstname=data["firstname"], lastname=data["lastname"],
-                        email=data["email"], pwdhash=pwdhash, created_at=app.now())
+                        email=data["email"], pwdhash=pwdhash, created_at=app.now(),
+                        name_key=accounts.name_key(data["firstname"], data["lastname"]))
         audit.record(app, tx, request, "signup", uid=uid)
         # Same transaction: the account and its confirmation email exist together or not at all.
         mail_id = letters.queue_confirmation(app, request, tx, tx.one("account_by_uid", uid=uid))
@@ -98,7 +101,7 @@ def signin(app, request):
                 # ASVS 6.3.3: the password alone does not sign in; the code page
                 # finishes it, and takes `next` along (checked again there).
                 return app.redirect_to(request, "signin_code", **({"next": next_target} if next_target else {}))
-    alert = limits.try_again(wait) if outcome == THROTTLED else outcome == FAILED and INVALID_SIGNIN
+    alert = {THROTTLED: limits.try_again(wait), FAILED: INVALID_SIGNIN, LOCKED: ACCOUNT_LOCKED}.get(outcome)
     response = app.render(request, "signin.html", status=SIGNIN_STATUS.get(outcome, 200),
                           form=typed(request, "email"), errors=errors, failed=alert,
                           # The refusal's message offers a new link to the address typed.
@@ -131,7 +134,12 @@ def authenticate(app, request, data):
         return FAILED, 0, []
     # Told only after the right password: the message cannot be used to
     # find out which addresses have accounts. Not a sign-in, so the count
-    # of failures and the stored hash stay as they are.
+    # of failures and the stored hash stay as they are. A lock (issue 16,
+    # accounts.lock) is said the same way: to others a locked account
+    # answers "Invalid e-mail or password" like any other.
+    if user["locked_at"]:
+        app.db.transaction(lambda tx: audit.record(app, tx, request, "signin_locked", uid=user["uid"]))
+        return LOCKED, 0, []
     if app.settings.REQUIRE_CONFIRMED_EMAIL and not user["confirmed_at"]:
         app.db.transaction(lambda tx: audit.record(app, tx, request, "signin_unconfirmed", uid=user["uid"]))
         return UNCONFIRMED, 0, []
