@@ -136,3 +136,12 @@ SELECT uid, salt, code_hash, used_at FROM recovery_codes ORDER BY id;
 
 -- name: pending_signins_for_tests
 SELECT id_hash, uid, remember, expires_at FROM pending_signins;
+
+-- name: accounts_state_for_tests
+-- What an admin action could change about the accounts, for "nothing changed" checks.
+SELECT u.uid, u.email, u.firstname, u.lastname, u.pwdhash, u.confirmed_at, u.locked_at,
+       (SELECT COUNT(*) FROM sessions s WHERE s.uid = u.uid) AS sessions,
+       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
+        WHERE m.uid = u.uid) AS member_of,
+       (SELECT COUNT(*) FROM outbox o WHERE o.mail_to = u.email) AS mails
+FROM users u ORDER BY u.uid;

@@ -329,6 +329,10 @@ class WSGIAuth:
         # the member's very next request.
         group = GROUP_ONLY.get(endpoint)
         if group is not None and group not in request.session.user["groups"]:
+            # ASVS 5.0 16.3.2: a refused authorization is logged (the rule,
+            # never the path: it may carry a value the user chose).
+            log.warning("403 for uid=%s on %s %s: not in the group %s", request.session.user["uid"],
+                        request.method, getattr(request.url_rule, "rule", "?"), group)
             raise NotInGroup()
 
     def call_view(self, request, endpoint, values):

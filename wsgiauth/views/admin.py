@@ -33,6 +33,12 @@ END = "\U0010ffff"
 NEWEST = (2**62, 2**62)
 
 
+class NoSuchAccount(NotFound):
+    """An admin URL names a uid no account has (never made, or deleted since): 404."""
+
+    lead = "There is no account with this number: it may have been deleted. Find it again in the list of users."
+
+
 def user_page_url(app, request, uid):
     """Return the URL of one user's admin page."""
     return app.url_for(request, "admin_user", uid=uid)
@@ -68,7 +74,7 @@ def target(tx, uid):
     """Return the account uid names, read inside tx, or raise NotFound (404: nothing is changed)."""
     user = tx.one("account_by_uid", uid=uid)
     if user is None:
-        raise NotFound("There is no account with this number: it may have been deleted.")
+        raise NoSuchAccount()
     return user
 
 
@@ -76,7 +82,7 @@ def user(app, request, uid, errors=None, status=200, form=None):
     """Show one account: details, groups, live sessions, its audit trail (a page at a time), and the actions."""
     row = app.db.one("admin_user", uid=uid)
     if row is None:
-        raise NotFound("There is no account with this number: it may have been deleted.")
+        raise NoSuchAccount()
     sessions = app.db.all("admin_user_sessions", uid=uid, **app.sessions.live(app.now()))
     events, next_url, first_url = audit_page(
         app, request, {"uid": uid, "event": "", "ip": "", "since": None, "until": None}, "admin_user", uid=uid)
@@ -212,7 +218,7 @@ def delete(app, request, uid):
     """Delete the account for good, once its email address is typed to confirm."""
     account = app.db.one("account_by_uid", uid=uid)
     if account is None:
-        raise NotFound("There is no account with this number: it may have been deleted.")
+        raise NoSuchAccount()
     errors = validate_delete_user(request.form, account["email"])
     if errors:
         return user(app, request, uid, errors=errors, status=400)
