@@ -276,6 +276,7 @@ def test_v2_5_4_no_password_opens_an_account_without_a_real_one(app, client, que
     import, an old version or a bug could leave) has no default password: nothing signs in to it."""
     pwdhash = app.passwords.hash("") if stored == "blank" else stored
     query("create_user_for_tests", firstname="Admin", lastname="Admin", email="admin@example.com", pwdhash=pwdhash,
+          name_key="admin admin",
           created_at=0, confirmed_at=0)
     for password in ["", " ", "admin", "password", "Admin", "admin@example.com", pwdhash, "None", "null"]:
         clock.advance(16 * 60)  # past the backoff's quiet window: each guess is really checked
