@@ -43,7 +43,8 @@ def test_a_connection_that_dies_in_a_transaction_is_discarded_and_the_transactio
     connections = []
 
     def work(tx):
-        tx.insert("insert_user", firstname="A", lastname="B", email="a@example.com", pwdhash="x", created_at=0, name_key="a b")
+        tx.insert("insert_user", firstname="A", lastname="B", email="a@example.com", pwdhash="x", created_at=0,
+                  name_key="a b")
         connections.append(tx.one("connection_id_for_tests")["id"])
         if len(connections) == 1:
             kill(connections[0])  # the server ends it before COMMIT: the insert dies with it
@@ -60,7 +61,8 @@ def test_a_connection_that_keeps_dying_gives_up_after_the_last_attempt_and_write
 
     def work(tx):
         runs.append(1)
-        tx.insert("insert_user", firstname="A", lastname="B", email="a@example.com", pwdhash="x", created_at=0, name_key="a b")
+        tx.insert("insert_user", firstname="A", lastname="B", email="a@example.com", pwdhash="x", created_at=0,
+                  name_key="a b")
         kill(tx.one("connection_id_for_tests")["id"])
         tx.one("connection_id_for_tests")  # the connection is gone: this fails, and so does the rollback
 
@@ -145,7 +147,8 @@ def test_a_dead_first_host_fails_over_to_the_next_and_is_then_tried_last(mariadb
 def test_a_deadlock_victim_runs_again_and_both_transactions_commit_once(db):
     """Two transactions lock two rows in opposite orders: MariaDB aborts one (1213), which runs again."""
     uids = [db.transaction(lambda tx, n=n: tx.insert(
-        "insert_user", firstname="A", lastname="B", email=f"u{n}@example.com", pwdhash="x", created_at=0, name_key="a b"))
+        "insert_user", firstname="A", lastname="B", email=f"u{n}@example.com", pwdhash="x", created_at=0,
+        name_key="a b"))
         for n in (1, 2)]
     first_locked, second_locked = threading.Event(), threading.Event()
     runs = []

@@ -13,14 +13,18 @@ and throw away every row before it (slow at a million users).
 
 import csv
 import io
+import logging
 import time
 
 from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from .. import accounts, audit, letters
+from ..db import DatabaseUnavailable, is_fault
 from ..forms import validate_audit_filter, validate_delete_user, validate_group, validate_user_search
 from ..tokens import RESET_PASSWORD
+
+log = logging.getLogger("wsgiauth")
 
 PAGE = 50  # rows per page of every list
 # The forms on a user's page, each posting to the endpoint admin_user_<name>.
@@ -52,11 +56,8 @@ def users(app, request):
         key, _, after_uid = after.rpartition("\x1f")
         rows = app.db.all("admin_users_by_name", lo=prefix, hi=prefix + END, after_key=key,
                           after_uid=int(after_uid) if after_uid.isdigit() else 0, limit=PAGE + 1)
-        # The name key and uid of the last row, joined by a character no name holds.
-        cursor = (lambda row: f"{row['name_key']}\x1f{row['uid']}")
     else:
         rows = app.db.all("admin_users_by_email", lo=prefix, hi=prefix + END, after=after, limit=PAGE + 1)
-        cursor = (lambda row: row["email"])
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     for row in rows:
@@ -64,7 +65,11 @@ def users(app, request):
         row["url"] = user_page_url(app, request, row["uid"])
     next_url = None
     if more:
-        next_url = app.url_for(request, "admin_users", q=data["q"], by=data["by"], after=cursor(rows[-1]))
+        # Where the next page starts: after the last email, or after the last
+        # name key and uid (joined by a character no name holds).
+        last = rows[-1]
+        cursor = f"{last['name_key']}\x1f{last['uid']}" if data["by"] == "name" else last["email"]
+        next_url = app.url_for(request, "admin_users", q=data["q"], by=data["by"], after=cursor)
     return app.render(request, "admin_users.html", status=400 if errors else 200, rows=rows, form=data,
                       errors=errors, next_url=next_url, first_page=bool(after),
                       first_url=app.url_for(request, "admin_users", q=data["q"], by=data["by"]))
@@ -87,7 +92,8 @@ def user(app, request, uid, errors=None, status=200, form=None):
     events, next_url, first_url = audit_page(
         app, request, {"uid": uid, "event": "", "ip": "", "since": None, "until": None}, "admin_user", uid=uid)
     return app.render(request, "admin_user.html", status=status, account=row, sessions=sessions, events=events,
-                      next_url=next_url, first_url=first_url, first_page="before" in request.args, groups=[g["name"] for g in app.db.all("groups_of_user", uid=uid)],
+                      next_url=next_url, first_url=first_url, first_page="before" in request.args,
+                      groups=[g["name"] for g in app.db.all("groups_of_user", uid=uid)],
                       all_groups=app.db.all("all_groups"), errors=errors or {}, form=form or {},
                       is_self=uid == request.session.user["uid"],
                       action_urls={name: app.url_for(request, f"admin_user_{name}", uid=uid) for name in ACTIONS})
@@ -317,7 +323,16 @@ def audit_csv(app, request):
         writer.writerow(CSV_COLUMNS)
         before = NEWEST
         while True:
-            rows = audit_rows(app, filters, before, CSV_BATCH)
+            try:
+                rows = audit_rows(app, filters, before, CSV_BATCH)
+            except Exception as error:
+                if not is_fault(error) and not isinstance(error, DatabaseUnavailable):
+                    raise
+                # The headers (200) are sent already: the file says it is
+                # cut short, rather than ending as if it were whole.
+                log.warning("audit CSV export cut short: %s", error)
+                yield "# The export stopped here: the database could not be reached. Please try again.\r\n"
+                return
             for row in rows:
                 writer.writerow([csv_cell(v) for v in (
                     row["id"], time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(row["at"])), row["event"],
