@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 from werkzeug.test import Client, run_wsgi_app
 from werkzeug.wrappers import Request
 
+from wsgiauth import accounts
 from wsgiauth.gate import FORGEABLE, Gate
 from wsgiauth.routes import CONFIRMED, url_map
 from wsgiauth.tokens import CHANGE_EMAIL, CONFIRM_EMAIL, RESET_PASSWORD
@@ -195,7 +196,10 @@ TYPICAL = {
     "carried-email": [Known("email"), Known("other_email"), FRESH_EMAIL, FRESH_EMAIL, "a@b"],
     # The form the Confirm access page carries on: ours that need it, ours that do not, others.
     "then": ["/account/email", "/account/password", "/account/delete", "/signout/others", "/account/name",
-             "/account", "/account/email/x", "//evil.example/account/delete", "/%ff", "/" + "a" * 1001],
+             "/account", "/account/email/x", "//evil.example/account/delete", "/%ff", "/" + "a" * 1001,
+             "/admin/users/1/lock", "/admin/users/2/groups", "/admin/users/999/delete"],
+    "group": ["admin", "finance", "Staff", "a" * 65, "x,y", ""],
+    "carried-group": ["admin", "finance"],
     "subject": ["Hello", "A question", "=?utf-8?b?SGk=?=", "x" * 200],
     "message": ["Hi there.", "Line one\r\nline two", "x" * 5000, "\r\n" * 3000],
     "remember": ["1", "on", ""],
@@ -269,6 +273,7 @@ LINK_TOKENS = {"/confirm/<token>": "token:confirm", "/reset/<token>": "token:res
 OTHER_TOKENS = ["token:confirm", "token:reset", "token:email", "token:old_confirm", "token:old_reset",
                 "token:old_email", "random", "long", "bytes", "special"]
 TOKENS = {rule: mostly(purpose, OTHER_TOKENS, 0.6) for rule, purpose in LINK_TOKENS.items()}
+UIDS = mostly(Known("other_uid"), [Known("uid"), "0", "987654", "99999999999999999999999", "-1", "1.5", "abc", "%31"])
 TOKEN_SPECIALS = ["", "a.b.c", "W10.AAAA.BBBB", "eyJ", "..", "%ff%fe", "x" * 100_000, "\x00"]
 FILENAMES = ["style.css", "passwords.js", "../../../etc/passwd", "..%2f..%2fsetup.cfg", "nonexistent.css",
              "style.css/", ".", "", "\x00", "%00.css", "random", "bytes"]
@@ -299,6 +304,10 @@ def paths(draw, rnd, well_formed) -> list:
             filename = rnd.choice(FILENAMES[:2]) if well_formed else draw(st.sampled_from(FILENAMES), label="file")
             pieces.append(random_text(rnd) if filename == "random" else
                           hostile(rnd, "bytes") if filename == "bytes" else filename)
+        elif part.startswith("<int:"):
+            # An account's number in the admin area: this user's, another's, or none.
+            pieces.append(Known(rnd.choice(["uid", "other_uid"])) if well_formed else
+                          draw(UIDS, label="uid"))
         elif part.startswith("<"):
             # A link as mailed, or (a fifth of the time) the one mailed before.
             purpose = LINK_TOKENS[rule] if rnd.random() < 0.8 else LINK_TOKENS[rule].replace(":", ":old_")
@@ -325,8 +334,13 @@ def paths(draw, rnd, well_formed) -> list:
     return rule, pieces
 
 
-QUERY_NAMES = ["next", "redirect", "token", "email", "csrf_token"]
-QUERY_VALUES = ["1", "0", "", "/profile", "//evil.example", "http://app.example.org/x"]
+# The admin area's too: its search (q, by), its keyset cursors (after,
+# before) and the audit trail's filters.
+QUERY_NAMES = ["next", "redirect", "token", "email", "csrf_token", "q", "by", "after", "before", "event", "uid", "ip",
+               "from", "to"]
+QUERY_VALUES = ["1", "0", "", "/profile", "//evil.example", "http://app.example.org/x", "user", "name", "email",
+                "signin", "2027-01-31", "2027-02-30", "127.0.0.1", "1800000000-5", "9" * 40, "-1", "Ada Lov",
+                "user1@example.com\x1f3"]
 QUERY_KINDS = mostly("none", ["pairs", "pairs", "bytes", "raw"], 0.75)
 RAW_QUERIES = ["%ff%fe=%ed%a0%80", "next=%", "&&&==&", "a=" + "b" * 100_000, "next[]=/profile", "redirect=1&redirect=0"]
 
@@ -723,7 +737,7 @@ def fuzz_setup(make_user, clock):
     """Return start(app, signed_in, gate) -> Browser: a fresh user, tokens for their links, maybe signed in."""
     state = {"n": 0, "old": {}, "anonymous": {}}
 
-    def start(app, signed_in, gate=None):
+    def start(app, signed_in, gate=None, admins=False):
         # Each example starts two hours later: every rate limit and backoff
         # window of the last one is over, its sessions have timed out, and
         # its reset links have expired (the "old" tokens below).
@@ -735,13 +749,17 @@ def fuzz_setup(make_user, clock):
             state["anonymous"][app] = first_cookies(app, client, mount)
         anonymous = state["anonymous"][app]
         uid = make_user(app, confirmed=state["n"] % 2 == 0, email=f"user{state['n']}@example.com")
+        if admins and state["n"] % 2:
+            # Every other signed-in example is an admin's: the admin area's
+            # forms reach their views (and change accounts, as admins do).
+            app.db.transaction(lambda tx: accounts.add_to_group(app, tx, None, uid, accounts.ADMIN))
         if state["n"] % 3 == 0:  # an email change waiting for its link to be opened
             app.db.transaction(lambda tx: tx.run("set_pending_email", uid=uid,
                                                  pending_email=f"moved{state['n']}@example.net"))
         user = app.db.one("account_by_uid", uid=uid)
         secrets = {
             "email": user["email"], "password": "correct horse", "new_password": "a brand new passphrase 42",
-            "other_email": "user1@example.com",
+            "other_email": "user1@example.com", "uid": str(uid), "other_uid": str(max(1, uid - 1)),
             "cookie_other": anonymous[app.sessions.cookie_name],
             "token:confirm": app.tokens.make(CONFIRM_EMAIL, user),
             "token:reset": app.tokens.make(RESET_PASSWORD, user),
@@ -796,7 +814,7 @@ def assert_database_intact(app, query):
     assert query("undelivered_outbox_for_tests") == []
 
 
-def fuzz(app, start, signed_in, name, gate=None):
+def fuzz(app, start, signed_in, name, gate=None, admins=False):
     """Send EXAMPLES[name] x 1-7 generated requests to app (or the gate before it), each example from a fresh start."""
     # signed_in: True, False, or None for every other example. The seed is
     # the test's name: the same requests on every run, others in each test.
@@ -808,7 +826,7 @@ def fuzz(app, start, signed_in, name, gate=None):
     @given(data=st.data())
     def run(data):
         """Start a browser and send it 1-7 generated requests, each answered under 500."""
-        browser = start(app, signed_in, gate)
+        browser = start(app, signed_in, gate, admins)
         for _ in range(data.draw(st.integers(*REQUESTS_PER_EXAMPLE), label="requests")):
             browser.send(data.draw(REQUESTS, label="request"))
 
@@ -851,7 +869,7 @@ def test_signed_out_browsers_get_no_5xx_and_the_database_stays_intact(app, fuzz_
 
 
 def test_signed_in_browsers_get_no_5xx_and_the_database_stays_intact(app, fuzz_setup, query):
-    fuzz(app, fuzz_setup, signed_in=True, name="signed_in")
+    fuzz(app, fuzz_setup, signed_in=True, name="signed_in", admins=True)
     assert_database_intact(app, query)
 
 
