@@ -5,7 +5,7 @@ from wsgiauth.routes import PUBLIC, VIEWS, url_map
 from conftest import csrf_token_in
 
 # A value for each URL argument, so every rule can be requested.
-ARGUMENTS = {"token": "not-a-real-token", "filename": "style.css"}
+ARGUMENTS = {"uid": 1, "token": "not-a-real-token", "filename": "style.css"}
 
 
 def test_every_endpoint_has_a_view_and_every_public_name_an_endpoint():
