@@ -35,12 +35,21 @@ CSV_BATCH = 1000  # rows the CSV export reads at a time
 END = "\U0010ffff"
 # The first page of the audit trail: before any time and any row id.
 NEWEST = (2**62, 2**62)
+# The largest uid (INT UNSIGNED). The URL's <int:uid> takes any number of
+# digits: a larger one names no account, and SQLite could not even bind it.
+UID_MAX = 2**32 - 1
 
 
 class NoSuchAccount(NotFound):
     """An admin URL names a uid no account has (never made, or deleted since): 404."""
 
     lead = "There is no account with this number: it may have been deleted. Find it again in the list of users."
+
+
+def number(text: str, digits: int):
+    """Return text as an int if it is 1 to digits ASCII digits, else None."""
+    # Not str.isdigit alone: it takes "²", which int() refuses.
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= digits else None
 
 
 def user_page_url(app, request, uid):
@@ -55,7 +64,7 @@ def users(app, request):
     if data["by"] == "name":
         key, _, after_uid = after.rpartition("\x1f")
         rows = app.db.all("admin_users_by_name", lo=prefix, hi=prefix + END, after_key=key,
-                          after_uid=int(after_uid) if after_uid.isdigit() else 0, limit=PAGE + 1)
+                          after_uid=number(after_uid, 10) or 0, limit=PAGE + 1)
     else:
         rows = app.db.all("admin_users_by_email", lo=prefix, hi=prefix + END, after=after, limit=PAGE + 1)
     more = len(rows) > PAGE
@@ -75,19 +84,22 @@ def users(app, request):
                       first_url=app.url_for(request, "admin_users", q=data["q"], by=data["by"]))
 
 
-def target(tx, uid):
-    """Return the account uid names, read inside tx, or raise NotFound (404: nothing is changed)."""
-    user = tx.one("account_by_uid", uid=uid)
-    if user is None:
+def existing(reader, query, uid):
+    """Return the row query reads (through reader: app.db or a tx) for account uid, or raise NoSuchAccount (404)."""
+    row = reader.one(query, uid=uid) if uid <= UID_MAX else None
+    if row is None:
         raise NoSuchAccount()
-    return user
+    return row
+
+
+def target(tx, uid):
+    """Return the account uid names, read inside tx, or raise NoSuchAccount (404: nothing is changed)."""
+    return existing(tx, "account_by_uid", uid)
 
 
 def user(app, request, uid, errors=None, status=200, form=None):
     """Show one account: details, groups, live sessions, its audit trail (a page at a time), and the actions."""
-    row = app.db.one("admin_user", uid=uid)
-    if row is None:
-        raise NoSuchAccount()
+    row = existing(app.db, "admin_user", uid)
     sessions = app.db.all("admin_user_sessions", uid=uid, **app.sessions.live(app.now()))
     events, next_url, first_url = audit_page(
         app, request, {"uid": uid, "event": "", "ip": "", "since": None, "until": None}, "admin_user", uid=uid)
@@ -222,9 +234,7 @@ def group_remove(app, request, uid):
 
 def delete(app, request, uid):
     """Delete the account for good, once its email address is typed to confirm."""
-    account = app.db.one("account_by_uid", uid=uid)
-    if account is None:
-        raise NoSuchAccount()
+    account = existing(app.db, "account_by_uid", uid)
     errors = validate_delete_user(request.form, account["email"])
     if errors:
         return user(app, request, uid, errors=errors, status=400)
@@ -257,9 +267,8 @@ def audit_query(filters) -> str:
 def read_cursor(value: str) -> tuple:
     """Return the (at, id) a "before" parameter names, or NEWEST for a missing or malformed one."""
     at, _, row_id = value.partition("-")
-    if at.isdigit() and row_id.isdigit() and len(at) <= 18 and len(row_id) <= 18:
-        return int(at), int(row_id)
-    return NEWEST
+    at, row_id = number(at, 18), number(row_id, 18)
+    return (at, row_id) if at is not None and row_id is not None else NEWEST
 
 
 def audit_rows(app, filters, before, limit):
