@@ -102,7 +102,7 @@ def user(app, request, uid, errors=None, status=200, form=None):
     row = existing(app.db, "admin_user", uid)
     sessions = app.db.all("admin_user_sessions", uid=uid, **app.sessions.live(app.now()))
     events, next_url, first_url = audit_page(
-        app, request, {"uid": uid, "event": "", "ip": "", "since": None, "until": None}, "admin_user", uid=uid)
+        app, request, {"uid": uid, "event": "", "ip": "", "since": None, "until": None}, {}, "admin_user", uid=uid)
     return app.render(request, "admin_user.html", status=status, account=row, sessions=sessions, events=events,
                       next_url=next_url, first_url=first_url, first_page="before" in request.args,
                       groups=[g["name"] for g in app.db.all("groups_of_user", uid=uid)],
@@ -281,14 +281,16 @@ def audit_rows(app, filters, before, limit):
                       before_at=before[0], before_id=before[1], limit=limit)
 
 
-def audit_page(app, request, filters, endpoint, **values):
-    """Return (one page of audit rows, the URL of the next page or None, the URL of the first page)."""
+def audit_page(app, request, filters, args, endpoint, **values):
+    """Return (one page of audit rows, the URL of the next page or None, the URL of the first page).
+
+    The pages' URLs are endpoint's with values and args (the filters as typed, never "before").
+    """
     rows = audit_rows(app, filters, read_cursor(request.args.get("before", "")), PAGE + 1)
     for row in rows[:PAGE]:
         # Links to the accounts named: the one it happened to, the admin who did it.
         row["user_url"] = user_page_url(app, request, row["uid"]) if row["email"] else None
         row["actor_url"] = user_page_url(app, request, row["actor_uid"]) if row["actor_uid"] is not None else None
-    args = {name: value for name, value in request.args.items() if name != "before"}
     first_url = app.url_for(request, endpoint, **values, **args)
     if len(rows) <= PAGE:
         return rows, None, first_url
@@ -299,8 +301,11 @@ def audit_page(app, request, filters, endpoint, **values):
 def audit_trail(app, request):
     """Show the audit trail of every account, filtered by event, user, IP and days, newest first."""
     filters, errors = validate_audit_filter(request.args, audit.EVENTS)
-    rows, next_url, first_url = audit_page(app, request, filters, "admin_audit")
-    csv_url = app.url_for(request, "admin_audit_csv", **{k: v for k, v in request.args.items() if k != "before"})
+    # Only the filters go into the links: any other parameter could clash
+    # with url_for's own arguments (?endpoint=...) and make it raise.
+    typed = {name: request.args[name] for name in FILTERS if name in request.args}
+    rows, next_url, first_url = audit_page(app, request, filters, typed, "admin_audit")
+    csv_url = app.url_for(request, "admin_audit_csv", **typed)
     return app.render(request, "admin_audit.html", status=400 if errors else 200, rows=rows, next_url=next_url,
                       errors=errors, form={name: request.args.get(name, "") for name in FILTERS},
                       events=sorted(audit.EVENTS), csv_url=csv_url,
