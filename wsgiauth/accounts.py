@@ -126,7 +126,11 @@ def set_password(app, tx, request, uid: int, pwdhash: str, actor=None) -> None:
 
 def remove_second_factors(app, tx, request, uid: int, actor=None) -> int:
     """Remove the authenticator app, recovery codes and passkeys; return how many factors went."""
-    removed = tx.run("delete_totp_factor", uid=uid) + tx.run("delete_user_passkeys", uid=uid)
+    # An app whose set-up was never finished (no code typed) never signed
+    # anyone in: it goes too, but it is no factor the owner must be told of.
+    app_factor = tx.one("totp_factor", uid=uid)
+    tx.run("delete_totp_factor", uid=uid)
+    removed = bool(app_factor and app_factor["confirmed_at"]) + tx.run("delete_user_passkeys", uid=uid)
     tx.run("delete_recovery_codes", uid=uid)
     if removed:
         audit.record(app, tx, request, "factors_removed", uid=uid, detail=f"{removed}", actor=actor)
