@@ -467,8 +467,11 @@ SELECT uid, email, firstname, lastname, created_at, confirmed_at, pending_email,
 SELECT created_at, last_seen, expires_at, remember, ip, user_agent FROM sessions WHERE uid = :uid ORDER BY created_at;
 
 -- name: export_events
--- by_admin: whether an administrator did it (which one is not the user's data).
-SELECT at, event, ip, user_agent, detail, actor_uid IS NOT NULL AS by_admin
+-- by_admin: whether an administrator did it (which one is not the user's
+-- data, nor are that admin's IP address and browser: left empty).
+SELECT at, event, CASE WHEN actor_uid IS NULL THEN ip ELSE '' END AS ip,
+       CASE WHEN actor_uid IS NULL THEN user_agent ELSE '' END AS user_agent,
+       detail, actor_uid IS NOT NULL AS by_admin
 FROM security_events WHERE uid = :uid ORDER BY at, id;
 
 -- name: export_contact_messages
