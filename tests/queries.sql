@@ -15,6 +15,28 @@ SELECT uid, created_at, last_seen, expires_at, remember, ip, user_agent FROM ses
 -- name: security_events_for_tests
 SELECT at, event, uid, ip, user_agent, detail, actor_uid FROM security_events ORDER BY id;
 
+-- The admin area's tests (tests/test_admin.py): what an admin's action changed.
+
+-- name: users_state_for_tests
+SELECT uid, email, confirmed_at, locked_at, name_key FROM users ORDER BY uid;
+
+-- name: memberships_for_tests
+SELECT m.uid, g.name FROM group_members m JOIN `groups` g ON g.id = m.group_id ORDER BY m.uid, g.name;
+
+-- name: groups_for_tests
+SELECT name FROM `groups` ORDER BY name;
+
+-- name: passkey_secrets_for_tests
+SELECT uid, credential_hash, credential_data, user_handle FROM passkeys ORDER BY id;
+
+-- name: row_counts_for_tests
+-- How many rows each table an admin's action may change holds.
+SELECT (SELECT COUNT(*) FROM users) AS users, (SELECT COUNT(*) FROM sessions) AS sessions,
+       (SELECT COUNT(*) FROM security_events) AS security_events, (SELECT COUNT(*) FROM outbox) AS outbox,
+       (SELECT COUNT(*) FROM `groups`) AS `groups`, (SELECT COUNT(*) FROM group_members) AS group_members,
+       (SELECT COUNT(*) FROM totp_factors) AS totp_factors, (SELECT COUNT(*) FROM recovery_codes) AS recovery_codes,
+       (SELECT COUNT(*) FROM passkeys) AS passkeys, (SELECT COUNT(*) FROM pending_signins) AS pending_signins;
+
 -- name: attempts_for_tests
 SELECT bucket, key_hash, at FROM attempts ORDER BY id;
 
