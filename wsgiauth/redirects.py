@@ -90,6 +90,12 @@ def location(request, target):
 
 
 def here(request):
-    """Return this page as a `next` value: its path in the app, or from the gate's root behind the gate."""
+    """Return this page as a `next` value: its path and query in the app, or from the gate's root behind the gate."""
+    # The query too: a search or a filtered list (/admin?q=ada, the audit
+    # CSV's filters) comes back as it was after signing in or confirming
+    # access. It is checked like any `next` (local_path) when followed.
+    page = request.path
+    if request.query_string:
+        page += "?" + request.query_string.decode("utf-8", "replace")
     gate = request.environ.get("wsgiauth.gate")
-    return gate.mount + request.path if gate is not None else request.path
+    return gate.mount + page if gate is not None else page
