@@ -1,9 +1,12 @@
 """Every page in a real Chromium: sound structure, no console or CSP errors, and screenshots to look at."""
 
 import pytest
+from test_browser_admin import LONG_EMAIL, LONG_NAME, PROBE, live_app, make_admin  # noqa: F401 (fixtures)
+
+from wsgiauth.views.admin import PAGE
 
 from chromium import DESKTOP, PHONE, expect
-from person import IPHONE, fill, nav, page_problems, sign_in, sign_out, sign_up, submit
+from person import ADA, IPHONE, fill, nav, page_problems, sign_in, sign_out, sign_up, submit
 
 pytestmark = pytest.mark.browser
 
@@ -11,7 +14,7 @@ CONTACT = {"Name": "Zoë Łukasiewicz", "Email": "zoe@example.com", "Subject": "
            "Message": "Hello!\nHow do I keep my sessions short?"}
 
 
-def every_page(page, new_page):
+def every_page(page, new_page, live_user, make_admin):
     """Walk to every page of the site; yield (screenshot name, page kind) as each is shown."""
     page.goto("/")
     yield "home", "home"
@@ -48,16 +51,59 @@ def every_page(page, new_page):
     yield "contact-signed-in", "contact"
     page.goto("/")
     yield "home-signed-in", "home"
+    yield from every_admin_page(page, new_page, live_user, make_admin)
     page.goto("/signout")
     yield "signout", "signout"
     sign_out(page)
 
 
+def every_admin_page(page, new_page, live_user, make_admin):
+    """Ada, an administrator now, walks the admin area; yield (screenshot name, page kind) as each is shown."""
+    make_admin()
+    # An address and a browser's name too long for a phone's line, signed in.
+    live_user(confirmed=True, email=LONG_EMAIL, **LONG_NAME)
+    sign_in(new_page(user_agent=PROBE), LONG_EMAIL, ADA["Password"])
+    admin = page.get_by_role("navigation", name="Admin")
+    page.reload()  # the navigation has an Admin link now
+    nav(page).get_by_role("link", name="Admin").click()
+    page.get_by_role("link", name=LONG_EMAIL).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("{firstname} {lastname}".format(**LONG_NAME))
+    yield "admin-user", "admin-user"
+    submit(page, "Lock the account")
+    yield "admin-user-locked", "admin-user"
+    fill(page, {"Add to the group": "Not a group!"})
+    submit(page, "Add")
+    yield "admin-user-errors", "admin-user"
+    admin.get_by_role("link", name="Users").click()
+    expect(page).to_have_url("/admin")
+    expect(page.get_by_text("Locked", exact=True)).to_be_visible()
+    yield "admin-users", "admin-users"
+    fill(page, {"Email or name starts with": "nobody"})
+    submit(page, "Search")
+    yield "admin-users-none", "admin-users"
+    for n in range(PAGE):  # more users than a page holds
+        live_user(email=f"user{n:02}@example.com", firstname="User", lastname=f"Number {n}")
+    page.goto("/admin")
+    page.get_by_role("link", name="Next page").click()
+    expect(page.get_by_role("link", name="First page")).to_be_visible()
+    yield "admin-users-page-2", "admin-users"
+    admin.get_by_role("link", name="Audit trail").click()
+    expect(page).to_have_url("/admin/audit")
+    yield "admin-audit", "admin-audit"
+    fill(page, {"User number": "forty-two"})
+    page.get_by_label("From (day, UTC)").fill("2030-01-02")  # an ISO date (typing goes by month, day, year)
+    page.get_by_label("To (day, UTC, included)").fill("2030-01-01")
+    submit(page, "Filter")
+    yield "admin-audit-errors", "admin-audit"
+    page.goto("/account#data")
+    yield "account-data", "account"
+
+
 @pytest.mark.parametrize("width", [DESKTOP, PHONE])
-def test_every_page_is_sound_at_each_width(new_page, screenshot, width):
+def test_every_page_is_sound_at_each_width(new_page, live_user, make_admin, screenshot, width):
     page = new_page(width=width)
     titles = {}
-    for name, kind in every_page(page, new_page):
+    for name, kind in every_page(page, new_page, live_user, make_admin):
         assert page_problems(page) == [], name
         titles.setdefault(kind, set()).add(page.title())
         screenshot(page, name)
