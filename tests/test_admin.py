@@ -128,7 +128,7 @@ def cell_text(value):
 
 def table(html_text, label):
     """Return the rows of the table whose opening tag contains label, each as {column: text} (and "links")."""
-    start = html_text.index(f"<table class=\"data\" {label}")
+    start = re.search(rf'<table class="data[^"]*" {re.escape(label)}', html_text).start()
     body = html_text[start:html_text.index("</table>", start)]
     rows = []
     for row in re.findall(r"<tr>(.*?)</tr>", body, re.S):
@@ -433,7 +433,7 @@ def test_lock_ends_every_session_and_refuses_the_right_password_only(admin, ada,
     done(act(admin, ada.uid, "lock"), ada.uid)
     html_text = page(admin.client.get(user_page(ada.uid)))
     assert notices(html_text) == ["ada@example.com is locked and has been signed out everywhere."]
-    assert "<strong>Locked</strong> since 2027-01-15 08:00 UTC: cannot sign in" in html_text
+    assert "<strong class=\"badge danger\">Locked</strong> since 2027-01-15 08:00 UTC: cannot sign in" in html_text
     assert ">Unlock</button>" in html_text and "Lock the account" not in html_text
     assert not signed_in(ada) and sessions_of(query, ada.uid) == []
     assert user_state(query, ada.uid)["locked_at"] == 1_800_000_000
