@@ -105,13 +105,16 @@ def test_a_group_s_page_opens_for_its_members_only_and_at_once_after_a_change(ap
     assert site.get("/reports/2026/staff").status_code == 200
 
 
-def test_a_program_that_is_not_a_member_gets_a_plain_403(site, make_user):
-    make_user()
+def test_a_program_that_is_not_a_member_gets_a_plain_403_and_the_refusal_is_logged(site, make_user, caplog):
+    uid = make_user()
     sign_in(site)
-    refused = site.get("/finance", headers={"Accept": "application/json"})
+    refused = site.get("/finance/secret-name", headers={"Accept": "application/json"})
     assert (refused.status_code, refused.mimetype) == (403, "text/plain")
     assert refused.get_data(as_text=True) == ("This page is for members of the group finance. If you need it, ask an "
                                               "administrator to add you.\n")
+    # ASVS 5.0 16.3.2: the pattern that refused, never the path asked for.
+    (line,) = [record.getMessage() for record in caplog.records if record.name == "wsgiauth.gate"]
+    assert line == f"403 for uid={uid} on GET /finance: not in the group finance"
 
 
 def test_a_path_two_patterns_cover_needs_both_groups(app, site, make_user):

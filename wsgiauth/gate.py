@@ -10,6 +10,7 @@ need a signed-in user; paths given a group, a signed-in member of that group.
 """
 
 import fnmatch
+import logging
 from types import MappingProxyType
 from urllib.parse import quote
 
@@ -18,6 +19,8 @@ from werkzeug.wrappers import Request, Response
 
 from .accounts import GROUP_NAME, GROUP_NAME_RULE
 from .db import DatabaseUnavailable
+
+log = logging.getLogger("wsgiauth.gate")
 
 # What a client could send to pose as someone: request headers that some
 # frameworks or proxies read as identity, and the keys the gate sets itself.
@@ -77,9 +80,14 @@ class Gate:
             # Checked on every request from the session's row (ASVS 5.0
             # 8.2.1, 8.3.1: on the server, per request), so a member taken
             # out of a group is refused on their very next request.
-            missing = [group for group in needs if group not in user["groups"]]
+            missing = [(pattern, group) for pattern, group in needs if group not in user["groups"]]
             if missing:
-                return self.not_a_member(request, environ, root, missing[0])(environ, start_response)
+                pattern, group = missing[0]
+                # ASVS 5.0 16.3.2: a refused authorization is logged, with
+                # the gate's pattern, never the path (a value the user chose).
+                log.warning("403 for uid=%s on %s %s: not in the group %s", user["uid"], request.method, pattern,
+                            group)
+                return self.not_a_member(request, environ, root, group)(environ, start_response)
             environ["REMOTE_USER"] = user["email"]
             environ["wsgiauth.user"] = user
         return self.host(environ, start_response)
@@ -106,8 +114,8 @@ class Gate:
         return any(covers(pattern, path) for pattern in self.protect)
 
     def groups_for(self, path: str) -> list:
-        """Return the groups path needs its user to be in: every one whose pattern covers it."""
-        return [group for pattern, group in self.groups if covers(pattern, path)]
+        """Return the (pattern, group) pairs whose pattern covers path: its user must be in each group."""
+        return [(pattern, group) for pattern, group in self.groups if covers(pattern, path)]
 
     def not_a_member(self, request, environ, root, group):
         """Answer 403 to a signed-in user who is not in the group a page needs: a page for a browser, else text."""
