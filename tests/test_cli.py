@@ -1,5 +1,6 @@
-"""The `wsgiauth` command as an operator uses it: create-user, and one clear line when the database is out of reach."""
+"""The `wsgiauth` command as an operator uses it: accounts and groups, one clear line when the database is away."""
 
+import functools
 import os
 import subprocess
 import sys
@@ -53,6 +54,119 @@ def test_create_user_twice_is_refused(database_url, query):
     assert done.stderr.strip() == ("wsgiauth create-user: an account with the address ada@example.com "
                                    "exists already")
     assert len(query("all_users_for_tests")) == 1
+
+
+def events_by_command(query):
+    """Return (event, uid, detail) of each audit row the command wrote: no actor, no IP, its own user agent."""
+    rows = [row for row in query("security_events_for_tests") if row["user_agent"] == "wsgiauth command"]
+    assert all(row["actor_uid"] is None and row["ip"] == "" for row in rows)
+    return [(row["event"], row["uid"], row["detail"]) for row in rows]
+
+
+@pytest.mark.both_databases
+def test_the_first_admin_is_made_and_accounts_looked_after_from_the_command_line(database_url, make_app, make_user,
+                                                                                   query):
+    run = functools.partial(wsgiauth, database_url=database_url)
+    # ASVS 5.0 6.3.2: no default account; the operator makes the first admin.
+    done = run("create-user", "grace@example.com", "--first-name", "Grace", "--last-name", "Hopper", "--confirmed",
+               "--group", "admin", "--password-stdin", stdin="a long pass phrase\n")
+    assert done.stdout.strip() == "Created user #1 <grace@example.com> (address confirmed) in the group admin"
+    app = make_app()
+    ada = make_user(app)
+    browser = AuthActions(Client(app))
+    assert browser.signin().headers["Location"] == "/profile"
+    assert run("add-to-group", "Ada@Example.com", "admin").stdout == "Added ada@example.com to the group admin.\n"
+    assert run("list-admins").stdout == "2\tada@example.com\tAda Lovelace\n1\tgrace@example.com\tGrace Hopper\n"
+
+    # Locked: the session ends at once and the right password no longer signs in.
+    assert run("lock", "ada@example.com").stdout.startswith("Locked ada@example.com")
+    assert browser.client.get("/profile").headers["Location"] == "/signin?next=/profile"
+    refused = browser.signin()
+    assert refused.status_code == 403 and "This account is locked" in refused.get_data(as_text=True)
+    assert run("list-admins").stdout.splitlines()[0] == "2\tada@example.com\tAda Lovelace\tlocked"
+    assert run("unlock", "ada@example.com").stdout == "Unlocked ada@example.com: its owner can sign in again.\n"
+    assert browser.signin().headers["Location"] == "/profile"
+
+    # A new password ends every session: this browser's, and any other.
+    done = run("set-password", "ada@example.com", "--password-stdin", stdin="a brand new phrase\n")
+    assert done.returncode == 0 and done.stdout.startswith("Set a new password for ada@example.com")
+    assert [row["uid"] for row in query("all_sessions_for_tests")] == []
+    assert browser.client.get("/profile").status_code == 303
+    assert browser.signin().status_code == 200  # the old password: "Invalid e-mail or password"
+    assert browser.signin(password="a brand new phrase").headers["Location"] == "/profile"
+    assert events_by_command(query) == [("group_added", 1, "admin"), ("group_added", ada, "admin"),
+                                        ("account_locked", ada, "1 sessions"), ("account_unlocked", ada, ""),
+                                        ("password_set", ada, "")]
+
+
+def test_the_last_admin_is_neither_removed_nor_locked(database_url, make_user, app, query):
+    run = functools.partial(wsgiauth, database_url=database_url)
+    make_user()
+    run("add-to-group", "ada@example.com", "admin")
+    for command in (["remove-from-group", "ada@example.com", "admin"], ["lock", "ada@example.com"]):
+        done = run(*command)
+        assert done.returncode == 2 and done.stdout == ""
+        assert done.stderr.strip() == (f"wsgiauth {command[0]}: refused: ada@example.com is the last administrator "
+                                       "who can sign in; make someone else an administrator first "
+                                       "(wsgiauth add-to-group EMAIL admin)")
+    assert query("groups_of_user", uid=1) == [{"name": "admin"}]
+    assert [event for event, _, _ in events_by_command(query)] == ["group_added"]
+    # With a second admin who can sign in, either is allowed.
+    make_user(email="grace@example.com")
+    run("add-to-group", "grace@example.com", "admin")
+    assert run("remove-from-group", "ada@example.com", "admin").stdout == (
+        "Removed ada@example.com from the group admin.\n")
+    assert run("lock", "ada@example.com").returncode == 0
+
+
+def test_doing_what_is_done_already_changes_nothing(database_url, make_user, query):
+    run = functools.partial(wsgiauth, database_url=database_url)
+    make_user()
+    for _ in range(2):
+        added = run("add-to-group", "ada@example.com", "staff")
+    assert added.stdout == "ada@example.com is in the group staff already: nothing changed.\n"
+    assert run("remove-from-group", "ada@example.com", "finance").stdout == (
+        "ada@example.com is not in the group finance: nothing changed.\n")
+    assert run("unlock", "ada@example.com").stdout == "ada@example.com was not locked: nothing changed.\n"
+    assert run("list-admins", "--group", "staff").stdout == "1\tada@example.com\tAda Lovelace\n"
+    nobody = run("list-admins")
+    assert nobody.returncode == 0 and nobody.stdout == ""
+    assert "Nobody is in the group admin. Make the first administrator with: wsgiauth create-user" in nobody.stderr
+    assert events_by_command(query) == [("group_added", 1, "staff")]
+
+
+@pytest.mark.parametrize("command", [["add-to-group", "nobody@example.com", "staff"],
+                                     ["remove-from-group", "nobody@example.com", "staff"],
+                                     ["lock", "nobody@example.com"], ["unlock", "nobody@example.com"],
+                                     ["set-password", "nobody@example.com", "--password-stdin"]])
+def test_an_unknown_address_is_one_line(database_url, make_user, query, command):
+    make_user()
+    done = wsgiauth(*command, database_url=database_url, stdin="a brand new phrase\n")
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr == f"wsgiauth {command[0]}: there is no account with the address nobody@example.com\n"
+    assert query("security_events_for_tests") == []
+
+
+@pytest.mark.parametrize("args, stdin, message", [
+    (["set-password", "ada@example.com", "--password-stdin"], "short\n",
+     "wsgiauth set-password: password: Password must be at least 8 characters."),
+    (["set-password", "ada@example.com", "--password-stdin"], "Lovelace Ada\n",
+     "wsgiauth set-password: password: Password must not be your email address or name."),
+    (["add-to-group", "ada@example.com", "finance,admin"], "",
+     "wsgiauth add-to-group: A group name is 1 to 64 lower-case letters, digits, '.', '_' or '-', "
+     "starting with a letter or digit."),
+    (["create-user", "grace@example.com", "--first-name", "Grace", "--last-name", "Hopper", "--password-stdin",
+      "--group", "admin", "--group", "staff!"], "a long pass phrase\n",
+     "wsgiauth create-user: A group name is 1 to 64 lower-case letters, digits, '.', '_' or '-', "
+     "starting with a letter or digit."),
+])
+def test_bad_input_changes_nothing(database_url, make_user, query, args, stdin, message):
+    make_user()
+    before = query("all_users_for_tests")
+    done = wsgiauth(*args, database_url=database_url, stdin=stdin)
+    assert done.returncode == 2 and done.stderr == message + "\n"
+    assert query("all_users_for_tests") == before and query("security_events_for_tests") == []
+    assert query("groups_of_user", uid=1) == []
 
 
 def unreachable_urls(admin_url):

@@ -13,6 +13,8 @@ import pytest
 from helpers import free_port
 from werkzeug.test import Client
 
+from wsgiauth import accounts
+
 from conftest import TEST_PASSWORD_METHOD, TEST_SECRET_KEY, AuthActions, skip_or_fail
 from live import Browser, running
 
@@ -67,6 +69,23 @@ def test_signed_in_gets_200_with_who_it_is(client, make_user):
         assert response.headers["Remote-Groups"] == ""
         assert response.headers["Cache-Control"] == "no-store"
         assert "Set-Cookie" not in response.headers
+
+
+def join_groups(app, uid, *names):
+    """Put uid in the groups named, as an admin or the `wsgiauth add-to-group` command does (accounts.py)."""
+    app.db.transaction(lambda tx: [accounts.add_to_group(app, tx, None, uid, name) for name in names])
+
+
+@pytest.mark.both_databases
+def test_remote_groups_lists_the_user_s_groups_and_follows_every_change(app, client, make_user):
+    uid = make_user()
+    AuthActions(client).signin()
+    assert client.get("/auth/verify").headers["Remote-Groups"] == ""
+    # Comma-separated and sorted, whatever order the database joins them in.
+    join_groups(app, uid, "staff", "admin", "finance")
+    assert client.get("/auth/verify").headers["Remote-Groups"] == "admin,finance,staff"
+    app.db.transaction(lambda tx: accounts.remove_from_group(app, tx, None, uid, "finance"))
+    assert client.get("/auth/verify").headers["Remote-Groups"] == "admin,staff"
 
 
 @pytest.mark.both_databases
@@ -258,7 +277,7 @@ def identity_seen(request):
 
 
 def sign_in_through(proxy_url, echo):
-    """Walk a browser through the proxy: sent to sign in, back on its page, seen as Zoë, never as a forged identity."""
+    """Walk a browser through the proxy: sent to sign in, back on its page, seen as Zoë in her groups, never forged."""
     browser = Browser(proxy_url)
     asked_for = "/reports/today?q=1&x=%2F"
     # Signed out, posing as admin: sent to the sign-in page, with the way
@@ -282,7 +301,7 @@ def sign_in_through(proxy_url, echo):
     for seen in echo.received:
         identity = {name: values for name, values in identity_seen(seen).items() if values != [""]}
         assert identity == {"remote-user": ["ada@example.com"], "remote-email": ["ada@example.com"],
-                            "remote-name": ["Zoë Łukasiewicz"]}
+                            "remote-name": ["Zoë Łukasiewicz"], "remote-groups": ["finance,staff"]}
     # Signed out (on wsgiauth's page): the next request is sent to sign in again.
     assert browser.submit("/accounts/signout", {})[0] == 303
     assert browser.request(asked_for)[0] == 302
@@ -310,11 +329,11 @@ def caddy_command(program, tmp_path, port, block):
     return [program, "run", "--config", str(config), "--adapter", "caddyfile"], home
 
 
-def walk_behind(proxy, database_url, make_user, echo, tmp_path, venv):
+def walk_behind(proxy, app, database_url, make_user, echo, tmp_path, venv):
     """Start wsgiauth and the proxy with the README's configuration, walk a browser through them, stop both."""
     command_for = {"nginx": nginx_command, "caddy": caddy_command}[proxy]
     program = binary(proxy)
-    make_user(firstname="Zoë", lastname="Łukasiewicz")
+    join_groups(app, make_user(firstname="Zoë", lastname="Łukasiewicz"), "staff", "finance")
     port = free_port()
     proxy_url = f"http://127.0.0.1:{port}"
     with wsgiauth_behind(proxy_url, database_url, tmp_path, venv) as wsgiauth_port:
@@ -323,9 +342,9 @@ def walk_behind(proxy, database_url, make_user, echo, tmp_path, venv):
             sign_in_through(proxy_url, echo)
 
 
-def test_nginx_auth_request_signs_in_and_passes_who_it_is(database_url, make_user, echo, tmp_path, wheel_venv):
-    walk_behind("nginx", database_url, make_user, echo, tmp_path, wheel_venv)
+def test_nginx_auth_request_signs_in_and_passes_who_it_is(app, database_url, make_user, echo, tmp_path, wheel_venv):
+    walk_behind("nginx", app, database_url, make_user, echo, tmp_path, wheel_venv)
 
 
-def test_caddy_forward_auth_signs_in_and_passes_who_it_is(database_url, make_user, echo, tmp_path, wheel_venv):
-    walk_behind("caddy", database_url, make_user, echo, tmp_path, wheel_venv)
+def test_caddy_forward_auth_signs_in_and_passes_who_it_is(app, database_url, make_user, echo, tmp_path, wheel_venv):
+    walk_behind("caddy", app, database_url, make_user, echo, tmp_path, wheel_venv)

@@ -27,6 +27,10 @@ def create_app(config=None):
     return WSGIAuth(settings, db)
 
 
-def gate(host, config=None, *, mount="/accounts", protect=()):
-    """Return a WSGI app: wsgiauth under `mount`, the host app everywhere else, told who is signed in (gate.py)."""
-    return Gate(host, create_app(config), mount, protect)
+def gate(host, config=None, *, mount="/accounts", protect=(), groups=None):
+    """Return a WSGI app: wsgiauth under `mount`, the host app everywhere else, told who is signed in (gate.py).
+
+    protect lists the paths that need a signed-in user; groups maps paths to the group whose
+    members alone may open them, e.g. {"/finance": "finance"}.
+    """
+    return Gate(host, create_app(config), mount, protect, groups)

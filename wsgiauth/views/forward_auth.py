@@ -40,9 +40,10 @@ def identity_headers(user) -> dict:
         # WSGI headers are Latin-1 strings: this sends the name's UTF-8 bytes,
         # as other forward-auth servers do ("Zoë", "Łukasz" arrive intact).
         "Remote-Name": name.encode("utf-8").decode("latin-1"),
-        # No groups yet (issue 13). Sent empty, so that a proxy copying the
-        # header replaces whatever a client sent under that name.
-        "Remote-Groups": "",
+        # The user's groups, comma-separated (no group name holds a comma:
+        # accounts.GROUP_NAME). Sent even when empty, so that a proxy
+        # copying the header replaces whatever a client sent under that name.
+        "Remote-Groups": ",".join(user["groups"]),
     }
 
 
