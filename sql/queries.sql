@@ -420,7 +420,7 @@ FROM users u WHERE u.uid = :uid;
 
 -- name: admin_user_sessions
 -- The account's live sessions, most recently used first (never their id hashes).
-SELECT created_at, last_seen, expires_at, remember, ip, user_agent
+SELECT created_at AS at, last_seen, 0 AS current, ip, user_agent
 FROM sessions
 WHERE uid = :uid AND expires_at > :now
   AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END

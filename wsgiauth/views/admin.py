@@ -143,26 +143,26 @@ def signout(app, request, uid):
     return act(app, request, uid, work)
 
 
-def lock(app, request, uid):
-    """Lock the account: no sign-in, every session ends."""
+def switch(app, request, uid, change, changed, unchanged, **values):
+    """Run change(app, tx, request, uid, **values, actor=...); notice changed, or unchanged if nothing was to do."""
     def work(tx, account, actor):
-        """Lock it (refused for the admin's own account and the last admin)."""
-        if not accounts.lock(app, tx, request, account["uid"], actor=actor):
-            return f"{account['email']} was locked already."
-        return f"{account['email']} is locked and has been signed out everywhere."
+        """Make the change (it says whether there was one) and pick the notice."""
+        done = change(app, tx, request, account["uid"], **values, actor=actor)
+        return (changed if done else unchanged).format(email=account["email"], **values)
 
     return act(app, request, uid, work)
+
+
+def lock(app, request, uid):
+    """Lock the account: no sign-in, every session ends (refused for the admin's own account and the last admin)."""
+    return switch(app, request, uid, accounts.lock, "{email} is locked and has been signed out everywhere.",
+                  "{email} was locked already.")
 
 
 def unlock(app, request, uid):
     """Unlock the account."""
-    def work(tx, account, actor):
-        """Unlock it."""
-        if not accounts.unlock(app, tx, request, account["uid"], actor=actor):
-            return f"{account['email']} was not locked."
-        return f"{account['email']} is unlocked: its owner can sign in again."
-
-    return act(app, request, uid, work)
+    return switch(app, request, uid, accounts.unlock, "{email} is unlocked: its owner can sign in again.",
+                  "{email} was not locked.")
 
 
 def resend_confirmation(app, request, uid):
@@ -208,13 +208,8 @@ def group_add(app, request, uid):
     if errors:
         return user(app, request, uid, errors=errors, status=400, form={"group": request.form.get("group", "")})
 
-    def work(tx, account, actor):
-        """Add the membership."""
-        if not accounts.add_to_group(app, tx, request, account["uid"], name, actor=actor):
-            return f"{account['email']} is in the group {name} already."
-        return f"{account['email']} is now in the group {name}."
-
-    return act(app, request, uid, work)
+    return switch(app, request, uid, accounts.add_to_group, "{email} is now in the group {name}.",
+                  "{email} is in the group {name} already.", name=name)
 
 
 def group_remove(app, request, uid):
@@ -223,13 +218,9 @@ def group_remove(app, request, uid):
     if errors:
         return user(app, request, uid, errors=errors, status=400)
 
-    def work(tx, account, actor):
-        """Remove the membership (refused for the last admin, and for an admin's own)."""
-        if not accounts.remove_from_group(app, tx, request, account["uid"], name, actor=actor):
-            return f"{account['email']} was not in the group {name}."
-        return f"{account['email']} is no longer in the group {name}."
-
-    return act(app, request, uid, work)
+    # Refused for the last admin, and for an admin's own admin access (accounts.guard_admin).
+    return switch(app, request, uid, accounts.remove_from_group, "{email} is no longer in the group {name}.",
+                  "{email} was not in the group {name}.", name=name)
 
 
 def delete(app, request, uid):
