@@ -167,3 +167,6 @@ SELECT u.uid, u.email, u.firstname, u.lastname, u.pwdhash, u.confirmed_at, u.loc
         WHERE m.uid = u.uid) AS member_of,
        (SELECT COUNT(*) FROM outbox o WHERE o.mail_to = u.email) AS mails
 FROM users u ORDER BY u.uid;
+
+-- name: users_names_after_for_tests
+SELECT uid, name_key FROM users ORDER BY uid;

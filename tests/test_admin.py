@@ -19,7 +19,8 @@ from softkey import SoftKey
 from test_passkeys import add_passkey, passkey_signin
 from test_second_factor import set_up_app
 
-from wsgiauth import accounts, audit, totp
+from wsgiauth import accounts, audit, migrations, totp
+from wsgiauth.db import Database
 
 from conftest import ADA, TEST_BASE_URL, AuthActions, ClosingClient
 from smtpserver import link_in, mail_to, text
@@ -1056,3 +1057,20 @@ def test_download_my_data_needs_access_confirmed(ada, clock, query):
     assert events(query, "data_exported") == []
 
 
+
+
+@pytest.mark.both_databases
+def test_migration_0012_gives_existing_accounts_their_name_key_in_batches(database_url, query, monkeypatch):
+    # Accounts stored before migration 0012 have no name key; its data step
+    # (migrations.name_keys) writes Python's lower case of "first last",
+    # a batch at a time.
+    for uid in range(1, 6):
+        query("insert_user_for_tests", uid=uid, email=f"old{uid}@example.com", pending_email=None)
+    monkeypatch.setattr(migrations, "BATCH", 2)
+    assert {row["name_key"] for row in query("users_names_after_for_tests")} == {""}
+    db = Database(database_url)
+    try:
+        db.transaction(migrations.name_keys)
+    finally:
+        db.close()
+    assert [row["name_key"] for row in query("users_names_after_for_tests")] == ["old user"] * 5
