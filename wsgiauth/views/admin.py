@@ -61,12 +61,15 @@ def users(app, request):
     """Show the users, by email or by name, one page at a time, optionally those whose email or name starts with q."""
     data, errors = validate_user_search(request.args)
     prefix, after = data["q"].lower(), request.args.get("after", "")[:300]
+    # A page starts at the last row shown, or at the prefix on the first
+    # page: the greater of the two (one lower bound: see sql/queries.sql).
     if data["by"] == "name":
         key, _, after_uid = after.rpartition("\x1f")
-        rows = app.db.all("admin_users_by_name", lo=prefix, hi=prefix + END, after_key=key,
+        rows = app.db.all("admin_users_by_name", lo=max(prefix, key), hi=prefix + END, after_key=key,
                           after_uid=number(after_uid, 10) or 0, limit=PAGE + 1)
     else:
-        rows = app.db.all("admin_users_by_email", lo=prefix, hi=prefix + END, after=after, limit=PAGE + 1)
+        rows = app.db.all("admin_users_by_email", lo=max(prefix, after), hi=prefix + END, after=after,
+                          limit=PAGE + 1)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     for row in rows:
