@@ -54,6 +54,9 @@ def add_server_arguments(parser):
     parser.add_argument("--mysql-admin-url", default=os.environ.get("WSGIAUTH_TEST_MYSQL"),
                         help="an existing server to create scratch databases on "
                         "(default: WSGIAUTH_TEST_MYSQL, else a throwaway mariadbd)")
+    parser.add_argument("--mysql-buffer-pool", metavar="SIZE",
+                        help="the throwaway mariadbd's InnoDB buffer pool (default: the test suite's 32M; "
+                        "2G for python -m bench.admin)")
 
 
 def main(options) -> int:
@@ -102,7 +105,9 @@ def databases(dialect, options):
             numbers = itertools.count(1)
             create, pids = lambda: f"sqlite:///{folder}/bench{next(numbers)}.db", []  # noqa: E731
         else:
-            create, pids = stack.enter_context(mysql_databases(options.mysql_admin_url))
+            pool = options.mysql_buffer_pool
+            server_args = [f"--innodb-buffer-pool-size={pool}"] if pool else []
+            create, pids = stack.enter_context(mysql_databases(options.mysql_admin_url, server_args))
 
         def new_url():
             """Create, migrate and return one more database."""

@@ -154,12 +154,15 @@ def gunicorn(app_spec, workers, env, log_path):
 
 
 @contextlib.contextmanager
-def mysql_databases(admin_url=None):
-    """Yield (function making new empty databases, the server's pids) for admin_url's server or a throwaway one."""
+def mysql_databases(admin_url=None, server_args=()):
+    """Yield (function making new empty databases, the server's pids) for admin_url's server or a throwaway one.
+
+    server_args: mariadbd options for the throwaway server.
+    """
     with contextlib.ExitStack() as stack:
         pids = []  # an existing server's CPU time cannot be read from here
         if not admin_url:
-            server = stack.enter_context(mariadb.ThrowawayMariaDB())
+            server = stack.enter_context(mariadb.ThrowawayMariaDB(server_args))
             admin_url, pids = server.admin_url, [server.process.pid]
 
         def create():

@@ -67,8 +67,9 @@ def _tail(path: str, lines: int = 25) -> str:
 class ThrowawayMariaDB:
     """A private mariadbd on a free loopback port, in a temp dir deleted on exit."""
 
-    def __init__(self) -> None:
-        """Prepare an unstarted server; start() or `with` launches it."""
+    def __init__(self, extra_args=()) -> None:
+        """Prepare an unstarted server; start() or `with` launches it (mariadbd options in extra_args win)."""
+        self.extra_args = list(extra_args)  # e.g. a bigger buffer pool for the benchmark's large tables
         self.tmpdir: str | None = None
         self.process: subprocess.Popen | None = None
         self.command: list = []  # mariadbd's command line, kept for restart()
@@ -125,6 +126,7 @@ class ThrowawayMariaDB:
             "--innodb-doublewrite=0", small_log,
             # Debian's own config (skipped by --no-defaults) makes utf8mb4 the default.
             "--character-set-server=utf8mb4", "--collation-server=utf8mb4_unicode_ci",
+            *self.extra_args,
         ]
         self.command, self.log = command, log
         self._run()

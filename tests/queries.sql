@@ -4,7 +4,7 @@
 SELECT id_hash, uid, created_at, last_seen, expires_at, notice, access_confirmed_at FROM sessions ORDER BY created_at;
 
 -- name: all_users_for_tests
-SELECT uid, firstname, lastname, email, pwdhash, confirmed_at, pending_email FROM users ORDER BY uid;
+SELECT uid, firstname, lastname, email, pwdhash, confirmed_at, pending_email, name_key FROM users ORDER BY uid;
 
 -- name: delete_user_for_tests
 DELETE FROM users WHERE email = :email;

@@ -1,7 +1,10 @@
 """The benchmark (bench/, `python -m bench`): it counts wrong answers as errors, seeds the users wrk signs in
-as, and a correct run, briefly, reports no errors and figures that hold together (not whether targets are met)."""
+as, and a correct run, briefly, reports no errors and figures that hold together (not whether targets are met).
+The admin scenario (`python -m bench.admin`): its seeded audit trail has the shape it says, and a tiny run answers
+every page, each query through an index."""
 
 import argparse
+import collections
 import contextlib
 import importlib.util
 import re
@@ -12,7 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from bench import report, runner, seed
+from wsgiauth.accounts import name_key
+from wsgiauth.audit import EVENTS
+
+from bench import admin, report, runner, seed
 from bench.load import Load
 from conftest import TEST_PASSWORD_METHOD, querying, skip_or_fail
 
@@ -67,11 +73,85 @@ def test_seeded_users_have_the_addresses_wrk_signs_in_with(dialect, request):
         with querying(url) as query:
             rows = query("all_users_for_tests")
         version = runner.server_version(url)
-    assert [(row["uid"], row["email"], row["lastname"]) for row in rows] == [
-        (n, seed.EMAIL % n, f"User {n}") for n in range(1, users + 1)]
-    assert {(row["firstname"], row["pwdhash"], row["confirmed_at"]) for row in rows} == {
-        ("Bench", "one hash for all", None)}
+    assert [(row["uid"], row["email"], row["firstname"], row["lastname"]) for row in rows] == [
+        (n, seed.EMAIL % n, seed.FIRST_NAMES[n % 154], seed.LAST_NAMES[n % 173]) for n in range(1, users + 1)]
+    assert all(row["name_key"] == name_key(row["firstname"], row["lastname"]) for row in rows)
+    assert {(row["pwdhash"], row["confirmed_at"]) for row in rows} == {("one hash for all", None)}
     assert re.fullmatch({"sqlite": r"SQLite 3\.\d+\.\d+", "mysql": r"MariaDB \d+\.\d+\.\d+"}[dialect], version)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "mysql"])
+def test_seeded_events_have_the_shape_the_admin_scenario_says(dialect, request, monkeypatch):
+    options = bench_options()
+    options.mysql_admin_url = request.getfixturevalue("mariadb_admin_url") if dialect == "mysql" else None
+    monkeypatch.setattr(seed, "EVENTS_BATCH", 5_000)
+    count, now = 97 * 101 + 1, 1_800_000_000  # three statements
+    with runner.databases(dialect, options) as (new_url, _):
+        url = new_url()
+        db = seed.bench_database(url)
+        seed.seed_users(db, 1, 500, "one hash for all", now)
+        schema, indexes = seed.events_schema(db)
+        seconds = {}
+        with seed.events_indexes_dropped(db, seconds):
+            assert seed.events_schema(db)[1] == []
+            seed.seed_events(db, count, now, users=500, active=50, heavy=5, admin=1)
+        assert seed.events_schema(db) == (schema, indexes) and len(indexes) == 5 and seconds["indexes"] > 0
+        seed.seed_sessions(db, 50, now, users=500)
+        db.close()
+        with querying(url) as query:
+            rows = query("security_events_for_tests")
+            sessions = query("sessions_detail_for_tests")
+    assert len({row["uid"] for row in sessions}) == 50 and all(row["expires_at"] > now for row in sessions)
+    assert len(rows) == count
+    times = [row["at"] for row in rows]
+    assert times == sorted(times) and now - 3 * count - 3 == times[0] and times[-1] < now
+    assert times[0] != times[1] == times[2] != times[3]  # pairs of events share a second: cursors need the id too
+    kinds = collections.Counter(row["event"] for row in rows[:97 * 101])
+    assert kinds == {event: 101 * share for event, share in seed.EVENT_MIX.items()} and set(kinds) <= EVENTS
+    per_user = collections.Counter(row["uid"] for row in rows)
+    assert set(per_user) <= set(range(1, 501)) and len(per_user) > 400  # most users have a few events
+    heavy = collections.Counter(row["uid"] for row in rows[100::101])  # every 101st event: ids 101, 202, ...
+    assert set(heavy) == {1, 2, 3, 4, 5} and sorted(heavy.values()) == [19, 19, 19, 20, 20]
+    assert sum(per_user[uid] for uid in range(1, 51)) > count / 3  # the active tenth: a third of the rest
+    assert {row["actor_uid"] for row in rows if row["event"] == "group_added"} == {1}
+    assert {row["actor_uid"] for row in rows if row["event"] == "signin"} == {None}
+    home = [row for row in rows if row["ip"] == admin.home_ip(row["uid"])]
+    assert 0.8 < len(home) / count < 0.9  # six in seven from the user's own address
+    assert all(row["ip"].startswith("198.19.") for row in rows if row not in home)
+
+
+def test_the_admin_scenario_answers_every_page_through_an_index(wrk_and_gunicorn, tmp_path):
+    # Tiny sizes: a run that works, not figures. SQLite's plans do not depend
+    # on the table sizes (no ANALYZE), so they are those of the full run.
+    output = tmp_path / "admin.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.admin", "--database", "sqlite", "--users", "2000", "--events", "20000",
+         "--requests", "5", "--rounds", "1", "--warmup", "1", "--password-method", TEST_PASSWORD_METHOD,
+         "--output", str(output)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=120)
+    report_text = output.read_text(encoding="utf-8")
+    assert report_text in done.stdout
+    # On a busy machine a page can take 50 ms even here: the exit status says whether one did.
+    assert done.returncode == (1 if "\nMissed: " in report_text else 0), done.stdout[-3000:]
+    assert "answers not 200" not in report_text
+    columns = ["Database", "Round (load avg.)", "Request", "Requests", "p50 ms", "p95 ms", "max ms", "Errors",
+               "Rows/page", "Target"]
+    rows = {row["Request"]: row for row in (dict(zip(columns, (cell.strip() for cell in line.split("|")[1:-1])))
+                                            for line in report_text.splitlines() if line.startswith("| SQLite"))}
+    assert list(rows) == [kind for kind, _ in admin.KINDS]
+    for kind, has_target in admin.KINDS:
+        row = rows[kind]
+        assert (row["Requests"], row["Errors"]) == ("5", "0"), row
+        assert 0 < number(row["p50 ms"]) <= number(row["p95 ms"]) <= number(row["max ms"]) < 10_000, row
+        assert number(row["Rows/page"]) > 0 and row["Target"].startswith("p95 < 50 ms") == has_target, row
+    for kind in ["user list by email, random page", "user list by name, random page"]:
+        assert number(rows[kind]["Rows/page"]) > 40, rows[kind]  # pages from random users on: mostly full
+    verdicts = re.findall(r"^((?:admin|audit)_\w+): (.*)$", report_text, re.MULTILINE)
+    indexed = "every table through an index"
+    assert dict(verdicts) == {
+        **{query: indexed for query in ["admin_users_by_email", "admin_users_by_name", "admin_user", "audit_by_uid",
+                                        "audit_by_ip", "audit_by_event", "audit_all"]},
+        "admin_user_sessions": f"{indexed}; sorts one user's live sessions (USE TEMP B-TREE FOR ORDER BY)"}
 
 
 def table_rows(markdown):
