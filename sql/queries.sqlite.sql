@@ -33,3 +33,26 @@ DELETE FROM attempt_keys WHERE rowid IN (SELECT rowid FROM attempt_keys WHERE to
 -- name: delete_expired_pending_signins
 -- `wsgiauth cleanup`: one bounded batch of half sign-ins whose 5 minutes are over.
 DELETE FROM pending_signins WHERE id_hash IN (SELECT id_hash FROM pending_signins WHERE expires_at <= :now LIMIT :batch);
+
+-- The admin area's audit trail, by user, IP and event: see queries.sql, where
+-- audit_all is.
+
+-- name: audit_by_uid
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.uid = :uid AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+  AND (:event = '' OR e.event = :event) AND (:ip = '' OR e.ip = :ip)
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
+
+-- name: audit_by_ip
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.ip = :ip AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+  AND (:event = '' OR e.event = :event)
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
+
+-- name: audit_by_event
+SELECT e.id, e.at, e.event, e.uid, e.actor_uid, e.ip, e.user_agent, e.detail, u.email
+FROM security_events e LEFT JOIN users u ON u.uid = e.uid
+WHERE e.event = :event AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
+ORDER BY e.at DESC, e.id DESC LIMIT :limit;
