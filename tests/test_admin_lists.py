@@ -11,8 +11,8 @@ from wsgiauth.views.admin import PAGE
 
 from conftest import ADA
 
-ROW = re.compile(r'<td data-label="Email"><a href="[^"]+">([^<]+)</a>')
-DETAIL = re.compile(r'<td data-label="Detail">([^<]+)</td>')
+ROW = re.compile(r'<td data-label="Email"[^>]*><a href="[^"]+">([^<]+)</a>')
+DETAIL = re.compile(r'<td data-label="Detail"[^>]*>([^<]+)</td>')
 NEXT = re.compile(r'<a class="button secondary" href="([^"]+)" rel="next">')
 
 
