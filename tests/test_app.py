@@ -81,7 +81,7 @@ def test_unknown_path_is_a_404_page_in_the_layout(client):
     response = client.get("/no/such/page")
     assert response.status_code == 404
     page = response.get_data(as_text=True)
-    assert "Not Found" in page and 'class="site-header"' in page and ">Sign In<" in page
+    assert "This page doesn’t exist" in page and 'class="site-header"' in page and ">Sign In<" in page
 
 
 def test_404_page_shows_the_signed_in_nav(client, signed_in):
@@ -221,3 +221,16 @@ def test_a_line_break_in_the_query_of_a_redirect_to_the_slash_ending_url_is_a_40
     assert status == "400 BAD REQUEST" and "Location" not in headers
     environ.update(QUERY_STRING="email=a")
     assert run_wsgi_app(app, environ, buffered=True)[1].startswith("308")
+
+
+def test_error_pages_speak_plainly_and_offer_the_way_on(client, signed_in):
+    # Issue 17: a heading in plain words (the status code stays, for whoever
+    # reports it), and a way on: home, and the profile when signed in.
+    page = client.get("/nowhere").get_data(as_text=True)
+    assert "<title>This page doesn’t exist · wsgiauth</title>" in page and "Error 404" in page
+    assert 'href="/profile">Your profile</a>' in page
+    client.post("/signout", data={"csrf_token": csrf_token_in(client.get("/signout").get_data(as_text=True))})
+    page = client.get("/nowhere").get_data(as_text=True)
+    assert 'class="button secondary" href="/signin">Sign in</a>' in page
+    page = client.post("/signin", data={}).get_data(as_text=True)  # no CSRF token
+    assert "<h1>This request didn’t work</h1>" in page

@@ -278,7 +278,7 @@ def test_a_name_is_never_longer_than_typed(auth, query):
 def test_a_host_that_is_no_host_name_gets_the_400_page_with_the_usual_headers(client, host):
     response = client.get("/signin", headers={"Host": host})
     assert response.status_code == 400
-    assert "Bad Request" in response.get_data(as_text=True)
+    assert "This request didn’t work" in response.get_data(as_text=True)
     assert response.headers["Content-Security-Policy"].startswith("default-src 'self'")
     assert response.headers["X-Frame-Options"] == "DENY" and response.headers["Cache-Control"] == "no-store"
 
