@@ -78,6 +78,11 @@ def test_link_works_in_any_browser_and_only_once(ada, new_browser, smtp_server, 
     # The page offers a new link: an email field for a signed-out browser.
     assert 'action="/confirm"' in page(again) and 'name="email"' in page(again)
     assert query("all_users_for_tests")[0]["confirmed_at"] is not None
+    # Opened again where Ada is signed in, her address confirmed: said so
+    # plainly (issue 17), no dead end and no offer of a link she does not need.
+    mine = ada.client.get(link)
+    assert mine.status_code == 200 and "<h1>Your email address is already confirmed</h1>" in page(mine)
+    assert 'name="email"' not in page(mine) and mine.headers["Referrer-Policy"] == "no-referrer"
 
 
 def test_link_expires_after_48_hours(ada, smtp_server, query, clock):

@@ -20,8 +20,14 @@ def confirm(app, request, token):
         return user, problem
 
     user, problem = app.db.transaction(check_and_confirm)
+    signed_in = request.session.user
+    if problem == USED and signed_in and signed_in["confirmed_at"]:
+        # Opened again (from the mail, after it worked) by someone whose
+        # address is confirmed: say so, not "This link does not work" with
+        # an offer of a new one they do not need (issue 17).
+        return app.render(request, "confirm.html", problem=None, already=True, email=signed_in["email"])
     return link_page(app, request, "confirm.html", problem, email=user["email"] if not problem else None,
-                     form={"email": ""}, errors={})
+                     form={"email": ""}, errors={}, already=False)
 
 
 def confirm_new(app, request):
