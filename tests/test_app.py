@@ -234,3 +234,16 @@ def test_error_pages_speak_plainly_and_offer_the_way_on(client, signed_in):
     assert 'class="button secondary" href="/signin">Sign in</a>' in page
     page = client.post("/signin", data={}).get_data(as_text=True)  # no CSRF token
     assert "<h1>This request didn’t work</h1>" in page
+
+
+def test_every_text_response_names_its_charset(client, signed_in, app):
+    # ASVS 5.0 4.1.1: a Content-Type with the charset wherever the body is
+    # text: pages, errors, static files, the proxy's answer, the downloads.
+    from wsgiauth.views.pages import STATIC_DIR
+    paths = ["/", "/signin", "/nowhere", "/auth/verify", "/account/data", "/profile"]
+    paths += [f"/static/{path.name}" for path in STATIC_DIR.iterdir() if path.is_file()]
+    for path in paths:
+        response = client.get(path, buffered=True)
+        kind = response.headers["Content-Type"]
+        assert kind.startswith(("text/", "application/json", "image/svg+xml")), (path, kind)
+        assert kind.endswith("; charset=utf-8"), (path, kind)
