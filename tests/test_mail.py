@@ -4,13 +4,14 @@ import email
 import email.policy
 import logging
 import os
+import re
 import socket
 import stat
 import subprocess
 import sys
 import threading
 import time
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import pytest
 from werkzeug.test import Client
@@ -19,7 +20,7 @@ from wsgiauth import ConfigError, create_app
 from wsgiauth.config import Settings
 
 import smtpserver
-from conftest import TEST_CONTACT_TO, TEST_SECRET_KEY, AuthActions
+from conftest import TEST_CONTACT_TO, TEST_SECRET_KEY, AuthActions, ClosingClient
 from test_contact import THANKS, ZOE, send
 
 
@@ -330,3 +331,53 @@ def test_mail_settings_come_from_the_environment(database_url, smtp_server, monk
         app.db.close()
     (mail,) = smtp_server.messages
     assert (mail["From"], mail["To"]) == ("Site <site@example.net>", "desk@example.net")
+
+
+def test_eml_files_keep_a_reset_link_on_one_line_and_it_works(make_app, make_user, tmp_path):
+    # Issue 17: quoted-printable cut the link at 76 characters with a soft
+    # "=" break, and the part a developer copied was "This link does not work".
+    app = make_app()  # the file:// outbox, as in development
+    make_user(app)
+    browser = AuthActions(ClosingClient(app))
+    assert browser.post_form("/forgot", {"email": "ada@example.com"}).status_code == 303
+    (path,) = (tmp_path / "outbox").iterdir()
+    raw = path.read_text(encoding="utf-8")
+    (line,) = [line for line in raw.splitlines() if "/reset/" in line]
+    url = re.fullmatch(r"\s*(https?://\S+)\s*", line).group(1)
+    assert len(url) > 76 and "=\n" not in raw  # long enough that quoted-printable would have cut it
+    mail = read_eml(path)
+    assert mail["Content-Transfer-Encoding"] in ("7bit", "8bit")
+    assert url in mail.get_content()  # the same link a mail program shows
+    page = browser.client.get(urlsplit(url).path)
+    assert page.status_code == 200 and 'name="password2"' in page.get_data(as_text=True)
+
+
+def test_eml_files_are_utf_8_text_and_only_an_overlong_line_is_still_encoded(app, tmp_path):
+    folder = tmp_path / "outbox"
+    long_line = "x" * 1000  # over the 998 octets a line may have unencoded
+    app.db.transaction(lambda tx: app.outbox.enqueue(tx, to=TEST_CONTACT_TO, subject="Short", body="Grüße, Zoë\n"))
+    app.outbox.deliver_due()
+    (short,) = folder.iterdir()
+    assert "Grüße, Zoë" in short.read_text(encoding="utf-8")
+    short.unlink()
+    app.db.transaction(lambda tx: app.outbox.enqueue(tx, to=TEST_CONTACT_TO, subject="Long", body=long_line))
+    app.outbox.deliver_due()
+    (long,) = folder.iterdir()
+    mail = read_eml(long)
+    assert mail["Content-Transfer-Encoding"] == "quoted-printable"
+    assert mail.get_content().rstrip("\n") == long_line
+
+
+def test_smtp_bodies_are_quoted_printable_in_lines_of_76_at_most(mail_app, smtp_server):
+    # 7-bit, as any server relays it (8bit would need the server's 8BITMIME),
+    # and no line longer than RFC 2045 6.7 allows quoted-printable.
+    link = "https://example.org/reset/" + "AbC-_9" * 30
+    body = f"Grüße, Zoë\n\n{link}\n"
+    mail_app.db.transaction(lambda tx: mail_app.outbox.enqueue(tx, to=TEST_CONTACT_TO, subject="Link", body=body))
+    assert len(mail_app.outbox.deliver_due().sent) == 1
+    (envelope,) = smtp_server.handler.envelopes
+    raw = envelope.original_content
+    assert raw.isascii() and max(map(len, raw.split(b"\r\n\r\n", 1)[1].splitlines())) <= 76
+    (mail,) = smtp_server.messages
+    assert mail["Content-Transfer-Encoding"] == "quoted-printable"
+    assert mail.get_content().replace("\r\n", "\n") == body  # a mail program shows the link whole

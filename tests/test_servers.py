@@ -1,12 +1,16 @@
 """The app under real servers: `python serve.py` on a fresh directory, and gunicorn."""
 
 import os
+import queue
 import re
 import socket
 import stat
 import struct
+import subprocess
 import sys
+import threading
 import urllib.parse
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -52,6 +56,49 @@ def test_serve_py_runs_with_no_configuration(tmp_path, monkeypatch):
     with running(command, port, env=env, cwd=tmp_path) as base_url:
         browser.base_url = base_url
         assert browser.request("/profile")[0] == 200
+
+
+def first_line(process, timeout=30.0):
+    """Return the first line the process writes on stdout, or fail with its stderr if none comes in time."""
+    lines = queue.Queue()
+    threading.Thread(target=lambda: lines.put(process.stdout.readline()), daemon=True).start()
+    try:
+        return lines.get(timeout=timeout)
+    except queue.Empty:
+        raise AssertionError(f"no line on stdout within {timeout} s") from None
+
+
+def test_serve_prints_its_url_once_bound_and_a_taken_port_is_one_line(tmp_path):
+    # Issue 17: it used to print "running on" first and then fail with
+    # "Address already in use"; Werkzeug printed a second URL too.
+    env = {key: value for key, value in os.environ.items() if not key.startswith("WSGIAUTH_")}
+    port = free_port()
+    log = tmp_path / "first.log"
+    with open(log, "w") as stderr:
+        first = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--port", str(port)], cwd=tmp_path,
+                                 env=env, stdout=subprocess.PIPE, stderr=stderr, text=True)
+    try:
+        line = first_line(first)
+        url = f"http://localhost:{port}/"
+        assert line == f" * wsgiauth is running on {url} (development server; Ctrl+C to stop)\n", log.read_text()
+        # Printed once the port is bound (and the app made): it answers at once.
+        with urllib.request.urlopen(url, timeout=10) as response:
+            assert response.status == 200 and "wsgiauth" in response.read().decode()
+
+        elsewhere = tmp_path / "second"
+        elsewhere.mkdir()
+        second = subprocess.run([sys.executable, "-m", "wsgiauth", "serve", "--port", str(port)], cwd=elsewhere,
+                                env=env, capture_output=True, text=True, timeout=30)
+        assert second.returncode == 2
+        assert second.stdout == ""  # no URL: it is the first server's
+        assert second.stderr == (f"wsgiauth serve: port {port} on 127.0.0.1 is already in use (another wsgiauth "
+                                 f"serve?); stop that program or pick another port, e.g. --port {port + 1}\n")
+        assert not (elsewhere / "instance").exists()  # it gave up before making anything
+    finally:
+        first.terminate()
+        rest = first.communicate(timeout=15)[0]
+    # The first one printed its URL once, and Werkzeug's banner never.
+    assert "running on" not in rest.lower() and "Running on" not in log.read_text(), (rest, log.read_text())
 
 
 def post_and_reset(port, path, form, cookies):

@@ -43,9 +43,12 @@ def open_database(settings: Settings, timeouts=None) -> Database:
 
 def cmd_serve(args) -> int:
     """Run the development server (instance/ in the working directory, SQLite by default)."""
-    from .devserver import serve  # Werkzeug's server only for this command
+    from .devserver import CannotListen, serve  # Werkzeug's server only for this command
 
-    serve(args.host, args.port)
+    try:
+        serve(args.host, args.port)
+    except CannotListen as error:
+        raise CommandError(str(error)) from None
     return 0
 
 

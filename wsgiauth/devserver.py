@@ -6,14 +6,16 @@ run. Production runs under a real WSGI server instead (see the README): `gunicor
 'wsgiauth:create_app()'`.
 """
 
+import errno
 import logging
 import os
 import re
 import secrets
+import socket
 from pathlib import Path
 from urllib.parse import unquote
 
-from werkzeug.serving import WSGIRequestHandler, run_simple
+from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
 from . import create_app
 from .config import read_settings
@@ -87,21 +89,58 @@ def closed_once_sent(app):
     return wrapped
 
 
-def serve(host: str, port: int) -> None:
-    """Prepare instance/, apply migrations and serve with Werkzeug's development server."""
-    INSTANCE.mkdir(mode=0o700, exist_ok=True)
-    settings = read_settings()  # the environment and WSGIAUTH_SETTINGS_FILE, as create_app reads them
-    config = {} if settings.SECRET_KEY else {"SECRET_KEY": instance_secret_key(INSTANCE)}
-    if not settings.BASE_URL and host in LOOPBACK:
-        # Passkeys need the site's address (its host is the RP ID), and
-        # browsers accept localhost, never an IP address, as an RP ID.
-        config["BASE_URL"] = f"http://localhost:{port}"
-    db = Database(settings.DATABASE)
-    for name in migrate(db):
-        logging.getLogger("wsgiauth").info("applied migration %s", name)
-    db.close()
+class CannotListen(Exception):
+    """The port cannot be had (in use, not allowed, no such address); said in one line, with the way out."""
 
-    app = create_app(config)
+
+def listen(host: str, port: int) -> socket.socket:
+    """Return a socket bound to host:port and listening, or raise CannotListen."""
+    # Bound here, before anything is prepared or printed: Werkzeug's own
+    # bind prints two lines and exits with status 1 after we would have
+    # announced a URL that is someone else's.
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        # As socketserver does (allow_reuse_address): a restart does not wait
+        # for the last run's connections in TIME_WAIT. Linux still refuses a
+        # port another socket listens on.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(socket.SOMAXCONN)
+    except OSError as error:
+        sock.close()
+        if error.errno == errno.EADDRINUSE:
+            raise CannotListen(f"port {port} on {host} is already in use (another wsgiauth serve?); "
+                               f"stop that program or pick another port, e.g. --port {port + 1}") from None
+        raise CannotListen(f"cannot listen on {host} port {port}: {error.strerror or error}; "
+                           "pick another address with --host or another port with --port") from None
+    return sock
+
+
+def serve(host: str, port: int) -> None:
+    """Bind the port, prepare instance/, apply migrations, print the URL once and serve with Werkzeug."""
+    sock = listen(host, port)
+    try:
+        INSTANCE.mkdir(mode=0o700, exist_ok=True)
+        settings = read_settings()  # the environment and WSGIAUTH_SETTINGS_FILE, as create_app reads them
+        config = {} if settings.SECRET_KEY else {"SECRET_KEY": instance_secret_key(INSTANCE)}
+        if not settings.BASE_URL and host in LOOPBACK:
+            # Passkeys need the site's address (its host is the RP ID), and
+            # browsers accept localhost, never an IP address, as an RP ID.
+            config["BASE_URL"] = f"http://localhost:{port}"
+        db = Database(settings.DATABASE)
+        for name in migrate(db):
+            logging.getLogger("wsgiauth").info("applied migration %s", name)
+        db.close()
+
+        app = create_app(config)
+        # fd: Werkzeug serves on (a duplicate of) the socket bound above.
+        server = make_server(host, port, closed_once_sent(app), threaded=True,
+                             request_handler=RedactingRequestHandler, fd=sock.fileno())
+    finally:
+        sock.close()
     url = (config.get("BASE_URL") or f"http://{host}:{port}") + "/"
-    print(f" * wsgiauth is running on {url} (Ctrl+C to stop)", flush=True)
-    run_simple(host, port, closed_once_sent(app), threaded=True, request_handler=RedactingRequestHandler)
+    # The one line with the URL (Werkzeug's own banner, log_startup, is not
+    # called: it would name 127.0.0.1, where passkeys do not work).
+    print(f" * wsgiauth is running on {url} (development server; Ctrl+C to stop)", flush=True)
+    server.serve_forever()  # returns on Ctrl+C, having closed the socket

@@ -1,5 +1,6 @@
 """Outgoing email: building messages and the backends chosen by WSGIAUTH_MAIL_URL."""
 
+import copy
 import email.policy
 import ipaddress
 import logging
@@ -35,6 +36,13 @@ _ADDRESS = re.compile(r"[^\s<>@:;,\"']+@")
 # '"\"\"..."' reached the owner with a Reply-To of no address at all, and
 # long non-ASCII names gained spaces. No header we write comes near 998.
 POLICY = email.policy.default.clone(max_line_length=998)
+# Bodies are encoded with lines of at most 76 characters, as RFC 2045 6.7
+# asks of quoted-printable (the email package's encoder takes its limit from
+# the policy, and its default of 78 is for headers).
+BODY_POLICY = POLICY.clone(max_line_length=76)
+# The same 998 octets bound a body line sent without a transfer encoding
+# (RFC 5322 2.1.1, RFC 5321 4.5.3.1.6).
+MAX_LINE_OCTETS = 998
 
 
 def address(name: str, email: str) -> str:
@@ -74,9 +82,31 @@ def build_message(*, mail_from, to, subject, body, message_id, date, reply_to=No
     message["Date"] = formatdate(date, usegmt=True)
     message["Message-ID"] = message_id
     # Quoted-printable keeps every line 7-bit and short, so any server
-    # relays it unchanged and the .eml files stay readable.
+    # relays it unchanged: 8bit would need the server's 8BITMIME (RFC 6152),
+    # which smtplib does not ask for. Mail programs decode it, links whole;
+    # the file backend, read as text, writes unwrapped() instead. Encoded
+    # under POLICY's 998, lines were up to 998 long, which strict servers and
+    # spam filters hold against a message (SpamAssassin's MIME_QP_LONG_LINE).
+    message.policy = BODY_POLICY
     message.set_content(body, charset="utf-8", cte="quoted-printable")
+    message.policy = POLICY  # for the headers, when the message is written out
     return message
+
+
+def unwrapped(message: EmailMessage) -> EmailMessage:
+    """Return a copy of a plain-text message with its body as written (7bit or 8bit), not quoted-printable.
+
+    For the .eml files a developer reads: quoted-printable breaks lines at
+    76 characters with a soft "=" break, so a reset link copied from the
+    file was cut short (issue 17). A body with a line over 998 octets, which
+    no protocol carries unencoded, is returned as it was.
+    """
+    text = message.get_content()
+    if any(len(line) > MAX_LINE_OCTETS for line in text.encode("utf-8").splitlines()):
+        return message
+    readable = copy.deepcopy(message)
+    readable.set_content(text, charset="utf-8", cte="7bit" if text.isascii() else "8bit")
+    return readable
 
 
 def describe_error(error: Exception) -> str:
@@ -118,7 +148,8 @@ class FileBackend:
         temporary = self.folder / ("." + name + ".tmp")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as file:
-            file.write(bytes(message))
+            # Not quoted-printable as over SMTP: links stay whole on one line.
+            file.write(bytes(unwrapped(message)))
         # Renamed only when complete: a reader never sees half a message.
         os.replace(temporary, path)
         log.info("Wrote mail to %s", path)
