@@ -1,0 +1,29 @@
+"""Forced colours (Windows high contrast): an error and an invalid field differ from a hint and a valid one."""
+
+import pytest
+
+from person import fill, submit
+
+pytestmark = pytest.mark.browser
+
+LOOK = """() => {
+  const style = (el, pseudo) => getComputedStyle(el, pseudo || null);
+  const invalid = document.querySelector('[aria-invalid="true"]');
+  const valid = document.querySelector('input:not([aria-invalid]):not([type="hidden"]):not([type="checkbox"])');
+  const error = document.querySelector('.error'), hint = document.querySelector('.hint');
+  return {invalid: style(invalid).borderTopWidth, valid: style(valid).borderTopWidth,
+          mark: style(error, '::before').content, hintMark: style(hint, '::before').content,
+          errorColour: style(error).color, hintColour: style(hint).color};
+}"""
+
+
+def test_an_error_and_an_invalid_field_are_told_apart_without_colour(new_page):
+    page = new_page(forced_colors="active")
+    page.goto("/signup")
+    fill(page, {"First name": "Ada", "Last name": "Lovelace", "Email": "not an address"})
+    submit(page, "Create account")
+    look = page.evaluate(LOOK)
+    # The theme paints error and hint alike; the sign and the border still differ.
+    assert look["errorColour"] == look["hintColour"], look
+    assert look["mark"].startswith('"⚠') and look["hintMark"] == "none", look
+    assert look["invalid"] == "3px" and look["valid"] != "3px", look
