@@ -15,9 +15,10 @@ from wsgiauth import DatabaseUnavailable, create_app
 from conftest import TEST_SECRET_KEY, AuthActions
 
 
-def wsgiauth(*args, database_url, stdin=""):
-    """Run `python -m wsgiauth ARGS` as a shell would; return the CompletedProcess."""
-    env = {**os.environ, "WSGIAUTH_DATABASE": database_url, "WSGIAUTH_PASSWORD_METHOD": "pbkdf2:sha256:1000"}
+def wsgiauth(*args, database_url, stdin="", env=None):
+    """Run `python -m wsgiauth ARGS` as a shell would (env: more variables); return the CompletedProcess."""
+    env = {**os.environ, "WSGIAUTH_DATABASE": database_url, "WSGIAUTH_PASSWORD_METHOD": "pbkdf2:sha256:1000",
+           **(env or {})}
     return subprocess.run([sys.executable, "-m", "wsgiauth", *args], env=env, input=stdin, capture_output=True,
                           text=True, timeout=60)
 

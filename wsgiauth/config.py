@@ -95,6 +95,9 @@ class Settings:
     # (https://app.example.org, http://example.org:8080). Only there, and on
     # our own pages, may the browser be sent after sign-in.
     FORWARD_AUTH_HOSTS: str = ""
+    # Check new passwords against the Pwned Passwords range API at this
+    # address (https://api.pwnedpasswords.com); empty: no check (passwords.py).
+    PWNED_PASSWORDS_URL: str = ""
     # Refuse to sign in accounts whose email address is not confirmed yet.
     REQUIRE_CONFIRMED_EMAIL: bool = False
     # What wsgiauth's own stderr handler lets through, and how it writes each
@@ -313,6 +316,9 @@ def _nonsense(settings: Settings):
     if settings.BASE_URL and not is_http_address(settings.BASE_URL, path_allowed=True):
         yield "BASE_URL", f"must look like https://example.org or https://example.org/accounts, " \
                           f"not {settings.BASE_URL!r}"
+    if settings.PWNED_PASSWORDS_URL and not is_http_address(settings.PWNED_PASSWORDS_URL, path_allowed=True):
+        yield "PWNED_PASSWORDS_URL", f"must look like https://api.pwnedpasswords.com, " \
+                                     f"not {settings.PWNED_PASSWORDS_URL!r}"
     yield from check_forward_auth_hosts(settings)
 
 

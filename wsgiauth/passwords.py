@@ -6,15 +6,23 @@ Williams). Its licence is in data/common-passwords.LICENSE, which must travel wi
 """
 
 import gzip
+import hashlib
+import http.client
 import importlib.resources
+import logging
+import re
 import secrets
 import unicodedata
+import urllib.request
+from typing import Optional
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
 # ASVS 2.1.2 asks to accept at least 64 characters; the cap bounds the work
 # one hash can be made to do.
 PASSWORD_MAX = 1024
+
+log = logging.getLogger("wsgiauth.passwords")
 
 
 def normalize(password: str) -> str:
@@ -94,3 +102,65 @@ def load_common(path=None) -> frozenset:
 def is_common(password: str, common: frozenset) -> bool:
     """Say whether password is on the common list (as loaded by load_common)."""
     return fold(password) in common
+
+
+# -- Breached passwords (ASVS 5.0 6.2.12) ---------------------------------
+
+BREACHED = "This password has appeared in a data breach. Please choose another."
+# Seconds to wait for the Pwned Passwords service on each network step;
+# after that the password is accepted (the service must not stop sign-ups).
+PWNED_TIMEOUT = 2.0
+# A real range answer is ~30 KiB (with padding); more than this is not one.
+PWNED_MAX_BYTES = 1024 * 1024
+RANGE_LINE = re.compile(r"([0-9A-F]{35}):(\d+)")
+
+
+def breached(settings, password: str) -> Optional[bool]:
+    """Say whether the Pwned Passwords range API knows password; None when the check is off or failed."""
+    # k-anonymity: only the first 5 hex characters of the SHA-1 leave the
+    # server; the service answers every suffix it knows under that prefix
+    # and the comparison happens here. The password is hashed in the form
+    # it is stored in (NFKC), as a full-width "ｐａｓｓｗｏｒｄ" is "password".
+    base = settings.PWNED_PASSWORDS_URL.strip().rstrip("/")
+    if not base:
+        return None
+    digest = hashlib.sha1(normalize(password).encode("utf-8")).hexdigest().upper()
+    prefix, suffix = digest[:5], digest[5:]
+    # Add-Padding: the answer is padded with random 0-count suffixes, so
+    # its size does not tell an eavesdropper on TLS which prefix was asked.
+    request = urllib.request.Request(f"{base}/range/{prefix}",
+                                     headers={"Add-Padding": "true", "User-Agent": "wsgiauth"})
+    try:
+        with urllib.request.urlopen(request, timeout=PWNED_TIMEOUT) as response:
+            if response.status != 200:
+                raise ValueError(f"status {response.status}")
+            body = response.read(PWNED_MAX_BYTES + 1)
+        if len(body) > PWNED_MAX_BYTES:
+            raise ValueError("answer too long")
+        counts = {}
+        for line in body.decode("ascii").splitlines():
+            match = RANGE_LINE.fullmatch(line.strip().upper())
+            if not match:
+                raise ValueError("not a range answer")
+            counts[match[1]] = int(match[2])
+        if not counts:
+            raise ValueError("empty answer")
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        # OSError covers URLError, HTTPError and timeouts. Accepted, not
+        # refused: the check is a second opinion, and an outage of someone
+        # else's service must not stop people choosing passwords. Neither
+        # the password nor its hash (nor the prefix) is logged.
+        reason = getattr(error, "reason", None) or error
+        log.warning("Pwned Passwords check failed (%s: %s); the new password was accepted without it",
+                    base, str(reason).replace(prefix, "?"))
+        return None
+    return counts.get(suffix, 0) > 0  # padding lines have a count of 0
+
+
+def refuse_breached(settings, password: str, errors: dict, field: str) -> dict:
+    """Put BREACHED into errors[field] when the Pwned Passwords check finds password; return errors."""
+    # The one call of every place a new password is chosen, after the
+    # form's own checks (pure functions in forms.py) have passed.
+    if not errors and breached(settings, password):
+        errors[field] = BREACHED
+    return errors

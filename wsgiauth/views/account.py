@@ -13,6 +13,7 @@ from werkzeug.wrappers import Response
 from .. import accounts, audit, letters, limits
 from ..db import IntegrityError
 from ..forms import typed, validate_delete, validate_email_change, validate_name, validate_password_change
+from ..passwords import refuse_breached
 from ..tokens import CHANGE_EMAIL, TAKEN, USED
 from .common import link_page
 
@@ -146,7 +147,7 @@ def account_password(app, request):
     # The current password was typed on the Confirm access page a few
     # minutes ago at most (routes.CONFIRMED; ASVS 4.0.3 2.1.6, 5.0 6.2.3).
     data, errors = validate_password_change(request.form, request.session.user, app.common_passwords)
-    if errors:
+    if refuse_breached(app.settings, data["new"], errors, "new_password"):
         return show(app, request, errors)
     user = app.db.one("account_by_uid", uid=request.session.user["uid"])
     pwdhash = app.passwords.hash(data["new"])

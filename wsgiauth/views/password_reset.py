@@ -2,6 +2,7 @@
 
 from .. import audit, letters, limits
 from ..forms import typed, validate_email_field, validate_password_reset
+from ..passwords import refuse_breached
 from ..tokens import RESET_PASSWORD, USED
 from .common import link_page
 
@@ -53,7 +54,7 @@ def reset(app, request, token):
     errors = {}
     if not problem and request.method == "POST":
         data, errors = validate_password_reset(request.form, user, app.common_passwords)
-        if not errors:
+        if not refuse_breached(app.settings, data["password"], errors, "password"):
             mail_id = set_new_password(app, request, user, data["password"])
             if mail_id:
                 return app.outbox.deliver_after(app.redirect_to(request, "signin"), mail_id)

@@ -5,6 +5,7 @@ from werkzeug.utils import redirect
 from .. import accounts, audit, client, factors, letters, limits, passkeys
 from ..db import IntegrityError
 from ..forms import typed, validate_code, validate_signin, validate_signup
+from ..passwords import refuse_breached
 from ..redirects import location, safe_next
 from ..sessions import hash_id
 
@@ -38,6 +39,8 @@ def signup(app, request):
             # Counted once the form is valid: only those attempts probe
             # emails or cost a hash. Over the limit: 429 (ASVS 2.2.1).
             limits.check(app, request, limits.SIGNUP_PER_IP)
+            errors = refuse_breached(app.settings, data["password"], errors, "password")
+        if not errors:
             errors, mail_id = create_account(app, request, data)
         if not errors:
             # With WSGIAUTH_REQUIRE_CONFIRMED_EMAIL the account may only sign
