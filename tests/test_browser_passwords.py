@@ -12,6 +12,7 @@ from person import ADA, fill, focused, page_problems, sign_in, submit, tab_to
 pytestmark = pytest.mark.browser
 
 SHOW = "button:Show password"
+ADVICE = " (15 characters or more make it strong)"
 COMMON = "This password is too common. Please choose another."
 
 
@@ -59,11 +60,14 @@ def test_v2_1_12_show_password_by_click_and_by_keyboard(page):
                                                                                            "password"]
     fill(page, {"Password": "correct horse"})
     assert field_state(page, "Password") == ("password", "false", "correct horse")
+    expect(button).to_have_text("Show password")
     button.click()
+    # The label and aria-pressed follow the state: a screen reader and a sighted person hear and see the same.
     assert field_state(page, "Password") == ("text", "true", "correct horse")
-    expect(page.get_by_role("button", name="Show password", pressed=True)).to_be_visible()
+    expect(page.get_by_role("button", name="Hide password", pressed=True)).to_be_visible()
     button.click()
     assert field_state(page, "Password") == ("password", "false", "correct horse")
+    expect(page.get_by_role("button", name="Show password", pressed=False)).to_be_visible()
 
     # By keyboard: Tab from the field lands on its toggle, with a visible focus ring.
     page.get_by_label("Password", exact=True).focus()
@@ -71,10 +75,13 @@ def test_v2_1_12_show_password_by_click_and_by_keyboard(page):
     assert focused(page)["name"] == SHOW and focused(page)["outline"]
     page.keyboard.press("Space")
     assert field_state(page, "Password") == ("text", "true", "correct horse")
+    assert focused(page)["name"] == "button:Hide password"  # focus stays on the button as its label changes
     page.keyboard.press("Enter")  # a type=button: toggles, never submits the form
     assert field_state(page, "Password") == ("password", "false", "correct horse")
+    assert focused(page)["name"] == SHOW
     expect(page).to_have_url("/signup")
-    assert page.get_by_label("Password", exact=True).get_attribute("autocomplete") == "new-password"
+    field = page.get_by_label("Password", exact=True)
+    assert (field.get_attribute("autocomplete"), field.get_attribute("minlength")) == ("new-password", "8")
     assert page_problems(page) == []
 
 
@@ -90,6 +97,7 @@ def test_v2_1_12_a_shown_password_is_masked_again_when_the_form_is_sent(page):
     page.get_by_role("button", name="Create account").click()
     assert page.evaluate("window.typeWhenSent") == "password"
     assert field_state(page, "Password") == ("password", "false", "correct horse")
+    expect(toggle_of(page, "Password")).to_have_text("Show password")
 
 
 def test_v2_1_8_the_meter_follows_what_a_person_types_and_never_blocks(page):
@@ -100,11 +108,13 @@ def test_v2_1_8_the_meter_follows_what_a_person_types_and_never_blocks(page):
     assert strength(page) == [None, ""]  # nothing to judge yet
     field.click()
     seen = []
-    for text in ["abc", "defgh", "1!", "ijklmn"]:  # 3, 8, 10 (three kinds), 16 characters
+    for text in ["abc", "defgh", "1!", "ijkl", "m"]:  # 3, 8, 10 (three kinds), 14, 15 characters
         page.keyboard.type(text)
         seen.append(strength(page))
-    assert seen == [[1, "Password strength: Too short"], [2, "Password strength: Weak"],
-                    [3, "Password strength: Fair"], [4, "Password strength: Strong"]]
+    # 8 is the minimum, 15 the recommendation (ASVS 5.0 6.2.1): only 15 or more is "Strong".
+    assert seen == [[1, "Password strength: Too short"], [2, "Password strength: Weak" + ADVICE],
+                    [3, "Password strength: Fair" + ADVICE], [3, "Password strength: Fair" + ADVICE],
+                    [4, "Password strength: Strong"]]
     for _ in range(20):
         page.keyboard.press("Backspace")
     assert strength(page) == [None, ""]
@@ -120,7 +130,7 @@ def test_v2_1_8_the_meter_follows_what_a_person_types_and_never_blocks(page):
 def test_v2_1_7_a_common_password_is_refused_whatever_the_meter_says(page):
     page.goto("/signup")
     fill(page, {**ADA, "Password": "Password123"})  # upper and lower case, digits: "Fair" by the rules
-    assert strength(page) == [3, "Password strength: Fair"]
+    assert strength(page) == [3, "Password strength: Fair" + ADVICE]
     submit(page, "Enter")
     expect(page).to_have_url("/signup")
     expect(page.locator("#password-error")).to_have_text(COMMON)
@@ -136,6 +146,9 @@ def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, li
     page = new_page()
     page.goto("/signin")
     assert toggles(page) == {"password": "Show password"} and meters(page) == []
+    # Password managers file the password under the email (autocomplete="username").
+    assert page.get_by_label("Email", exact=True).get_attribute("autocomplete") == "username"
+    assert page.get_by_label("Password", exact=True).get_attribute("minlength") is None  # not a new password
     assert page_problems(page) == []
     sign_in(page)
     page.goto("/account")
@@ -159,6 +172,12 @@ def test_every_password_field_has_a_toggle_and_each_new_one_a_meter(new_page, li
     page.goto(reset_path(page, live_server_process.folder))
     assert toggles(page) == {"password": "Show password", "password2": "Show password"}
     assert meters(page) == ["password"]
+    # The account the new password belongs to, for password managers, as on /account.
+    username = page.locator('form input[autocomplete="username"]')
+    assert (username.get_attribute("type"), username.input_value(), username.is_hidden()) == (
+        "email", "ada@example.com", True)
+    assert [page.get_by_label(label, exact=True).get_attribute("minlength")
+            for label in ("New password", "New password again")] == ["8", "8"]
     assert page_problems(page) == []
 
 
@@ -179,12 +198,21 @@ def test_sign_up_with_the_meter_and_a_shown_password_at_each_width(new_page, scr
     page = new_page(width=width)
     page.goto("/signup")
     fill(page, ADA)
-    assert strength(page) == [3, "Password strength: Fair"]
+    assert strength(page) == [3, "Password strength: Fair" + ADVICE]
     assert page_problems(page) == []  # nothing sideways at 375 px, every field labelled
     screenshot(page, "signup-meter")
     tab_to(page, SHOW)
     page.keyboard.press("Space")
     assert field_state(page, "Password") == ("text", "true", "correct horse")
+    expect(toggle_of(page, "Password")).to_have_text("Hide password")
+    # The button never squeezes the field: at 375 px only "Hide" is seen (its name stays
+    # "Hide password"), so the field keeps three quarters of the width for a long password.
+    expect(page.get_by_role("button", name="Hide password", pressed=True)).to_be_visible()
+    field = page.get_by_label("Password", exact=True).bounding_box()
+    box = page.locator(".password-input").bounding_box()
+    button = toggle_of(page, "Password").bounding_box()
+    assert button["y"] == field["y"] and field["width"] >= box["width"] * (0.75 if width == PHONE else 0.7)
+    assert page_problems(page) == []
     screenshot(page, "signup-password-shown")
 
 

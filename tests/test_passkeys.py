@@ -232,7 +232,7 @@ app = create_app({"DATABASE": sys.argv[1], "SECRET_KEY": "x" * 32, "BASE_URL": "
 client = Client(app)
 signin = client.get("/signin").get_data(as_text=True)
 print({"available": passkeys.AVAILABLE, "rp": app.passkeys, "signin": client.get("/signin").status_code,
-       "button": "passkey" in signin, "autocomplete": 'autocomplete="email"' in signin,
+       "button": "passkey" in signin, "autocomplete": 'autocomplete="username"' in signin,
        "options": client.post("/signin/passkey/options").status_code})
 """
 

@@ -77,6 +77,8 @@ def test_reset_from_the_emailed_link(ada, new_browser, smtp_server, query):
 
     form = stranger.client.get(link)
     assert form.status_code == 200 and "New password again" in page(form)
+    # For password managers: the account the new password belongs to.
+    assert '<input type="email" name="username" autocomplete="username" value="ada@example.com" hidden>' in page(form)
     assert form.headers["Referrer-Policy"] == "no-referrer"
     mismatch = choose(stranger, link, again="something else")
     assert mismatch.status_code == 200 and "The two passwords do not match." in page(mismatch)

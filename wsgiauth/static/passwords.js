@@ -7,8 +7,10 @@
 // Content-Security-Policy allows scripts from this site only, and no inline script.
 "use strict";
 
-const MIN_LENGTH = 8; // wsgiauth/forms.py: PASSWORD_MIN
+const MIN_LENGTH = 8; // wsgiauth/forms.py: PASSWORD_MIN (ASVS 5.0 6.2.1)
+const RECOMMENDED_LENGTH = 15; // ASVS 5.0 6.2.1: 15 or more recommended; only that long is "Strong"
 const LABELS = ["", "Too short", "Weak", "Fair", "Strong"];
+const ADVICE = " (" + RECOMMENDED_LENGTH + " characters or more make it strong)";
 
 // Score a password from 0 (empty) to 4 (strong), by its length and variety only.
 // A rough guide: the server also refuses common passwords and the user's own name or email.
@@ -17,10 +19,11 @@ function strength(password) {
   if (characters.length === 0) return 0;
   if (characters.length < MIN_LENGTH) return 1;
   const kinds = [/\p{Ll}/u, /\p{Lu}/u, /\p{N}/u, /[^\p{L}\p{N}]/u].filter((kind) => kind.test(password)).length;
-  let score = characters.length >= 16 ? 4 : characters.length >= 12 ? 3 : 2; // length counts most
-  if (kinds >= 3) score += 1; // e.g. letters, digits and symbols
+  // Length counts most; variety (e.g. letters, digits and symbols) helps a password
+  // shorter than recommended a little, but never up to "Strong".
+  let score = characters.length >= RECOMMENDED_LENGTH ? 4 : characters.length >= 12 || kinds >= 3 ? 3 : 2;
   if (new Set(characters).size <= characters.length / 2) score -= 1; // "aaaaaaaa", "abcdabcd"
-  return Math.min(4, Math.max(2, score));
+  return Math.max(2, score);
 }
 
 // Add the id of a new description to the field's aria-describedby (after its hint and error).
@@ -47,13 +50,18 @@ function addMeter(input) {
     meter.value = score;
     meter.hidden = score === 0;
     box.dataset.score = score; // the colour of the words (style.css)
-    words.textContent = score ? "Password strength: " + LABELS[score] : "";
+    words.textContent = score ? "Password strength: " + LABELS[score] + (score === 2 || score === 3 ? ADVICE : "") : "";
   });
 }
 
-// Show or hide the password of input, and say so on its button.
+// Show or hide the password of input; the button's label and aria-pressed follow.
 function reveal(input, button, shown) {
   input.type = shown ? "text" : "password";
+  // "Show password" / "Hide password"; at 375 px only the first word is seen (style.css).
+  const wide = document.createElement("span");
+  wide.className = "wide";
+  wide.textContent = " password";
+  button.replaceChildren(shown ? "Hide" : "Show", wide);
   button.setAttribute("aria-pressed", String(shown));
 }
 
@@ -62,9 +70,8 @@ function addToggle(input) {
   const button = document.createElement("button");
   button.type = "button"; // never submits the form
   button.className = "reveal";
-  button.textContent = "Show password"; // the label stays; aria-pressed says whether it is shown
   button.setAttribute("aria-controls", input.id);
-  button.setAttribute("aria-pressed", "false");
+  reveal(input, button, false); // "Show password", aria-pressed="false"
   button.addEventListener("click", () => reveal(input, button, input.type === "password"));
   input.after(button);
   // Shown as text, a password must not go to a spell-checking service (some send the

@@ -60,7 +60,7 @@ def reset(app, request, token):
                 return app.outbox.deliver_after(app.redirect_to(request, "signin"), mail_id)
             problem = USED  # the same link was used a moment ago (another tab)
     return link_page(app, request, "reset.html", problem, action=app.url_for(request, "reset", token=token),
-                     errors=errors)
+                     errors=errors, username=user["email"] if user else "")
 
 
 def set_new_password(app, request, user, password):
