@@ -118,8 +118,12 @@ def test_email_change_happens_when_the_link_to_the_new_address_is_opened(ada, ne
 
     again = new_browser().client.get(link_in(mail, "/account/email/"))
     assert again.status_code == 410 and "already been used" in page(again)
-    # The confirmation link of the old address is dead too (bound to it).
-    assert ada.client.get(old_address_link).status_code == 410
+    # The confirmation link of the old address is dead too (bound to it): a
+    # stranger is told so; Ada, signed in, that her address is confirmed.
+    assert new_browser().client.get(old_address_link).status_code == 410
+    mine = ada.client.get(old_address_link)
+    assert mine.status_code == 200 and "ada@newmail.example was confirmed before" in page(mine)
+    assert query("all_users_for_tests")[0]["email"] == "ada@newmail.example"
 
 
 @pytest.mark.parametrize("email, message", [

@@ -148,7 +148,7 @@ def test_the_whole_site_by_keyboard_alone(new_page):
     page.goto("/signout")  # reached by address only
     assert check_keyboard_page(page) == signed_in + ["button:Sign Out"] + FOOTER
     page.goto("/no-such-page")
-    assert check_keyboard_page(page) == signed_in + ["link:Go to the home page"] + FOOTER
+    assert check_keyboard_page(page) == signed_in + ["link:Go to the home page", "link:Your profile"] + FOOTER
 
 
 def activate_skip_link(page):
