@@ -5,6 +5,7 @@ import io
 import logging
 import re
 import time
+from types import MappingProxyType
 from urllib.parse import parse_qsl, urlsplit
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -29,13 +30,16 @@ from .outbox import Outbox
 from .passkeys import relying_party
 from .passwords import Passwords, load_common
 from .redirects import here, origin_of
-from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, VIEWS, url_map
+from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, SHOWN_AGAIN, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views import access
 from .views.pages import STATIC_DIR
 
 log = logging.getLogger("wsgiauth")
+
+# Shown above a form whose CSRF token had expired (WSGIAuth.show_form_again).
+FORM_EXPIRED = "This form had expired, so nothing was saved. Please check and send it again."
 
 # Methods that change state and therefore need a CSRF token.
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -67,6 +71,9 @@ class Request(BaseRequest):
 
     adapter = None  # werkzeug.routing.MapAdapter bound to this request
     session = None  # wsgiauth.sessions.Session
+    # What was typed into an expired form shown again (forms.typed, forms.refilled read it).
+    refill = MappingProxyType({})
+    expired = False  # True when this GET is an expired form shown again
 
     @cached_property
     def args(self):
@@ -253,6 +260,8 @@ class WSGIAuth:
             # the request cycle forgets them once the page is made.
             notices=self.notices.take(session) if session and status == 200 else [],
         )
+        if getattr(request, "expired", False):  # the gate's Request has no such attribute
+            context["notices"] = [FORM_EXPIRED, *context["notices"]]
         html = self.jinja.get_template(template).render(context)
         return Response(html, status=status, content_type="text/html; charset=utf-8")
 
@@ -295,7 +304,12 @@ class WSGIAuth:
             if endpoint == "static":  # files need no session
                 return VIEWS[endpoint](self, request, **values)
             self.load_session(request)
-            self.check_csrf(request)
+            try:
+                self.check_csrf(request)
+            except CSRFError:
+                if endpoint not in SHOWN_AGAIN:
+                    raise
+                endpoint = self.show_form_again(request, endpoint, values)
             if endpoint not in PUBLIC and not request.session.user:
                 # The sign-in gate, default deny (routes.PUBLIC): every page
                 # needs a signed-in user unless declared public, checked on
@@ -309,7 +323,13 @@ class WSGIAuth:
                 refusal = access.required(self, request, endpoint, self.confirmed_endpoints[endpoint])
                 if refusal is not None:
                     return refusal
-            return self.call_view(request, endpoint, values)
+            response = self.call_view(request, endpoint, values)
+            if request.expired and response.status_code == 200:
+                # 400, not 200: nothing was done with what was sent, and a
+                # script, a log or a monitor counting refused forms sees it
+                # as before; browsers show the page (with the form) all the same.
+                response.status_code = 400
+            return response
         except HTTPException as error:
             if error.code < 400:  # e.g. Werkzeug's redirect to the slash-ending URL
                 try:
@@ -320,6 +340,22 @@ class WSGIAuth:
                     # 500 (found by the fuzz test, issue 15). ASVS 5.0 1.2.1.
                     return self.error_page(request, BadRequest())
             return self.error_page(request, error)
+
+    def show_form_again(self, request, endpoint, values):
+        """Turn a POST whose CSRF token expired into the GET of its form's page; return that page's endpoint."""
+        # Issue 17: the page the form is on (routes.SHOWN_AGAIN), with what
+        # was typed into the fields that may be refilled (never a secret),
+        # a fresh token and the notice FORM_EXPIRED. The form's POST logic
+        # never runs: the request goes on as the page's GET, through the
+        # same gates (a session that is gone means signing in first).
+        page, fields = SHOWN_AGAIN[endpoint]
+        request.refill = {name: request.form.get(name, "") for name in fields}
+        request.expired = True
+        request.method = "GET"
+        request.url_rule = next(rule for rule in self.url_map.iter_rules(page) if "GET" in rule.methods)
+        # `next` after signing in or confirming access is the page, not the form's URL.
+        request.path = request.adapter.build(page, values)[len(request.root_path):]
+        return page
 
     def authorize(self, request, endpoint):
         """Raise NotInGroup (403) unless the signed-in user is in the group the endpoint needs, if any."""

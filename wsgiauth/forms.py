@@ -3,6 +3,7 @@
 import datetime
 import re
 import unicodedata
+from types import MappingProxyType
 
 from .accounts import GROUP_NAME, GROUP_NAME_RULE
 from .passwords import PASSWORD_MAX, is_common, normalize
@@ -36,12 +37,22 @@ _WORD_START = re.compile(r"(^|[\s\-'’])(\w)")
 # Lone surrogates (Cs) are no text at all (HTTP form data never decodes to
 # them, but a validator answers any string).
 _NOT_IN_A_LINE = frozenset({"Cc", "Zl", "Zp", "Cs"})
+_NOTHING = MappingProxyType({})
+
+
+def refilled(request):
+    """Return what was typed into an expired form shown again as a page (app.show_form_again), else {}."""
+    # getattr: a Request of another class (the gate's) has no such attribute.
+    return getattr(request, "refill", _NOTHING)
 
 
 def typed(request, *fields):
     """Return what the user typed into fields, to re-show the form (never a password)."""
     if request.method != "POST":
-        return dict.fromkeys(fields, "")  # nothing typed yet: no body to parse
+        # Nothing typed yet (no body to parse), or a form shown again after
+        # its token expired: what was typed into it (app.show_form_again).
+        refill = refilled(request)
+        return {field: refill.get(field, "") for field in fields}
     return {field: request.form.get(field, "") for field in fields}
 
 

@@ -137,6 +137,36 @@ CONFIRMED = {
 }
 
 
+# An expired form (issue 17): its CSRF token is too old, or the session
+# cookie that held it is gone. Instead of a dead-end 400, the dispatcher
+# shows the page the form is on again (its GET, with the URL's values),
+# with a fresh token, the notice app.FORM_EXPIRED, and what was typed into
+# the fields named here; the form's POST logic never runs. Never a
+# password, a code or any other secret: those are typed again. A form not
+# named here (the JSON of passkey ceremonies, the reset link's form, whose
+# token is in its URL) still gets the plain 400 page.
+SHOWN_AGAIN = {
+    "signup": ("signup", ("firstname", "lastname", "email")),
+    "signin": ("signin", ("email", "remember", "next")),
+    "signout": ("signout", ()),
+    "contact": ("contact", ("name", "email", "subject", "message")),
+    "forgot": ("forgot", ("email",)),
+    "confirm_new": ("confirm_new", ("email",)),
+    "account_name": ("account", ("firstname", "lastname")),
+    "account_email": ("account", ("email",)),
+    "account_password": ("account", ()),
+    "account_delete": ("account", ()),
+    "signout_others": ("security", ()),
+    "app_setup": ("security", ()),
+    "app_confirm": ("app_setup", ()),
+    "app_remove": ("security", ()),
+    "recovery_codes": ("security", ()),
+    "passkey_remove": ("security", ()),
+    **{endpoint: ("admin_user", ()) for endpoint in GROUP_ONLY if endpoint.startswith("admin_user_")},
+    "admin_user_group_add": ("admin_user", ("group",)),
+}
+
+
 def url_map() -> Map:
     """Return a new Map of every route."""
     return Map(

@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from .. import accounts, audit, letters, limits
 from ..db import IntegrityError
-from ..forms import typed, validate_delete, validate_email_change, validate_name, validate_password_change
+from ..forms import refilled, typed, validate_delete, validate_email_change, validate_name, validate_password_change
 from ..passwords import refuse_breached
 from ..tokens import CHANGE_EMAIL, TAKEN, USED
 from .common import link_page
@@ -33,7 +33,8 @@ def show(app, request, errors=None, form=None, status=200):
 
 def account(app, request):
     """Show the account settings: name, email, password, delete."""
-    return show(app, request)
+    # With what was typed into a form whose token expired (app.show_form_again).
+    return show(app, request, form=refilled(request))
 
 
 def account_data(app, request):

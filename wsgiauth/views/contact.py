@@ -3,7 +3,7 @@
 import logging
 
 from .. import limits
-from ..forms import typed, validate_contact
+from ..forms import refilled, typed, validate_contact
 from ..mailer import address
 
 log = logging.getLogger("wsgiauth.contact")
@@ -26,8 +26,8 @@ def contact(app, request):
         form = typed(request, *FIELDS)
     else:
         user = request.session.user
-        form = dict.fromkeys(FIELDS, "")
-        if user:
+        form = typed(request, *FIELDS)  # empty, or what an expired form held
+        if user and not refilled(request):
             form.update(name=f"{user['firstname']} {user['lastname']}", email=user["email"])
     return app.render(request, "contact.html", form=form, errors=errors, sent=False, honeypot=HONEYPOT)
 

@@ -4,7 +4,7 @@ from werkzeug.utils import redirect
 
 from .. import accounts, audit, client, factors, letters, limits, passkeys
 from ..db import IntegrityError
-from ..forms import typed, validate_code, validate_signin, validate_signup
+from ..forms import refilled, typed, validate_code, validate_signin, validate_signup
 from ..passwords import refuse_breached
 from ..redirects import location, safe_next
 from ..sessions import hash_id
@@ -89,7 +89,9 @@ def signin(app, request):
     """Show the sign-in form, or check the password and start a session."""
     # Where to go afterwards: a page of this site, or of an application
     # the operator listed for forward authentication; else the profile.
-    next_target = safe_next(request, request.values.get("next"), app.forward_auth_origins)
+    # (`next` of an expired sign-in form shown again comes from what it held.)
+    wanted = request.values.get("next", refilled(request).get("next"))
+    next_target = safe_next(request, wanted, app.forward_auth_origins)
     if request.session.user:
         return after_signin(app, request, next_target)
     errors, outcome, wait = {}, None, 0
