@@ -46,14 +46,27 @@ def confirm_new(app, request):
 
 
 def resend_to_user(app, request):
-    """Send the signed-in user a new link, at most once per 5 minutes (429 sooner)."""
+    """Send the signed-in user a new link, at most once per 5 minutes (sooner: back to the profile, told when)."""
     session = request.session
     if session.user["confirmed_at"]:
         app.db.transaction(lambda tx: app.notices.leave(tx, session, "Your email address is already confirmed."),
                            keep=[session])
         return app.redirect_to(request, "profile")
     user = app.db.one("account_by_uid", uid=session.user["uid"])
-    limits.check(app, request, limits.CONFIRM_MAIL, user=user)
+
+    def count(tx):
+        """Count the press; over the limit, leave the notice that says when to ask again; return the wait."""
+        wait = limits.hit(app, tx, request, limits.CONFIRM_MAIL, user=user)
+        if wait:
+            app.notices.leave(tx, session, limits.CONFIRM_MAIL.refusal_message(wait))
+        return wait
+
+    # Counted in a transaction of its own, as limits.check does, so the
+    # count stays whatever happens next. Too soon: not the 429 error page,
+    # whose only way on is home, but the profile the button is on, with a
+    # notice saying when a new link can be sent (issue 17).
+    if app.db.transaction(count, keep=[session]):
+        return app.redirect_to(request, "profile")
 
     def queue(tx):
         """Store the mail and leave the notice; return the outbox id."""
