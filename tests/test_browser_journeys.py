@@ -87,7 +87,7 @@ def test_sign_in_with_a_wrong_password_then_the_right_one(page, live_user):
     expect(page).to_have_url("/signin")
     expect(page.get_by_role("alert")).to_have_text("Invalid e-mail or password")
     assert typed_values(page, "Email", "Password") == {"Email": "ada@example.com", "Password": ""}
-    assert focused(page)["name"] == "field:Email"
+    assert focused(page)["name"] == "field:Password"  # the email is there: on with the password (issue 17)
     assert nav_names(page) == SIGNED_OUT_NAV
 
     fill(page, {"Password": "correct horse"})
