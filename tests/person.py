@@ -251,6 +251,18 @@ def try_sign_in(page, email, password):
     submit(page, "Enter")
 
 
+def mailed_url(base_url, message, prefix):
+    """Return the address of the link in message at base_url + prefix (e.g. "/reset/")."""
+    return base_url + link_in(message, prefix, base_url)
+
+
 def open_link(page, base_url, message, prefix):
     """Open the link in message at base_url + prefix, as a click in a mail program does; return the response."""
-    return page.goto(base_url + link_in(message, prefix, base_url))
+    url = mailed_url(base_url, message, prefix)
+    response = page.goto(url)
+    # ASVS 5.0 14.2.1: the browser followed the redirect that moved the token
+    # into a cookie; the address it shows (and keeps in its history) has none.
+    moved = response.request.redirected_from.response()
+    assert moved.status == 303 and moved.headers["referrer-policy"] == "no-referrer"
+    assert url.rsplit("/", 1)[1] not in page.url, page.url
+    return response

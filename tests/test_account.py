@@ -105,9 +105,8 @@ def test_email_change_happens_when_the_link_to_the_new_address_is_opened(ada, ne
     assert new_browser().signin(email="ada@newmail.example").status_code == 200
 
     clock.advance(3600)
-    opened = new_browser().client.get(link_in(mail, "/account/email/"))
+    opened = new_browser().open_link(link_in(mail, "/account/email/"))
     assert opened.status_code == 200 and "Your account now uses ada@newmail.example." in page(opened)
-    assert opened.headers["Referrer-Policy"] == "no-referrer"
     row = query("all_users_for_tests")[0]
     assert (row["email"], row["pending_email"], row["confirmed_at"]) == ("ada@newmail.example", None, clock())
     notice = mail_to(smtp_server, "ada@example.com", "Your email address has been changed")
@@ -116,12 +115,12 @@ def test_email_change_happens_when_the_link_to_the_new_address_is_opened(ada, ne
     assert new_browser().signin(email="ada@newmail.example").status_code == 303
     assert new_browser().signin(email="ada@example.com").status_code == 200
 
-    again = new_browser().client.get(link_in(mail, "/account/email/"))
+    again = new_browser().open_link(link_in(mail, "/account/email/"))
     assert again.status_code == 410 and "already been used" in page(again)
     # The confirmation link of the old address is dead too (bound to it): a
     # stranger is told so; Ada, signed in, that her address is confirmed.
-    assert new_browser().client.get(old_address_link).status_code == 410
-    mine = ada.client.get(old_address_link)
+    assert new_browser().open_link(old_address_link).status_code == 410
+    mine = ada.open_link(old_address_link)
     assert mine.status_code == 200 and "ada@newmail.example was confirmed before" in page(mine)
     assert query("all_users_for_tests")[0]["email"] == "ada@newmail.example"
 
@@ -145,8 +144,8 @@ def test_a_newer_email_change_replaces_the_older_link(ada, new_browser, smtp_ser
     ask_email_change(ada, "second@newmail.example")
     first = link_in(mail_to(smtp_server, "first@newmail.example", CHANGE_SUBJECT), "/account/email/")
     second = link_in(mail_to(smtp_server, "second@newmail.example", CHANGE_SUBJECT), "/account/email/")
-    assert new_browser().client.get(first).status_code == 410
-    assert new_browser().client.get(second).status_code == 200
+    assert new_browser().open_link(first).status_code == 410
+    assert new_browser().open_link(second).status_code == 200
     assert query("all_users_for_tests")[0]["email"] == "second@newmail.example"
 
 
@@ -154,7 +153,7 @@ def test_a_newer_email_change_replaces_the_older_link(ada, new_browser, smtp_ser
 def test_address_taken_before_the_link_is_opened(ada, new_browser, make_user, mail_app, smtp_server, query):
     ask_email_change(ada)
     make_user(mail_app, firstname="Eve", email="ada@newmail.example")
-    response = new_browser().client.get(link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT),
+    response = new_browser().open_link(link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT),
                                                 "/account/email/"))
     assert response.status_code == 409
     assert "That email address now belongs to another account" in page(response)
@@ -164,9 +163,9 @@ def test_address_taken_before_the_link_is_opened(ada, new_browser, make_user, ma
 def test_email_change_links_expire_and_refuse_tampering(ada, new_browser, smtp_server, clock):
     ask_email_change(ada)
     link = link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/")
-    assert new_browser().client.get(flip(link)).status_code == 400
+    assert new_browser().open_link(flip(link)).status_code == 400
     clock.advance(48 * 3600 + 1)
-    response = new_browser().client.get(link)
+    response = new_browser().open_link(link)
     assert response.status_code == 410 and "This link has expired" in page(response)
 
 
@@ -237,7 +236,7 @@ def test_delete_account(ada, new_browser, smtp_server, query):
         assert browser.get("/profile").status_code == 303
         assert ">Sign In<" in page(browser.get("/"))
     for link in links:  # every pending link died with the account
-        assert new_browser().client.get(link).status_code == 410, link
+        assert new_browser().open_link(link).status_code == 410, link
     assert new_browser().signin().status_code == 200
     # The address is free again.
     assert new_browser().signup().status_code == 303
@@ -263,3 +262,24 @@ def test_signed_out_notices_travel_in_a_signed_short_lived_cookie(ada, clock):
     late.set_cookie("wsgiauth-notice", cookie.value)
     clock.advance(301)
     assert "Your account has been deleted." not in page(late.get("/"))
+
+
+def test_the_email_change_link_acts_from_a_cookie_on_an_address_without_the_token(ada, new_browser, smtp_server,
+                                                                                  query):
+    """ASVS 5.0 14.2.1: /account/email/<token> only moves the token into a cookie; /account/email/link acts."""
+    ask_email_change(ada)
+    link = link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/")
+    browser = new_browser()
+    moved = browser.client.get(link)
+    assert (moved.status_code, moved.headers["Location"]) == (303, "/account/email/link")
+    assert query("all_users_for_tests")[0]["email"] == "ada@example.com"
+    (cookie,) = moved.headers.getlist("Set-Cookie")
+    assert cookie.startswith("wsgiauth-change-email=") and link.rsplit("/", 1)[1] not in cookie
+    assert "; HttpOnly" in cookie and "; Path=/account/email/link" in cookie and "; Max-Age=900" in cookie
+    assert new_browser().client.get("/account/email/link").status_code == 400  # no cookie: no link
+    assert query("all_users_for_tests")[0]["email"] == "ada@example.com"
+    done = browser.client.get("/account/email/link")
+    assert done.status_code == 200 and "Your account now uses ada@newmail.example." in page(done)
+    (expired,) = done.headers.getlist("Set-Cookie")
+    assert expired.startswith("wsgiauth-change-email=;") and "; Max-Age=0" in expired
+    assert browser.client.get("/account/email/link").status_code == 400

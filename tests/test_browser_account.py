@@ -13,6 +13,7 @@ from person import (
     field_errors,
     fill,
     form,
+    mailed_url,
     nav_names,
     open_link,
     page_problems,
@@ -66,8 +67,7 @@ def test_confirm_the_address_from_the_link_in_the_mail(page, new_page, smtp_serv
 
     mail = wait_for_mail(smtp_server, EMAIL, "Please confirm your email address")
     response = open_link(page, live_server, mail, "/confirm/")
-    assert response.status == 200
-    assert response.headers["referrer-policy"] == "no-referrer"
+    assert response.status == 200 and page.url == live_server + "/confirm/link"
     expect(heading(page)).to_have_text("Email address confirmed")
     expect(notice(page)).to_have_text(f"Thank you: {EMAIL} is confirmed.")
     page.get_by_role("link", name="Go to your profile").click()
@@ -76,14 +76,14 @@ def test_confirm_the_address_from_the_link_in_the_mail(page, new_page, smtp_serv
     expect(page.get_by_text("not confirmed")).to_have_count(0)
 
     # The same link again, signed in: said plainly, with the way on (issue 17).
-    assert page.goto(response.url).status == 200
+    assert open_link(page, live_server, mail, "/confirm/").status == 200
     expect(heading(page)).to_have_text("Your email address is already confirmed")
     page.get_by_role("link", name="Go to your profile").click()
     expect(page).to_have_url("/profile")
 
     # Opened where nobody is signed in, the page asks for the address.
     stranger = new_page()
-    assert stranger.goto(response.url).status == 410
+    assert open_link(stranger, live_server, mail, "/confirm/").status == 410
     fill(stranger, {"Email": EMAIL})
     submit(stranger, "Enter")
     expect(stranger).to_have_url("/signin")
@@ -92,7 +92,7 @@ def test_confirm_the_address_from_the_link_in_the_mail(page, new_page, smtp_serv
     assert len(smtp_server.messages) == 1  # confirmed already: no second link
 
 
-def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server, live_server, live_user):
+def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, new_page, smtp_server, live_server, live_user):
     live_user()
     page.goto("/signin")
     page.get_by_role("link", name="Forgot your password?").click()
@@ -108,8 +108,15 @@ def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server,
     expect(notice(page)).to_have_text(FORGOT_ANSWER)
 
     mail = wait_for_mail(smtp_server, EMAIL, "Reset your password")
-    response = open_link(page, live_server, mail, "/reset/")
-    assert response.headers["referrer-policy"] == "no-referrer"
+    open_link(page, live_server, mail, "/reset/")
+    expect(page).to_have_url("/reset")
+    # The token is in a cookie only this page gets, out of reach of scripts.
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "wsgiauth-reset-password"]
+    assert (cookie["path"], cookie["httpOnly"], cookie["sameSite"]) == ("/reset", True, "Lax")
+    # Another browser, without it, is told the link does not work.
+    elsewhere = new_page()
+    assert elsewhere.goto("/reset").status == 400
+    expect(elsewhere.get_by_text("This link is not valid")).to_be_visible()
     expect(heading(page)).to_have_text("Choose a new password")
     fill(page, {"New password": NEW_PASSWORD, "New password again": NEW_PASSWORD.upper()})
     submit(page, "Enter")
@@ -123,6 +130,7 @@ def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server,
     submit(page, "Change password")
     expect(page).to_have_url("/signin")
     expect(notice(page)).to_have_text("Your password has been changed. Please sign in.")
+    assert [c for c in page.context.cookies() if c["name"] == "wsgiauth-reset-password"] == []  # used up
     wait_for_mail(smtp_server, EMAIL, "Your password has been changed")
 
     try_sign_in(page, EMAIL, PASSWORD)
@@ -130,7 +138,7 @@ def test_reset_a_forgotten_password_from_the_link_in_the_mail(page, smtp_server,
     try_sign_in(page, EMAIL, NEW_PASSWORD)
     expect(page).to_have_url("/profile")
 
-    assert page.goto(response.url).status == 410
+    assert open_link(page, live_server, mail, "/reset/").status == 410
     expect(page.get_by_text("This link has already been used")).to_be_visible()
     expect(page.get_by_label("New password")).to_have_count(0)
     expect(page.get_by_role("link", name="Send me a new link")).to_be_visible()
@@ -246,8 +254,9 @@ def every_account_page(page, smtp_server, live_server):
     yield "forgot-sent", True
 
     sign_up(page)
-    confirm = open_link(page, live_server, wait_for_mail(smtp_server, EMAIL, "Please confirm your email address"),
-                        "/confirm/").url
+    mail = wait_for_mail(smtp_server, EMAIL, "Please confirm your email address")
+    open_link(page, live_server, mail, "/confirm/")
+    confirm = mailed_url(live_server, mail, "/confirm/")
     yield "confirm", True
     page.goto(confirm)
     yield "confirm-used", True
@@ -275,8 +284,9 @@ def every_account_page(page, smtp_server, live_server):
     fill(page, {"New email address": NEW_EMAIL}, within=form(page, "Email address"))
     submit(page, "Change email address")
     yield "account-notice", False
-    change = open_link(page, live_server, wait_for_mail(smtp_server, NEW_EMAIL, "Confirm your new email address"),
-                       "/account/email/").url
+    mail = wait_for_mail(smtp_server, NEW_EMAIL, "Confirm your new email address")
+    open_link(page, live_server, mail, "/account/email/")
+    change = mailed_url(live_server, mail, "/account/email/")
     yield "email-changed", True
     page.goto(change)
     yield "email-change-used", True
@@ -287,7 +297,9 @@ def every_account_page(page, smtp_server, live_server):
     page.goto("/forgot")
     fill(page, {"Email": NEW_EMAIL})
     submit(page, "Enter")
-    reset = open_link(page, live_server, wait_for_mail(smtp_server, NEW_EMAIL, "Reset your password"), "/reset/").url
+    mail = wait_for_mail(smtp_server, NEW_EMAIL, "Reset your password")
+    open_link(page, live_server, mail, "/reset/")
+    reset = mailed_url(live_server, mail, "/reset/")
     yield "reset", True
     fill(page, {"New password": NEW_PASSWORD, "New password again": "something else"})
     submit(page, "Enter")

@@ -61,10 +61,9 @@ def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, 
     again = page(ada.client.get("/profile"))
     assert "Welcome, Ada!" not in again and NOT_CONFIRMED in again  # a notice is shown once
 
-    response = ada.client.get(confirmation_link(smtp_server))
+    response = ada.open_link(confirmation_link(smtp_server))
     assert response.status_code == 200
     assert "Thank you: ada@example.com is confirmed." in page(response)
-    assert response.headers["Referrer-Policy"] == "no-referrer"
     assert query("all_users_for_tests")[0]["confirmed_at"] == clock()
     assert NOT_CONFIRMED not in page(ada.client.get("/profile"))
 
@@ -73,8 +72,8 @@ def test_signup_mails_a_link_that_confirms_the_address(ada, smtp_server, query, 
 def test_link_works_in_any_browser_and_only_once(ada, new_browser, smtp_server, query):
     link = confirmation_link(smtp_server)
     elsewhere = new_browser()  # opened on the phone, signed out
-    assert elsewhere.client.get(link).status_code == 200
-    again = elsewhere.client.get(link)
+    assert elsewhere.open_link(link).status_code == 200
+    again = elsewhere.open_link(link)
     assert again.status_code == 410
     assert "This confirmation link has already been used" in page(again)
     # The page offers a new link: an email field for a signed-out browser.
@@ -82,15 +81,15 @@ def test_link_works_in_any_browser_and_only_once(ada, new_browser, smtp_server, 
     assert query("all_users_for_tests")[0]["confirmed_at"] is not None
     # Opened again where Ada is signed in, her address confirmed: said so
     # plainly (issue 17), no dead end and no offer of a link she does not need.
-    mine = ada.client.get(link)
+    mine = ada.open_link(link)
     assert mine.status_code == 200 and "<h1>Your email address is already confirmed</h1>" in page(mine)
-    assert 'name="email"' not in page(mine) and mine.headers["Referrer-Policy"] == "no-referrer"
+    assert 'name="email"' not in page(mine)
 
 
 def test_link_expires_after_48_hours(ada, smtp_server, query, clock):
     link = confirmation_link(smtp_server)
     clock.advance(48 * 3600 + 1)
-    response = ada.client.get(link)
+    response = ada.open_link(link)
     assert response.status_code == 410
     assert "This confirmation link has expired" in page(response)
     assert ">Send a new link</button>" in page(response)  # signed in: one button
@@ -100,7 +99,7 @@ def test_link_expires_after_48_hours(ada, smtp_server, query, clock):
 def test_link_still_works_at_48_hours(ada, smtp_server, clock):
     link = confirmation_link(smtp_server)
     clock.advance(48 * 3600)
-    assert ada.client.get(link).status_code == 200
+    assert ada.open_link(link).status_code == 200
 
 
 def test_tampered_and_forged_links_are_refused(ada, new_browser, smtp_server, query, mail_app):
@@ -114,7 +113,7 @@ def test_tampered_and_forged_links_are_refused(ada, new_browser, smtp_server, qu
     reset_token = mail_app.tokens.make(RESET_PASSWORD, mail_app.db.one("account_by_uid", uid=bob_uid))
     for bad in (flip(link), link[:-5], f"/confirm/{forged}.{timestamp}.{signature}", "/confirm/x",
                 "/confirm/" + "A" * 2000, f"/confirm/{reset_token}"):
-        response = ada.client.get(bad)
+        response = ada.open_link(bad)
         assert response.status_code == 400, bad
         assert "This confirmation link is not valid" in page(response)
     assert [row["confirmed_at"] for row in query("all_users_for_tests")] == [None, None]
@@ -124,7 +123,7 @@ def test_tampered_and_forged_links_are_refused(ada, new_browser, smtp_server, qu
 def test_opening_someone_elses_link_confirms_them_not_you(ada, new_browser, smtp_server, query):
     bob = new_browser()
     bob.signup(firstname="Bob", email="bob@example.com")
-    assert bob.client.get(confirmation_link(smtp_server, "ada@example.com")).status_code == 200
+    assert bob.open_link(confirmation_link(smtp_server, "ada@example.com")).status_code == 200
     confirmed = {row["email"]: row["confirmed_at"] for row in query("all_users_for_tests")}
     assert confirmed["ada@example.com"] is not None and confirmed["bob@example.com"] is None
     assert NOT_CONFIRMED in page(bob.client.get("/profile"))
@@ -153,15 +152,15 @@ def test_send_the_link_again_at_most_once_per_5_minutes(ada, smtp_server, clock,
     # Both links are good until one is used (both are for this address).
     first, second = (link_in(m, "/confirm/") for m in smtp_server.messages)
     assert first != second
-    assert ada.client.get(second).status_code == 200
+    assert ada.open_link(second).status_code == 200
     # The first is used up now: refused, and Ada, signed in, is told her address is confirmed.
-    used = ada.client.get(first)
+    used = ada.open_link(first)
     assert used.status_code == 200 and "Your email address is already confirmed" in page(used)
     assert query("all_users_for_tests")[0]["confirmed_at"] == clock()
 
 
 def test_confirmed_user_pressing_send_again_is_told_so(ada, smtp_server):
-    ada.client.get(confirmation_link(smtp_server))
+    ada.open_link(confirmation_link(smtp_server))
     response = ada.post_form("/confirm", {})
     assert response.status_code == 303
     assert "Your email address is already confirmed." in page(ada.client.get("/profile"))
@@ -209,5 +208,33 @@ def test_required_confirmation_refuses_sign_in_and_offers_a_new_link(strict_app,
     token = csrf_token_in(page(refused))
     browser.client.post("/confirm", data={"csrf_token": token, "email": "ada@example.com"})
     assert len(smtp_server.messages) == 2
-    assert browser.client.get(link_in(smtp_server.messages[1], "/confirm/")).status_code == 200
+    assert browser.open_link(link_in(smtp_server.messages[1], "/confirm/")).status_code == 200
     assert browser.signin().headers["Location"] == "/profile"
+
+
+@pytest.mark.both_databases
+def test_the_link_confirms_from_a_cookie_on_an_address_without_the_token(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 14.2.1: /confirm/<token> only moves the token into a cookie; /confirm/link confirms, once."""
+    link = confirmation_link(smtp_server)
+    token = link.rsplit("/", 1)[1]
+    phone = new_browser()
+    moved = phone.client.get(link)
+    assert (moved.status_code, moved.headers["Location"]) == (303, "/confirm/link")
+    assert query("all_users_for_tests")[0]["confirmed_at"] is None  # nothing happens before the redirect
+    (cookie,) = moved.headers.getlist("Set-Cookie")
+    assert cookie.startswith("wsgiauth-confirm-email=") and token not in cookie
+    assert "; HttpOnly" in cookie and "; SameSite=Lax" in cookie and "; Path=/confirm/link" in cookie
+    assert "; Max-Age=900" in cookie
+    # A browser that did not open the link gets "does not work", and confirms nothing.
+    other = new_browser().client.get("/confirm/link")
+    assert other.status_code == 400 and "This confirmation link is not valid" in page(other)
+    assert query("all_users_for_tests")[0]["confirmed_at"] is None
+    done = phone.client.get("/confirm/link")
+    assert done.status_code == 200 and "Thank you: ada@example.com is confirmed." in page(done)
+    assert query("all_users_for_tests")[0]["confirmed_at"] is not None
+    (expired,) = done.headers.getlist("Set-Cookie")
+    assert expired.startswith("wsgiauth-confirm-email=;") and "; Max-Age=0" in expired
+    # Reloaded: no cookie, so no link; where Ada is signed in she is told her address is confirmed.
+    assert phone.client.get("/confirm/link").status_code == 400
+    mine = ada.client.get("/confirm/link")
+    assert mine.status_code == 200 and "Your email address is already confirmed" in page(mine)

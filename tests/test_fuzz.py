@@ -422,9 +422,12 @@ RAW_COOKIES = ["", "=" * 5000, 'wsgiauth="unclosed', "wsgiauth=a; wsgiauth=b", "
 
 
 def cookie_pieces(rnd) -> list:
-    """Return (name, value) cookies: the session or notice cookie's name or any, with a known, damaged or odd value."""
-    return [(rnd.choice([Known("cookie_name"), Known("notice_cookie_name"), random_text(rnd, 8)]),
+    """Return (name, value) cookies: the session, notice or reset link cookie's name or any, with a known, damaged
+    or odd value."""
+    return [(rnd.choice([Known("cookie_name"), Known("notice_cookie_name"), Known("link_cookie_name"),
+                         random_text(rnd, 8)]),
              rnd.choice([Known("cookie", damage(rnd)), Known("cookie_other", damage(rnd)), Known("notice", damage(rnd)),
+                         Known("link_cookie", damage(rnd)),
                          "".join(chr(rnd.randrange(256)) for _ in range(rnd.randrange(60)))]))
             for _ in range(rnd.randrange(1, 4))]
 
@@ -545,6 +548,10 @@ class Browser:
             text = self.jar.get(sessions.cookie_name, "")
         elif value.name == "notice":
             text = self.jar.get(sessions.notice_cookie_name, "")
+        elif value.name == "link_cookie_name":  # where /reset/<token> put its token (views/common.py)
+            text = sessions.link_cookie_name(RESET_PASSWORD)
+        elif value.name == "link_cookie":
+            text = self.jar.get(sessions.link_cookie_name(RESET_PASSWORD), "")
         else:
             text = self.secrets.get(value.name, "")
         return damaged(text, value.damage)

@@ -348,7 +348,7 @@ def test_eml_files_keep_a_reset_link_on_one_line_and_it_works(make_app, make_use
     mail = read_eml(path)
     assert mail["Content-Transfer-Encoding"] in ("7bit", "8bit")
     assert url in mail.get_content()  # the same link a mail program shows
-    page = browser.client.get(urlsplit(url).path)
+    page = browser.open_link(urlsplit(url).path)
     assert page.status_code == 200 and 'name="password2"' in page.get_data(as_text=True)
 
 

@@ -7,6 +7,9 @@ import re
 import pytest
 from helpers import csrf_token_in
 from test_confirm import flip, mailed_link
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.test import Client
+from werkzeug.wrappers import Response
 
 from conftest import ClosingClient
 from smtpserver import link_in, mail_to, text
@@ -33,9 +36,12 @@ def reset_link(smtp_server, n=0):
 
 
 def choose(browser, link, password="a brand new password", again=None, form_path=None):
-    """Post the new password (twice) on the reset page (token from form_path if given); return the response."""
-    return browser.post_form(link, {"password": password, "password2": password if again is None else again},
-                             form_path=form_path)
+    """Open the link, post the new password (twice) on the page it leads to (token from form_path if given)."""
+    opened = browser.open_link(link)
+    form = page(browser.client.get(form_path) if form_path else opened)
+    return browser.client.post("/reset", data={"password": password,
+                                               "password2": password if again is None else again,
+                                               "csrf_token": csrf_token_in(form)})
 
 
 def test_signin_page_links_to_forgot(client):
@@ -75,14 +81,13 @@ def test_reset_from_the_emailed_link(ada, new_browser, smtp_server, query):
     assert "Hello Ada," in text(mail) and "within 1 hour" in text(mail)
     link = reset_link(smtp_server)
 
-    form = stranger.client.get(link)
+    form = stranger.open_link(link)  # the token is now in a cookie, not the address
     assert form.status_code == 200 and "New password again" in page(form)
     # For password managers: the account the new password belongs to.
     assert '<input type="email" name="username" autocomplete="username" value="ada@example.com" hidden>' in page(form)
-    assert form.headers["Referrer-Policy"] == "no-referrer"
+    assert 'action="/reset"' in page(form)
     mismatch = choose(stranger, link, again="something else")
     assert mismatch.status_code == 200 and "The two passwords do not match." in page(mismatch)
-    assert mismatch.headers["Referrer-Policy"] == "no-referrer"
     assert "Password must be at least 8 characters." in page(choose(stranger, link, "short"))
     before = query("all_users_for_tests")[0]["pwdhash"]
 
@@ -100,7 +105,7 @@ def test_reset_from_the_emailed_link(ada, new_browser, smtp_server, query):
 
     assert stranger.signin().status_code == 200  # the old password
     assert stranger.signin(password="a brand new password").headers["Location"] == "/profile"
-    used = stranger.client.get(link)
+    used = stranger.open_link(link)
     assert used.status_code == 410 and "This link has already been used" in page(used)
     assert 'href="/forgot"' in page(used)
 
@@ -109,10 +114,10 @@ def test_link_expires_after_an_hour(ada, new_browser, smtp_server, clock, query)
     ask(new_browser())
     link = reset_link(smtp_server)
     clock.advance(3600)
-    assert new_browser().client.get(link).status_code == 200
+    assert new_browser().open_link(link).status_code == 200
     clock.advance(1)
     browser = new_browser()
-    assert browser.client.get(link).status_code == 410
+    assert browser.open_link(link).status_code == 410
     before = query("all_users_for_tests")[0]["pwdhash"]
     response = choose(browser, link, form_path="/forgot")  # the page has no form to take a token from
     assert response.status_code == 410 and "This link has expired" in page(response)
@@ -131,7 +136,7 @@ def test_a_password_change_kills_older_links(ada, new_browser, smtp_server):
     ada.signin(password="a brand new password")
     ada.post_form("/account/password", {"new_password": "yet another password",
                                         "new_password2": "yet another password"}, form_path="/account")
-    assert new_browser().client.get(third).status_code == 410
+    assert new_browser().open_link(third).status_code == 410
 
 
 def test_tampered_and_foreign_links_are_refused(ada, new_browser, smtp_server, query):
@@ -142,10 +147,9 @@ def test_tampered_and_foreign_links_are_refused(ada, new_browser, smtp_server, q
     for bad in (flip(link), link[:-3],
                 "/reset/" + confirm_link.rsplit("/", 1)[1], "/reset/nonsense"):
         browser = new_browser()
-        assert browser.client.get(bad).status_code == 400, bad
+        assert browser.open_link(bad).status_code == 400, bad
         response = choose(browser, bad, form_path="/forgot")
         assert response.status_code == 400 and "This link is not valid" in page(response)
-        assert response.headers["Referrer-Policy"] == "no-referrer"
     assert query("all_users_for_tests")[0]["pwdhash"] == before
 
 
@@ -196,3 +200,81 @@ def test_without_base_url_development_links_follow_the_request(make_app, tmp_pat
     (eml,) = (tmp_path / "outbox").glob("*.eml")
     mail = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert "http://127.0.0.1:5000/confirm/" in text(mail)
+
+
+# -- ASVS 5.0 14.2.1: the token leaves the address on first use ------------------
+
+def link_cookie(response, name="wsgiauth-reset-password"):
+    """Return the one Set-Cookie header of the reset link's cookie in a response."""
+    (header,) = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(name + "=")]
+    return header
+
+
+def new_password_form(password="a brand new password"):
+    """Return the fields of the reset form, without its CSRF token."""
+    return {"password": password, "password2": password}
+
+
+@pytest.mark.both_databases
+def test_the_token_moves_to_a_cookie_only_the_reset_page_gets(ada, new_browser, smtp_server, query):
+    ask(new_browser())
+    link = reset_link(smtp_server)
+    token = link.rsplit("/", 1)[1]
+    browser = new_browser()
+    moved = browser.client.get(link)
+    # The address the browser shows (and keeps in its history) has no token.
+    assert (moved.status_code, moved.headers["Location"]) == (303, "/reset")
+    cookie = link_cookie(moved)
+    attributes = {part.strip().split("=")[0] for part in cookie.split(";")[1:]}
+    assert attributes == {"HttpOnly", "SameSite", "Path", "Max-Age", "Expires"}, cookie
+    assert "; Path=/reset" in cookie and "; Max-Age=900" in cookie and "; SameSite=Lax" in cookie
+    assert token not in str(moved.headers) + page(moved)
+    # The page works from the cookie, and its form posts to the same token-free URL.
+    form = browser.client.get("/reset")
+    assert form.status_code == 200 and 'action="/reset"' in page(form) and token not in page(form)
+    # A second browser, without the cookie, is told the link does not work, and changes nothing.
+    before = query("all_users_for_tests")[0]["pwdhash"]
+    other = new_browser()
+    refused = other.client.get("/reset")
+    assert refused.status_code == 400 and "This link is not valid" in page(refused)
+    posted = other.client.post("/reset", data={**new_password_form(),
+                                               "csrf_token": csrf_token_in(page(other.client.get("/forgot")))})
+    assert posted.status_code == 400 and query("all_users_for_tests")[0]["pwdhash"] == before
+    # Used: the cookie is expired with the redirect to sign-in, and the page no longer works.
+    done = browser.client.post("/reset", data={**new_password_form(), "csrf_token": csrf_token_in(page(form))})
+    assert (done.status_code, done.headers["Location"]) == (303, "/signin")
+    expired = link_cookie(done)
+    assert "; Max-Age=0" in expired and "; Path=/reset" in expired and "; HttpOnly" in expired
+    assert browser.client.get("/reset").status_code == 400
+    assert query("all_users_for_tests")[0]["pwdhash"] != before
+
+
+def test_the_cookie_lasts_15_minutes_and_a_forged_one_is_refused(ada, new_browser, smtp_server, clock, mail_app):
+    ask(new_browser())
+    link = reset_link(smtp_server)
+    browser = new_browser()
+    browser.client.get(link)
+    clock.advance(900)
+    assert browser.client.get("/reset").status_code == 200
+    clock.advance(1)
+    assert browser.client.get("/reset").status_code == 400  # the link itself still works for 1 hour
+    assert browser.open_link(link).status_code == 200
+    # The token itself is no cookie: it is signed for another purpose (its own salt).
+    forger = new_browser()
+    forger.client.set_cookie("wsgiauth-reset-password", link.rsplit("/", 1)[1], path="/reset")
+    assert forger.client.get("/reset").status_code == 400
+
+
+def test_with_secure_cookies_the_link_cookie_is_secure_and_prefixed(make_app):
+    client = ClosingClient(make_app(SECURE_COOKIES=True))
+    moved = client.get("/confirm/some-token", base_url="https://localhost")
+    assert moved.headers["Location"] == "/confirm/link"
+    cookie = link_cookie(moved, "__Secure-wsgiauth-confirm-email")
+    assert "; Secure" in cookie and "; Path=/confirm/link" in cookie and "; HttpOnly" in cookie
+
+
+def test_the_link_cookie_is_path_limited_under_a_mount_too(app):
+    client = Client(DispatcherMiddleware(Response("the bigger app"), {"/auth": app}))
+    moved = client.get("/auth/account/email/some-token")
+    assert moved.headers["Location"] == "/auth/account/email/link"
+    assert "; Path=/auth/account/email/link" in link_cookie(moved, "wsgiauth-change-email")

@@ -3,10 +3,11 @@
 import hashlib
 import secrets
 
-from itsdangerous import BadSignature, Signer
+from itsdangerous import BadData, BadSignature, Signer
 
 from . import client
 from .accounts import group_names
+from .tokens import timed_serializer
 
 # 32 random bytes = 256 bits, well above the 64 bits ASVS 3.2.2 asks for.
 SESSION_ID_BYTES = 32
@@ -15,6 +16,9 @@ SESSION_ID_BYTES = 32
 LAST_SEEN_EVERY = 60
 # The notice cookie (notices.py) lives this long.
 NOTICE_COOKIE_SECONDS = 300
+# A token from an email link, moved from the address into a cookie (ASVS 5.0
+# 14.2.1, views/common.py), lives this long: enough to choose a password.
+LINK_COOKIE_SECONDS = 900
 
 
 class Session:
@@ -49,6 +53,9 @@ class Session:
         self.notices_shown = False
         self.new_notice_cookie = None
         self.drop_notice_cookie = False
+        # Link cookies to set or expire: (purpose, signed token or None to
+        # expire it, the path of the page that reads it).
+        self.link_cookies = []
 
 
 def hash_id(sid: str) -> str:
@@ -99,6 +106,10 @@ class SessionStore:
         keys = settings.signing_keys
         self._cookie_signer = Signer(keys, salt="wsgiauth.session-cookie", digest_method=hashlib.sha256)
         self._csrf_signer = Signer(keys, salt="wsgiauth.csrf-token", digest_method=hashlib.sha256)
+        self._keys = keys
+        # A link cookie is Path-limited, which the __Host- prefix forbids;
+        # __Secure- still makes browsers refuse it without Secure.
+        self._link_prefix = "__Secure-" if self.secure else ""
 
     def live(self, now: int) -> dict:
         """Return the query parameters that tell a live session from an expired or idle one."""
@@ -203,6 +214,31 @@ class SessionStore:
         # Sheet). The token changes at sign-in because the id does.
         return bool(token) and self._csrf_signer.verify_signature(session.sid, token)
 
+    def link_cookie_name(self, purpose) -> str:
+        """Return the name of the cookie holding a token of this purpose: wsgiauth-reset-password, ..."""
+        return self._link_prefix + purpose.salt.replace(".", "-")
+
+    def _link_serializer(self, purpose):
+        """Return the serializer of purpose's link cookie: its own salt, so a cookie is never a token."""
+        return timed_serializer(self._keys, purpose.salt + ".cookie", self.now)
+
+    def keep_link_token(self, session: Session, purpose, token: str, path: str) -> None:
+        """Have save() put token in a short-lived signed cookie sent only to path."""
+        session.link_cookies.append((purpose, self._link_serializer(purpose).dumps(token), path))
+
+    def drop_link_token(self, session: Session, purpose, path: str) -> None:
+        """Have save() expire the cookie of purpose's token (the link has done its work)."""
+        session.link_cookies.append((purpose, None, path))
+
+    def link_token(self, request, purpose) -> str:
+        """Return the token this browser's link cookie of purpose holds, or "" (none, stale or forged)."""
+        raw = request.cookies.get(self.link_cookie_name(purpose))
+        try:
+            token = self._link_serializer(purpose).loads(raw, max_age=LINK_COOKIE_SECONDS) if raw else ""
+        except BadData:
+            return ""
+        return token if isinstance(token, str) else ""
+
     def save(self, request, response, session: Session) -> None:
         """Set or expire the cookies on the response as the session requires: the one place that decides them."""
         if session.ended:
@@ -223,3 +259,14 @@ class SessionStore:
         elif session.drop_notice_cookie:
             response.delete_cookie(self.notice_cookie_name, path="/", secure=self.secure, httponly=True,
                                    samesite="Lax")
+        for purpose, value, path in session.link_cookies:
+            # Sent only to the one page that reads it (Path), never to
+            # scripts (HttpOnly), nor with a cross-site POST (SameSite=Lax).
+            # Lax, not Strict: the link is opened from a mail program, and the
+            # redirect from it must carry the cookie to the page.
+            if value is None:
+                response.delete_cookie(self.link_cookie_name(purpose), path=path, secure=self.secure,
+                                       httponly=True, samesite="Lax")
+            else:
+                response.set_cookie(self.link_cookie_name(purpose), value, max_age=LINK_COOKIE_SECONDS, path=path,
+                                    secure=self.secure, httponly=True, samesite="Lax")

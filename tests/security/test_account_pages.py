@@ -103,7 +103,7 @@ def test_v2_1_7_common_password_is_refused_at_change_and_reset(ada, new_browser,
 def test_v2_2_2_email_is_a_recovery_path_only_and_never_signs_in(ada, new_browser, smtp_server, query):
     """ASVS 2.2.2: an emailed link never signs anyone in; a reset ends every session instead."""
     stranger = new_browser()
-    assert stranger.client.get(mailed_link(ada, smtp_server)).status_code == 200
+    assert stranger.open_link(mailed_link(ada, smtp_server)).status_code == 200
     assert stranger.client.get("/profile").status_code == 303  # confirmed, but not signed in
     ask(stranger)
     response = choose(stranger, reset_link(smtp_server))
@@ -122,7 +122,7 @@ def test_v2_2_3_notices_after_a_reset_and_an_email_change(ada, new_browser, smtp
     assert "has just been changed" in text(notice) and "http://localhost/forgot" in text(notice)
     ada.signin(password=NEW_PASSWORD)
     ask_email_change(ada)
-    new_browser().client.get(link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/"))
+    new_browser().open_link(link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/"))
     # To the old address, which would otherwise never hear of it.
     moved = mail_to(smtp_server, "ada@example.com", "Your email address has been changed")
     assert "now uses ada@newmail.example instead of ada@example.com" in text(moved)
@@ -135,15 +135,15 @@ def test_v2_3_1_activation_link_is_unforgeable_expires_and_works_once(ada, new_b
     """ASVS 2.3.1: the activation (confirmation) link is signed, expires after 48 hours and works once."""
     first = mailed_link(ada, smtp_server)
     clock.advance(48 * 3600 + 1)
-    expired = new_browser().client.get(first)
+    expired = new_browser().open_link(first)
     assert expired.status_code == 410 and "has expired" in page(expired)
     opener = new_browser()
     opener.post_form("/confirm", {"email": "ada@example.com"})  # "Send a new link"
     second = link_in([m for m in smtp_server.messages if m["Subject"] == CONFIRM_SUBJECT][1], "/confirm/")
-    assert opener.client.get(flip(second)).status_code == 400
+    assert opener.open_link(flip(second)).status_code == 400
     assert query("all_users_for_tests")[0]["confirmed_at"] is None
-    assert opener.client.get(second).status_code == 200
-    assert new_browser().client.get(second).status_code == 410
+    assert opener.open_link(second).status_code == 200
+    assert new_browser().open_link(second).status_code == 410
     # A code that confirms the address, never a way in: it signed nobody in.
     assert opener.client.get("/profile").status_code == 303
 
@@ -169,7 +169,7 @@ def test_v2_5_3_recovery_never_reveals_the_current_password(ada, new_browser, sm
     stored = pwdhash(query)
     ask(new_browser())
     link = reset_link(smtp_server)
-    shown = [text(mail_to(smtp_server, "ada@example.com", RESET_SUBJECT)), page(new_browser().client.get(link))]
+    shown = [text(mail_to(smtp_server, "ada@example.com", RESET_SUBJECT)), page(new_browser().open_link(link))]
     choose(new_browser(), link)
     shown.append(text(mail_to(smtp_server, "ada@example.com", CHANGED_SUBJECT)))
     for secret in (PASSWORD, stored, stored.rsplit("$", 1)[1]):
@@ -192,14 +192,14 @@ def test_v2_5_6_reset_link_is_single_use_short_lived_and_bound_to_the_password(a
     first, second = reset_link(smtp_server, 0), reset_link(smtp_server, 1)
     confirm = mailed_link(ada, smtp_server)
     for forged in (flip(first), "/reset/" + token_of(confirm)):
-        assert new_browser().client.get(forged).status_code == 400, forged
+        assert new_browser().open_link(forged).status_code == 400, forged
     assert choose(new_browser(), second).status_code == 303
     assert choose(new_browser(), second, "another new password", form_path="/forgot").status_code == 410
-    assert new_browser().client.get(first).status_code == 410  # bound to the old password hash
+    assert new_browser().open_link(first).status_code == 410  # bound to the old password hash
     ask(new_browser())
     third = reset_link(smtp_server, 2)
     clock.advance(3600 + 1)
-    expired = new_browser().client.get(third)
+    expired = new_browser().open_link(third)
     assert expired.status_code == 410 and "This link has expired" in page(expired)
 
 
@@ -271,11 +271,11 @@ def test_v1_6_3_email_links_signed_with_an_old_key_work_while_it_is_a_fallback(m
     reset = reset_link(smtp_server)
     new_key_only = make_app(MAIL_URL=smtp_server.url, SECRET_KEY=OTHER_KEY)
     for link in (confirm, reset):
-        assert Client(new_key_only).get(link).status_code == 400, link
+        assert AuthActions(Client(new_key_only)).open_link(link).status_code == 400, link
     rotated = make_app(MAIL_URL=smtp_server.url, SECRET_KEY=OTHER_KEY, SECRET_KEY_FALLBACKS=TEST_SECRET_KEY)
-    assert Client(rotated).get(confirm).status_code == 200
+    assert AuthActions(Client(rotated)).open_link(confirm).status_code == 200
     browser_after = AuthActions(ClosingClient(rotated))
-    assert browser_after.post_form(reset, {"password": NEW_PASSWORD, "password2": NEW_PASSWORD}).status_code == 303
+    assert choose(browser_after, reset, NEW_PASSWORD).status_code == 303
     # The notice cookie of the now signed-out browser is signed with the new key.
     assert "Your password has been changed. Please sign in." in page(browser_after.client.get("/signin"))
     assert browser_after.signin(password=NEW_PASSWORD).status_code == 303
@@ -308,7 +308,7 @@ def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_
         change_password(ada)
         ask_email_change(ada)
         moved = link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/")
-        assert Client(app).get(moved).status_code == 200
+        assert AuthActions(Client(app)).open_link(moved).status_code == 200
         AuthActions(ClosingClient(app)).post_form("/forgot", {"email": "ada@newmail.example"})
         reset = reset_link(smtp_server)
         choose(AuthActions(ClosingClient(app)), reset, third)
@@ -329,22 +329,26 @@ def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_
         assert secret not in everything, secret
 
 
-def test_v14_4_6_pages_with_a_token_in_the_url_send_no_referrer(ada, new_browser, smtp_server):
-    """ASVS 14.4.6: every answer on a URL holding an email token sends Referrer-Policy: no-referrer."""
+def test_v14_2_1_a_token_in_the_url_leaves_it_at_once_and_is_never_passed_on(ada, new_browser, smtp_server):
+    """ASVS 5.0 14.2.1 (4.0.3 14.4.6): the answer on a URL holding an email token, good or bad, only moves the
+    token into a cookie and redirects to the page without it; that answer sends Referrer-Policy: no-referrer,
+    and neither it nor the page behind it carries the token anywhere."""
     ask(new_browser())
     reset = reset_link(smtp_server)
     confirm = mailed_link(ada, smtp_server)
     ask_email_change(ada)
     moved = link_in(mail_to(smtp_server, "ada@newmail.example", CHANGE_SUBJECT), "/account/email/")
     stranger = new_browser()
-    responses = [stranger.client.get(reset), choose(stranger, reset, again="a mismatch"),
-                 stranger.client.post(reset, data={"password": NEW_PASSWORD, "password2": NEW_PASSWORD}),  # no token
-                 choose(stranger, reset), stranger.client.get(reset), stranger.client.get(flip(confirm)),
-                 stranger.client.get(confirm), stranger.client.get(moved)]
-    assert [r.status_code for r in responses] == [200, 200, 400, 303, 410, 400, 200, 200]
-    for response in responses:
+    for link, page_path in ((reset, "/reset"), (flip(confirm), "/confirm/link"), (confirm, "/confirm/link"),
+                            (moved, "/account/email/link"), ("/reset/" + "A" * 2000, "/reset")):
+        response = stranger.client.get(link)
+        assert (response.status_code, response.headers["Location"]) == (303, page_path), link
         assert response.headers["Referrer-Policy"] == "no-referrer"
-    for path in ("/signin", "/forgot", "/confirm"):
+        assert response.headers["Cache-Control"] == "no-store"
+        assert token_of(link) not in response.get_data(as_text=True)
+        shown = stranger.client.get(page_path)
+        assert token_of(link) not in shown.get_data(as_text=True) + str(shown.headers), link
+    for path in ("/signin", "/forgot", "/confirm", "/reset"):
         assert stranger.client.get(path).headers["Referrer-Policy"] == "same-origin"
 
 
@@ -354,7 +358,7 @@ def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_bro
     """ASVS 2.1.11: every password field says current- or new-password; nothing blocks paste."""
     ask(new_browser())
     for path in ("/account", "/confirm-access", reset_link(smtp_server)):
-        form = page(ada.client.get(path))
+        form = page(ada.open_link(path) if path.startswith("/reset/") else ada.client.get(path))
         fields = re.findall(r'<input[^>]*type="password"[^>]*>', form)
         assert fields and all(re.search(r'autocomplete="(current|new)-password"', f) for f in fields), path
         assert "onpaste" not in form and scripts_in(form) == PASSWORDS_JS

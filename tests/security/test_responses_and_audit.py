@@ -58,7 +58,8 @@ def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
     for path in ("/", "/about", "/profile", "/account", "/signout", "/nowhere"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
     anonymous = Client(app)
-    for path in ("/signup", "/signin", "/forgot", "/confirm", "/reset/not-a-token"):
+    for path in ("/signup", "/signin", "/forgot", "/confirm", "/reset/not-a-token", "/reset", "/confirm/link",
+                 "/account/email/link"):
         assert anonymous.get(path).headers["Cache-Control"] == "no-store", path
     assert "no-store" not in anonymous.get("/static/style.css", buffered=True).headers.get("Cache-Control", "")
 

@@ -15,7 +15,7 @@ from ..db import IntegrityError
 from ..forms import refilled, typed, validate_delete, validate_email_change, validate_name, validate_password_change
 from ..passwords import refuse_breached
 from ..tokens import CHANGE_EMAIL, TAKEN, USED
-from .common import link_page
+from .common import forget_token, kept_token, link_page, take_token
 
 CHANGED_MEANWHILE = "Your password was changed in another window meanwhile. Please try again."
 NAME_UPDATED = "Your name has been updated."
@@ -115,7 +115,14 @@ def account_email(app, request):
 
 
 def account_email_confirm(app, request, token):
-    """Switch the account to the new address when the link sent there is opened; tell the old one."""
+    """Answer the link sent to a new address: its token goes into a cookie, the browser on to /account/email/link."""
+    return take_token(app, request, CHANGE_EMAIL, token, "account_email_link")
+
+
+def account_email_link(app, request):
+    """Switch the account to the new address when the link sent there has been opened; tell the old one."""
+    token = kept_token(app, request, CHANGE_EMAIL)
+
     def check_and_apply(tx):
         """Check the token and switch the address; return (user row, problem or None, outbox ids)."""
         user, problem = app.tokens.check(tx, CHANGE_EMAIL, token)
@@ -127,6 +134,8 @@ def account_email_confirm(app, request, token):
     except IntegrityError:
         # Another account took the address after the link was sent.
         user, problem, mail_ids = None, TAKEN, []
+    if not problem:
+        forget_token(app, request, CHANGE_EMAIL)  # done: a reload finds no link
     response = link_page(app, request, "email_changed.html", problem,
                          email=user["pending_email"] if not problem else None)
     return app.outbox.deliver_after(response, *mail_ids)

@@ -3,13 +3,20 @@
 from .. import letters, limits
 from ..forms import typed, validate_email_field
 from ..tokens import CONFIRM_EMAIL, USED
-from .common import link_page
+from .common import forget_token, kept_token, link_page, take_token
 
 SENT_IF_WAITING = "If an account with that address is waiting for confirmation, we have sent it a new link."
 
 
 def confirm(app, request, token):
-    """Mark the address confirmed if the link is good; otherwise explain, and offer a new link."""
+    """Answer the link from the confirmation email: its token goes into a cookie, the browser on to /confirm/link."""
+    return take_token(app, request, CONFIRM_EMAIL, token, "confirm_link")
+
+
+def confirm_link(app, request):
+    """Mark the address confirmed if the link just opened is good; otherwise explain, and offer a new link."""
+    token = kept_token(app, request, CONFIRM_EMAIL)
+
     def check_and_confirm(tx):
         """Check the token and confirm the address; return (user row, problem or None)."""
         user, problem = app.tokens.check(tx, CONFIRM_EMAIL, token)
@@ -20,9 +27,11 @@ def confirm(app, request, token):
         return user, problem
 
     user, problem = app.db.transaction(check_and_confirm)
+    if not problem:
+        forget_token(app, request, CONFIRM_EMAIL)  # done: a reload finds no link
     signed_in = request.session.user
-    if problem == USED and signed_in and signed_in["confirmed_at"]:
-        # Opened again (from the mail, after it worked) by someone whose
+    if (problem == USED or not token) and signed_in and signed_in["confirmed_at"]:
+        # Opened again (from the mail, or reloaded, after it worked) by someone whose
         # address is confirmed: say so, not "This link does not work" with
         # an offer of a new one they do not need (issue 17).
         return app.render(request, "confirm.html", problem=None, already=True, email=signed_in["email"])

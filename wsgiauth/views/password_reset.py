@@ -4,7 +4,7 @@ from .. import audit, letters, limits
 from ..forms import typed, validate_email_field, validate_password_reset
 from ..passwords import refuse_breached
 from ..tokens import RESET_PASSWORD, USED
-from .common import link_page
+from .common import forget_token, kept_token, link_page, take_token
 
 PASSWORD_CHANGED = "Your password has been changed. Please sign in."
 
@@ -49,7 +49,15 @@ def request_reset(app, request, email):
 
 
 def reset(app, request, token):
+    """Answer the link from the reset email: its token goes into a cookie, the browser on to /reset."""
+    return take_token(app, request, RESET_PASSWORD, token, "reset_link")
+
+
+def reset_link(app, request):
     """Show the new-password form for a good link; on POST set the password and end every session."""
+    # The token comes from the cookie the link left (take_token): a browser
+    # that did not open the link is told it does not work.
+    token = kept_token(app, request, RESET_PASSWORD)
     user, problem = app.db.transaction(lambda tx: app.tokens.check(tx, RESET_PASSWORD, token))
     errors = {}
     if not problem and request.method == "POST":
@@ -57,9 +65,10 @@ def reset(app, request, token):
         if not refuse_breached(app.settings, data["password"], errors, "password"):
             mail_id = set_new_password(app, request, user, data["password"])
             if mail_id:
+                forget_token(app, request, RESET_PASSWORD)
                 return app.outbox.deliver_after(app.redirect_to(request, "signin"), mail_id)
             problem = USED  # the same link was used a moment ago (another tab)
-    return link_page(app, request, "reset.html", problem, action=app.url_for(request, "reset", token=token),
+    return link_page(app, request, "reset.html", problem, action=app.url_for(request, "reset_link"),
                      errors=errors, username=user["email"] if user else "")
 
 
