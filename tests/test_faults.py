@@ -419,7 +419,13 @@ def test_concurrent_wrong_passwords_across_nodes_count_exactly_five_attempts(clu
                        for browser, token in forms(servers, "/signin", RACERS, "10.202.0")])
     wrong, throttled = answered(results, WRONG_PASSWORD), answered(results, THROTTLED)
     print(f"\nwrong passwords: {dict(wrong)} (throttled: {dict(throttled)})")
-    assert (wrong[(200, True)], throttled[(429, True)]) == (5, RACERS - 5), (wrong, throttled)
+    # Exactly 5 are checked; the rest are throttled, except that a check
+    # whose transaction lost certification 4 times in a row (20 at once on
+    # one row across 3 nodes) may answer 503, "try again": seen once in
+    # ~10 CI runs. Never a 500, never a sixth check.
+    unavailable = wrong[(503, False)]
+    assert unavailable <= 1, (wrong, throttled)
+    assert (wrong[(200, True)], throttled[(429, True)]) == (5, RACERS - 5 - unavailable), (wrong, throttled)
     with querying(cluster.node_url(1)) as query:
         counted = [row for row in query("attempts_for_tests")
                    if row["bucket"] == "password-account" and row["key_hash"] == key_hash(email)]
