@@ -36,21 +36,21 @@ def group_names(value) -> tuple:
     return tuple(sorted(value.split(","))) if value else ()
 
 
-def other_admins(tx, uid: int) -> int:
+def other_admins(tx, uid: int, now: int) -> int:
     """Lock the admin group's row and return how many unlocked admins there are besides uid."""
     # The UPDATE takes the group row's lock until commit (MySQL) or holds
     # the write lock (SQLite), so two admins demoting each other run one
     # after the other and the second sees the first one's change (on Galera
     # the second fails certification and is run again by db.transaction).
-    tx.run("touch_group", name=ADMIN, now=0)
+    tx.run("touch_group", name=ADMIN, now=now)
     return tx.one("count_other_admins", uid=uid, name=ADMIN)["n"]
 
 
-def guard_admin(tx, uid: int, actor, action: str) -> None:
+def guard_admin(tx, uid: int, actor, now: int) -> None:
     """Refuse an action that would take away uid's admin access if uid is the actor or the last admin."""
     if actor is not None and actor == uid:
         raise Refused(NOT_YOURSELF)
-    if action != "unlock" and ADMIN in member_of(tx, uid) and other_admins(tx, uid) == 0:
+    if ADMIN in member_of(tx, uid) and other_admins(tx, uid, now) == 0:
         raise Refused(LAST_ADMIN)
 
 
@@ -78,7 +78,7 @@ def add_to_group(app, tx, request, uid: int, name: str, actor=None) -> bool:
 def remove_from_group(app, tx, request, uid: int, name: str, actor=None) -> bool:
     """Take uid out of group `name`; return False if not a member. Raises Refused for the last admin."""
     if name == ADMIN:
-        guard_admin(tx, uid, actor, "remove")
+        guard_admin(tx, uid, actor, app.now())
     group = tx.one("group_by_name", name=name)
     if group is None or not tx.run("delete_group_member", uid=uid, group_id=group["id"]):
         return False
@@ -88,7 +88,7 @@ def remove_from_group(app, tx, request, uid: int, name: str, actor=None) -> bool
 
 def lock(app, tx, request, uid: int, actor=None) -> bool:
     """Lock the account: no sign-in, every session and half sign-in ends; return False if it was locked."""
-    guard_admin(tx, uid, actor, "lock")
+    guard_admin(tx, uid, actor, app.now())
     if not tx.run("lock_user", uid=uid, now=app.now()):
         return False
     # ASVS 5.0 7.4.5: an administrator can end a user's sessions; a lock
@@ -139,7 +139,7 @@ def remove_second_factors(app, tx, request, uid: int, actor=None) -> int:
 
 def delete(app, tx, request, uid: int, actor=None) -> None:
     """Delete the account for good (the audit trail keeps its uid). Raises Refused for the last admin."""
-    guard_admin(tx, uid, actor, "delete")
+    guard_admin(tx, uid, actor, app.now())
     audit.record(app, tx, request, "account_delete", uid=uid, actor=actor)
     tx.run("delete_user_sessions", uid=uid)
     tx.run("delete_user", uid=uid)
