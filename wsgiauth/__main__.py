@@ -17,7 +17,7 @@ from .cleanup import cleanup
 from .config import ConfigError, Settings, read_settings
 from .db import Database, DatabaseUnavailable, IntegrityError
 from .forms import check_new_password, clean_email, personal_of, validate_group, validate_signup
-from .logs import TEXT_FORMAT
+from .logs import TextFormatter
 from .migrations import SchemaBehind, check_current, migrate
 from .outbox import Outbox
 from .passwords import Passwords, load_common, refuse_breached
@@ -324,7 +324,9 @@ def parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Parse the command line and run the chosen command; problems an operator can fix are one line on stderr."""
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format=TEXT_FORMAT)
+    stderr = logging.StreamHandler()
+    stderr.setFormatter(TextFormatter())
+    logging.basicConfig(level=logging.INFO, handlers=[stderr])
     try:
         return args.run(args)
     except (CommandError, ConfigError, DatabaseUnavailable, SchemaBehind) as error:

@@ -8,12 +8,27 @@ INFO lines would be dropped. An operator's own logging configuration always wins
 import json
 import logging
 import sys
+import time
 from datetime import datetime, timezone
 
 # The `wsgiauth` command's format too (__main__.py).
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # What audit.record passes in `extra=`: JSON lines carry them as fields of their own.
 AUDIT_FIELDS = ("event", "uid", "ip", "actor")
+
+
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT lines whose time is ISO 8601 in UTC: 2025-05-30T12:00:00.123Z INFO wsgiauth.audit: ..."""
+
+    # ASVS 5.0 16.2.2: timestamps in UTC, so the lines of servers in other
+    # time zones, or either side of a daylight saving change, sort as one.
+    converter = time.gmtime
+    default_time_format = "%Y-%m-%dT%H:%M:%S"
+    default_msec_format = "%s.%03dZ"
+
+    def __init__(self):
+        """Format records as TEXT_FORMAT."""
+        super().__init__(TEXT_FORMAT)
 
 
 class JSONFormatter(logging.Formatter):
@@ -54,5 +69,5 @@ def configure(settings) -> None:
         logger.propagate = False
     # A second create_app in the process reconfigures this one handler.
     json_lines = settings.LOG_FORMAT.lower() == "json"
-    handler.setFormatter(JSONFormatter() if json_lines else logging.Formatter(TEXT_FORMAT))
+    handler.setFormatter(JSONFormatter() if json_lines else TextFormatter())
     logger.setLevel(settings.LOG_LEVEL.upper())

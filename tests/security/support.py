@@ -1,6 +1,7 @@
 """Helpers for the ASVS tests: sign-in with extra fields, cookie and script inspection, counting password hashes."""
 
 import re
+from pathlib import Path
 
 import pytest
 from helpers import csrf_token_in
@@ -84,3 +85,38 @@ def hash_calls(app, monkeypatch):
         # check_unknown_user calls self.check, so the dummy hash is counted too.
         monkeypatch.setattr(app.passwords, name, counted)
     return calls
+
+
+# -- SECURITY.md's "Keys, hashes and data" section (ASVS 5.0 11.1.2, 13.1.1, 14.1.1) --
+
+ROOT = Path(__file__).resolve().parents[2]
+INVENTORY = "## Keys, hashes and data"
+BACKTICKED = re.compile(r"`([^`]+)`")
+
+
+
+def inventory() -> str:
+    """Return the text of SECURITY.md's inventory section, up to the next top-level heading."""
+    text = (ROOT / "SECURITY.md").read_text(encoding="utf-8")
+    start = text.index(INVENTORY)
+    end = text.find("\n## ", start + len(INVENTORY))
+    return text[start:end if end != -1 else len(text)]
+
+
+def inventory_table(first_header: str) -> list:
+    """Return the rows (lists of cells) of the section's table whose first column is first_header."""
+    rows, inside = [], False
+    for line in inventory().splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")] if line.startswith("|") else None
+        if cells is None:
+            inside = False
+        elif cells[0] == first_header:
+            inside = True
+        elif inside and not set("".join(cells)) <= set("-: "):
+            rows.append(cells)
+    return rows
+
+
+def inventory_paragraph(start: str) -> str:
+    """Return the paragraph of the section that begins with start (e.g. "**Connections.**")."""
+    return next(block for block in inventory().split("\n\n") if block.startswith(start))
