@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import os
 import re
@@ -251,3 +252,30 @@ def empty_database(url: str) -> list:
                 cur.execute(f"ALTER TABLE `{table}` AUTO_INCREMENT = 1")
         cur.execute("SET SESSION foreign_key_checks = 1")
     return versions
+
+
+@contextlib.contextmanager
+def account_for_rows(admin_url: str, url: str):
+    """Yield url with a new account that may only SELECT, INSERT, UPDATE and DELETE in its database; drop it after."""
+    name = _checked(unquote(urlsplit(url).path.lstrip("/")))
+    user, password = f"wsgiauth_rows_{secrets.token_hex(4)}", secrets.token_hex(16)
+    with _connect(admin_url) as conn, conn.cursor() as cur:
+        cur.execute("CREATE USER %s@'%%' IDENTIFIED BY %s", (user, password))
+        try:
+            cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON `{name}`.* TO %s@'%%'", (user,))
+            parts = urlsplit(url)
+            yield parts._replace(netloc=f"{user}:{password}@{parts.hostname}:{parts.port or 3306}").geturl()
+        finally:
+            cur.execute("DROP USER %s@'%%'", (user,))
+
+
+def may_create_tables(url: str) -> bool:
+    """Say whether the account in url may create a table in its database (it is dropped again)."""
+    name = _checked(unquote(urlsplit(url).path.lstrip("/")))
+    with _connect(url) as conn, conn.cursor() as cur:
+        try:
+            cur.execute(f"CREATE TABLE `{name}`.probe_ddl (n INT)")
+        except pymysql.err.OperationalError:
+            return False
+        cur.execute(f"DROP TABLE `{name}`.probe_ddl")
+        return True

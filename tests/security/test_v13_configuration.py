@@ -3,9 +3,14 @@
 import ast
 import re
 
-from wsgiauth import routes
+import pytest
 
-from support import ROOT, inventory_paragraph
+from wsgiauth import routes
+from wsgiauth.cleanup import cleanup
+
+import mariadb
+from conftest import AuthActions
+from support import ROOT, browser, inventory_paragraph
 
 # Modules that open network connections (or listen for them).
 NETWORK_MODULES = {"socket", "ssl", "smtplib", "http.client", "urllib.request", "pymysql", "ftplib", "requests",
@@ -55,3 +60,25 @@ def test_13_4_5_no_documentation_debug_or_monitoring_endpoints(client):
         assert "Traceback" not in response.get_data(as_text=True), path
     rules = [rule.rule for rule in routes.url_map().iter_rules()]
     assert [rule for rule in rules if re.search(r"doc|swagger|openapi|metric|status|health|debug|console", rule)] == []
+
+
+@pytest.mark.parametrize("database_url", ["mysql"], indirect=True)
+def test_13_2_2_the_app_runs_under_an_account_that_may_only_read_and_write_rows(database_url, mariadb_admin_url,
+                                                                                make_app, query):
+    """ASVS 5.0 13.2.2 (L2): the web server needs no DDL: sign up, sign out, sign in, change the name, delete the
+    account and `wsgiauth cleanup` all work under a MariaDB account that may only SELECT, INSERT, UPDATE and
+    DELETE (and cannot create a table); only `wsgiauth migrate` needs more (README)."""
+    with mariadb.account_for_rows(mariadb_admin_url, database_url) as url:
+        assert not mariadb.may_create_tables(url) and mariadb.may_create_tables(database_url)
+        app = make_app(DATABASE=url)
+        ada = AuthActions(browser(app))
+        assert ada.signup().headers["Location"] == "/profile"
+        assert ada.signout().status_code == 303
+        assert ada.signin().headers["Location"] == "/profile"
+        assert ada.post_form("/account/name", {"firstname": "Augusta", "lastname": "King"},
+                             form_path="/account").status_code == 303
+        assert query("all_users_for_tests")[0]["firstname"] == "Augusta"
+        assert ada.post_form("/account/delete", {"delete_confirm": "DELETE"}, form_path="/account").status_code == 303
+        assert query("all_users_for_tests") == []
+        assert cleanup(app.db, app.settings)["sessions"] == 0
+        app.db.close()
