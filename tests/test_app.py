@@ -144,7 +144,7 @@ def test_links_follow_the_mount_point_of_each_request(app):
         response = Client(app).get("/signin", base_url=f"http://localhost{prefix}")
         page = response.get_data(as_text=True)
         assert f'href="{prefix}/signup"' in page and f'action="{prefix}/signin"' in page
-        assert f'href="{prefix}/static/style.css"' in page
+        assert f'href="{prefix}/static/{app.static_files.hashed["style.css"]}"' in page
 
 
 def test_the_urls_of_many_mount_points_stay_right_and_bounded(app):

@@ -275,8 +275,8 @@ OTHER_TOKENS = ["token:confirm", "token:reset", "token:email", "token:old_confir
 TOKENS = {rule: mostly(purpose, OTHER_TOKENS, 0.6) for rule, purpose in LINK_TOKENS.items()}
 UIDS = mostly(Known("other_uid"), [Known("uid"), "0", "987654", "99999999999999999999999", "-1", "1.5", "abc", "%31"])
 TOKEN_SPECIALS = ["", "a.b.c", "W10.AAAA.BBBB", "eyJ", "..", "%ff%fe", "x" * 100_000, "\x00"]
-FILENAMES = ["style.css", "passwords.js", "../../../etc/passwd", "..%2f..%2fsetup.cfg", "nonexistent.css",
-             "style.css/", ".", "", "\x00", "%00.css", "random", "bytes"]
+FILENAMES = ["style.css", "passwords.js", "style.0123abcd.css", "../../../etc/passwd", "..%2f..%2fsetup.cfg",
+             "nonexistent.css", "style.css/", ".", "", "\x00", "%00.css", "random", "bytes"]
 MANGLES = mostly("none", ["slash", "double", "dots", "escape", "bytes", "long", "random", "case"])
 ESCAPES = ["%ff%fe", "%", "%zz", "%2f", "%00", "%c0%af", "%ed%a0%80"]
 

@@ -95,7 +95,8 @@ def test_a_group_s_page_opens_for_its_members_only_and_at_once_after_a_change(ap
     page = refused.get_data(as_text=True)
     # wsgiauth's own error page, in the site's layout, under the mount point.
     assert "This page is for members of the group finance." in page
-    assert 'href="/accounts/static/style.css' in page and 'href="/accounts/profile"' in page
+    assert f'href="/accounts/static/{app.static_files.hashed["style.css"]}"' in page
+    assert 'href="/accounts/profile"' in page
     assert "Content-Security-Policy" in refused.headers and "Set-Cookie" not in refused.headers
     change_groups(app, uid, add=["finance", "staff"])
     assert site.get("/finance/2026").get_data(as_text=True) == "ada@example.com in ('finance', 'staff')"

@@ -13,11 +13,13 @@ def test_mounted_under_a_prefix_every_url_keeps_the_prefix(app):
     assert client.get("/").get_data(as_text=True) == "the bigger app"
     page = client.get("/accounts/signup").get_data(as_text=True)
     assert 'action="/accounts/signup"' in page
-    assert 'href="/accounts/static/style.css"' in page
+    stylesheet = f"/accounts/static/{app.static_files.hashed['style.css']}"  # the name the app links
+    assert f'href="{stylesheet}"' in page
     assert 'href="/accounts/about"' in page
     response = AuthActions(client).post_form("/accounts/signup", {
         "firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"})
     assert response.status_code == 303
     assert response.headers["Location"] == "/accounts/profile"
     assert "This is ada@example.com's profile page" in client.get("/accounts/profile").get_data(as_text=True)
+    assert client.get(stylesheet, buffered=True).status_code == 200
     assert client.get("/accounts/static/style.css", buffered=True).status_code == 200

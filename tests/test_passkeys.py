@@ -206,9 +206,10 @@ def test_the_options_need_the_csrf_token_and_adding_needs_a_session(client, sign
     assert post(client, "/signin", "/security/passkeys/options").status_code == 303  # the sign-in gate
 
 
-def test_the_pages_offer_passkeys(signed_in):
+def test_the_pages_offer_passkeys(signed_in, app):
     page = signed_in.client.get("/security").get_data(as_text=True)
-    assert 'id="passkey-add"' in page and "You have no passkeys yet." in page and "passkeys.js" in page
+    script = f'<script src="/static/{app.static_files.hashed["passkeys.js"]}" defer>'
+    assert 'id="passkey-add"' in page and "You have no passkeys yet." in page and script in page
     signed_in.signout()
     page = signed_in.client.get("/signin").get_data(as_text=True)
     assert "Sign in with a passkey" in page and 'autocomplete="username webauthn"' in page
@@ -269,11 +270,12 @@ def protected(signed_in, key, clock):
 
 
 @pytest.mark.both_databases
-def test_a_passkey_finishes_the_sign_in_after_the_password(protected, key, query):
+def test_a_passkey_finishes_the_sign_in_after_the_password(protected, key, query, app):
     client = protected.client
     assert protected.signin().headers["Location"] == CODE_PAGE
     page = client.get(CODE_PAGE).get_data(as_text=True)
-    assert "Use a passkey instead" in page and "passkeys.js" in page and 'name="credential"' in page
+    script = f'<script src="/static/{app.static_files.hashed["passkeys.js"]}" defer>'
+    assert "Use a passkey instead" in page and script in page and 'name="credential"' in page
     challenge = options(client, CODE_PAGE, "/signin/code/passkey/options")
     [allowed] = challenge["allowCredentials"]  # only this account's passkey is asked for
     assert allowed["id"] == json.loads(key.get(challenge))["id"]

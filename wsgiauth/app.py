@@ -34,7 +34,7 @@ from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, SHOWN_AGAIN, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views import access
-from .views.pages import STATIC_DIR
+from .views.pages import STATIC_DIR, StaticFiles
 
 log = logging.getLogger("wsgiauth")
 
@@ -156,6 +156,9 @@ class WSGIAuth:
         # Endpoints that need access confirmed recently (routes.CONFIRMED).
         self.confirmed_endpoints = CONFIRMED
         self._page_urls = {}  # SCRIPT_NAME -> PageURLs
+        # The packaged static files, hashed once here: templates link
+        # style.3f9a1c2b.css, a name that changes with the content.
+        self.static_files = StaticFiles(STATIC_DIR)
         # The one clock: every component that needs the time is given this.
         self.now = settings.now
         self.sessions = SessionStore(settings, self.now)
@@ -221,8 +224,8 @@ class WSGIAuth:
                 self._page_urls.clear()
             pages = {rule.endpoint: request.adapter.build(rule.endpoint)
                      for rule in self.url_map.iter_rules() if not rule.arguments}
-            files = {path.name: request.adapter.build("static", {"filename": path.name})
-                     for path in STATIC_DIR.iterdir() if path.is_file()}
+            files = {name: request.adapter.build("static", {"filename": hashed})
+                     for name, hashed in self.static_files.hashed.items()}
             urls = self._page_urls[script_name] = PageURLs(static=files, **pages)
         return urls
 

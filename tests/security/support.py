@@ -11,7 +11,11 @@ from conftest import ADA, AuthActions, querying, store_user
 
 PASSWORD = "correct horse"
 INVALID = "Invalid e-mail or password"
-PASSWORDS_JS = ['<script src="/static/passwords.js" defer>']
+
+
+def passwords_js(app):
+    """Return the one script tag of a page with password fields: passwords.js under the name the app links."""
+    return [f'<script src="/static/{app.static_files.hashed["passwords.js"]}" defer>']
 
 
 def signin(client, email="ada@example.com", password=PASSWORD, remember=False, path="/signin", **extra):

@@ -18,7 +18,7 @@ from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions, ClosingClient
 from smtpserver import link_in, mail_to, text
-from support import PASSWORD, PASSWORDS_JS, cookie_headers, scripts_in, signed_in, signin
+from support import PASSWORD, cookie_headers, passwords_js, scripts_in, signed_in, signin
 
 OTHER_KEY = "the-next-secret-key-long-enough-for-production-0123"
 PERSONAL = "Password must not be your email address or name."
@@ -354,14 +354,14 @@ def test_v14_2_1_a_token_in_the_url_leaves_it_at_once_and_is_never_passed_on(ada
 
 # -- More of V2.1 and V4.1 on the account pages ---------------------------------
 
-def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_browser, smtp_server):
+def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_browser, smtp_server, mail_app):
     """ASVS 2.1.11: every password field says current- or new-password; nothing blocks paste."""
     ask(new_browser())
     for path in ("/account", "/confirm-access", reset_link(smtp_server)):
         form = page(ada.open_link(path) if path.startswith("/reset/") else ada.client.get(path))
         fields = re.findall(r'<input[^>]*type="password"[^>]*>', form)
         assert fields and all(re.search(r'autocomplete="(current|new)-password"', f) for f in fields), path
-        assert "onpaste" not in form and scripts_in(form) == PASSWORDS_JS
+        assert "onpaste" not in form and scripts_in(form) == passwords_js(mail_app)
 
 
 def test_v4_1_1_account_pages_are_checked_on_the_server(new_browser, make_user, mail_app, query):

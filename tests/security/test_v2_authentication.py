@@ -9,7 +9,7 @@ from wsgiauth.forms import validate_signup
 from wsgiauth.passwords import load_common as load
 
 from conftest import AuthActions
-from support import INVALID, PASSWORD, PASSWORDS_JS, browser, hash_calls, scripts_in, signed_in, signed_up, signin  # noqa: F401 (a fixture)
+from support import INVALID, PASSWORD, browser, hash_calls, passwords_js, scripts_in, signed_in, signed_up, signin  # noqa: F401 (a fixture)
 
 
 def signup_error(client, password, **fields):
@@ -103,7 +103,7 @@ def test_v2_1_10_passwords_never_expire(app, clock):
     assert signin(client).status_code == 303
 
 
-def test_v2_1_11_paste_and_password_managers_are_allowed(client):
+def test_v2_1_11_paste_and_password_managers_are_allowed(client, app):
     """ASVS 2.1.11: autocomplete hints for managers; nothing blocks paste, not even the one script."""
     signup_page = client.get("/signup").get_data(as_text=True)
     signin_page = client.get("/signin").get_data(as_text=True)
@@ -112,7 +112,7 @@ def test_v2_1_11_paste_and_password_managers_are_allowed(client):
     for page in (signup_page, signin_page):
         assert "onpaste" not in page and 'autocomplete="off"' not in page
         # The sign-in page also has passkeys.js (test_passkeys.py), which reads no field.
-        assert [script for script in scripts_in(page) if "passkeys.js" not in script] == PASSWORDS_JS
+        assert [script for script in scripts_in(page) if "passkeys." not in script] == passwords_js(app)
     script = client.get("/static/passwords.js", buffered=True).get_data(as_text=True)
     assert "paste" not in script and "preventDefault" not in script and "autocomplete" not in script
 
