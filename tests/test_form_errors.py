@@ -68,3 +68,51 @@ def test_contact_and_forgot_errors_are_summarised(client):
     page = text(client.get("/forgot"))
     page = text(client.post("/forgot", data={"csrf_token": csrf_token_in(page, "/forgot"), "email": "nope"}))
     assert [href for href, _ in summary(page)] == ["#email"]
+
+
+def assert_summarised(page, title, fields):
+    """Check a page with form errors: "Error: " in its title, and a summary linking fields, each with its message."""
+    assert f"<title>Error: {title} · wsgiauth</title>" in page
+    links = summary(page)
+    assert [href for href, _ in links] == [f"#{name}" for name in fields]
+    for href, message in links:  # each message is the one under its field
+        assert f'<p class="error" id="{href[1:]}-error">{message}</p>' in page
+    assert autofocused(page) == fields[:1]
+
+
+def test_the_new_password_form_of_a_reset_link_has_the_summary_and_the_title(ada, new_browser, smtp_server):
+    from test_reset import ask, choose, reset_link
+    ask(new_browser())
+    link = reset_link(smtp_server)
+    stranger = new_browser()
+    page = text(stranger.open_link(link))
+    assert summary(page) is None and "<title>Choose a new password · wsgiauth</title>" in page
+    assert_summarised(text(choose(stranger, link, password="short")), "Choose a new password", ["password"])
+    mismatch = text(choose(stranger, link, password="a brand new password", again="another one"))
+    assert_summarised(mismatch, "Choose a new password", ["password2"])
+    assert summary(mismatch) == [("#password2", "The two passwords do not match.")]
+
+
+def test_the_account_and_confirm_access_forms_have_the_summary_and_the_title(signed_in, clock):
+    name = signed_in.post_form("/account/name", {"firstname": "", "lastname": ""}, form_path="/account")
+    assert_summarised(text(name), "Account settings", ["firstname", "lastname"])
+    clock.advance(11 * 60)  # access confirmed at sign-in lasts 10 minutes
+    wrong = signed_in.post_form("/confirm-access", {"password": "not her password", "next": "/account"},
+                                form_path="/confirm-access?next=/account")
+    assert_summarised(text(wrong), "Confirm access", ["password"])
+
+
+def test_the_new_link_and_authenticator_forms_have_the_summary_and_the_title(app, client, clock):
+    from security.support import signed_in
+    from test_second_factor import CODE_PAGE, code_step, password_step, post_form, set_up_app
+    page = text(client.post("/confirm", data={"csrf_token": csrf_token_in(text(client.get("/confirm"))),
+                                               "email": "not an address"}))
+    assert_summarised(page, "Confirm your email address", ["email"])
+    ada = signed_in(app)
+    post_form(ada, "/security/app", "/security")
+    setup = text(post_form(ada, "/security/app/confirm", "/security/app", code="000000"))
+    assert_summarised(setup, "Set up an authenticator app", ["code"])
+    set_up_app(ada, clock)
+    browser, answer = password_step(app)
+    assert answer.headers["Location"] == CODE_PAGE
+    assert_summarised(text(code_step(browser, "000000")), "Sign In: code", ["code"])
