@@ -33,6 +33,7 @@ def test_a_hashed_url_is_kept_a_year_and_revalidates_with_its_etag(client, app):
     for name, hashed in app.static_files.hashed.items():
         response = client.get(f"/static/{hashed}", buffered=True)
         assert response.status_code == 200 and response.headers["Cache-Control"] == YEAR, name
+        assert "Expires" not in response.headers and "Last-Modified" in response.headers, name
         assert response.headers["Content-Type"].endswith("; charset=utf-8"), name
         assert response.get_data() == (STATIC_DIR / name).read_bytes()
         again = client.get(f"/static/{hashed}", headers={"If-None-Match": response.headers["ETag"]}, buffered=True)

@@ -72,6 +72,9 @@ def static(app, request, filename):
     # and names the charset of text (ASVS 5.0 4.1.1).
     response = send_from_directory(str(files.directory), name, request.environ,
                                    max_age=LONG_CACHE if current else SHORT_CACHE)
+    # Werkzeug adds Expires from its own time.time(), a second clock; max-age
+    # alone says the same to every HTTP/1.1 cache (RFC 9111 5.3).
+    response.headers.pop("Expires", None)
     if current:
         # Browsers do not even revalidate on reload (RFC 8246).
         response.cache_control.immutable = True
