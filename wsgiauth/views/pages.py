@@ -47,9 +47,8 @@ class StaticFiles:
         # through several. Today's file keeps that page styled; a 404
         # would not. Cached briefly, as the URL does not name its content.
         match = HASHED_NAME.fullmatch(filename)
-        if match and match["stem"] + (match["ext"] or "") in self.hashed:
-            return match["stem"] + (match["ext"] or ""), False
-        return None, False
+        name = match and match["stem"] + (match["ext"] or "")
+        return (name, False) if name in self.hashed else (None, False)
 
 
 def home(app, request):
