@@ -53,6 +53,12 @@ SECURITY_HEADERS = {
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
 }
+# ASVS 5.0 3.2.1: a response that is no HTML page (JSON, a CSV or JSON
+# download, plain text, a static file) is never meant to be a document;
+# opened directly, the browser renders it sandboxed (a unique origin, no
+# script), whatever it holds.
+NOT_A_PAGE_HEADERS = {**SECURITY_HEADERS,
+                      "Content-Security-Policy": SECURITY_HEADERS["Content-Security-Policy"] + "; sandbox"}
 
 
 class PageURLs:
@@ -484,7 +490,8 @@ class WSGIAuth:
         # A view's own value wins (setdefault semantics); one pass over the
         # response's few headers is ~3x cheaper than a search per header.
         present = {name.lower() for name, _ in response.headers.items()}
-        for name, value in SECURITY_HEADERS.items():
+        headers = SECURITY_HEADERS if response.mimetype == "text/html" else NOT_A_PAGE_HEADERS
+        for name, value in headers.items():
             if name.lower() not in present:
                 response.headers.add(name, value)
         if self.settings.SECURE_COOKIES and "strict-transport-security" not in present:
