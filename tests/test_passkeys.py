@@ -7,6 +7,7 @@ import sys
 import pytest
 from helpers import csrf_token_in
 from softkey import SoftKey
+from werkzeug.test import Client
 
 from wsgiauth.cleanup import cleanup
 
@@ -359,3 +360,21 @@ def test_confirm_access_offers_no_passkey_to_an_account_without_one(signed_in):
     assert "Use a passkey" not in page
     response = post(signed_in.client, "/confirm-access", "/confirm-access/passkey/options")
     assert response.status_code == 400
+
+
+@pytest.mark.both_databases
+def test_2_4_1_sign_in_options_are_limited_per_ip(app, clock, query):
+    """ASVS 5.0 2.4.1: a client shedding its cookie cannot fill the challenge table: 60 per IP in 10 minutes."""
+    def fresh_browser_asks():
+        """Ask for options as a new browser would (no cookie yet); return the response."""
+        client = Client(app)
+        token = csrf_token_in(client.get("/signin").get_data(as_text=True))
+        return client.post("/signin/passkey/options", data={"csrf_token": token})
+
+    assert all(fresh_browser_asks().status_code == 200 for _ in range(60))
+    refused = fresh_browser_asks()
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert len(query("passkey_challenges_for_tests")) == 60
+    assert [row["detail"] for row in events(query, "rate_limited")] == ["passkey-options-ip"]
+    clock.advance(10 * 60 + 1)
+    assert fresh_browser_asks().status_code == 200

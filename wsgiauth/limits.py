@@ -119,6 +119,11 @@ class Backoff:
 SIGNIN_PER_IP = Limit("signin-ip", "ip", 30, 10 * MINUTE)  # sign-in forms (valid ones)
 SIGNUP_PER_IP = Limit("signup-ip", "ip", 10, 10 * MINUTE)  # valid sign-up forms: each may probe an address
 FORGOT_PER_IP = Limit("forgot-ip", "ip", 10, 10 * MINUTE)  # /forgot and the signed-out /confirm: both mail anyone
+# Each request for passkey sign-in options stores a challenge row (one per
+# session, but a client can shed its cookie): bounded per IP so an anonymous
+# client cannot fill the table (ASVS 5.0 2.4.1). Generous: the sign-in page
+# asks once per view for the browser's passkey autofill.
+PASSKEY_OPTIONS_PER_IP = Limit("passkey-options-ip", "ip", 60, 10 * MINUTE)
 CONTACT_PER_IP = Limit("contact", "ip", 5, HOUR,  # OWASP: limit anonymous mailers (honeypot hits count too)
                        "You have sent 5 messages in the last hour, the most we accept. Please try again in {wait}.")
 # Mail that a stranger (or a stolen session) can make us send to an account:

@@ -112,6 +112,7 @@ def remove(app, request):
 def signin_options(app, request):
     """Answer the options for signing in with a passkey (JSON), for the button and for autofill."""
     rp = relying_party(app)
+    limits.check(app, request, limits.PASSKEY_OPTIONS_PER_IP)
     return json_response(app.db.transaction(lambda tx: rp.signin_options(tx, request)))
 
 
