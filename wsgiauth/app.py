@@ -292,12 +292,18 @@ class WSGIAuth:
             # standard). Sec-Fetch-Site, which no page can set, says it came
             # from our own origin; a sandboxed frame of another site says "cross-site".
             origin = None
+        # Each refusal is logged (ASVS 5.0 16.3.3: attempts to bypass a
+        # control), with the route's pattern, never the path, the token or a cookie.
+        rule = request.url_rule.rule
         if origin is not None and origin_of(origin) != origin_of(f"{request.scheme}://{request.host}"):
+            log.warning("403 for %s %s: a form from another origin, %r", request.method, rule, origin[:100])
             raise CrossOriginError()
         # No cookie means no session the token could be tied to: the form was
         # not loaded in this browser, or the cookie expired meanwhile.
         session = request.session
         if not session.has_cookie or not self.sessions.csrf_valid(session, request.form.get("csrf_token", "")):
+            log.warning("400 for %s %s: CSRF token missing, expired or wrong (session cookie sent: %s)",
+                        request.method, rule, "yes" if session.has_cookie else "no")
             raise CSRFError()
 
     def load_session(self, request) -> None:

@@ -81,23 +81,32 @@ def test_v4_2_1_no_url_names_a_record_and_an_id_in_a_token_s_place_is_refused(cl
     assert client.get("/profile").status_code == 200  # Ada is still signed in, as Ada
 
 
-def test_v4_2_2_csrf_token_is_required(client, query):
-    """ASVS 4.2.2: state changes need this browser's token (SameSite=Lax as well)."""
+def test_v4_2_2_csrf_token_is_required(client, query, caplog):
+    """ASVS 4.2.2: state changes need this browser's token (SameSite=Lax as well); 16.3.3: each refusal is logged."""
     client.get("/signup")
-    assert client.post("/signup", data=SIGNUP).status_code == 400
-    assert client.post("/signup", data={**SIGNUP, "csrf_token": "forged"}).status_code == 400
+    with caplog.at_level("WARNING", logger="wsgiauth"):
+        assert client.post("/signup", data=SIGNUP).status_code == 400
+        assert client.post("/signup", data={**SIGNUP, "csrf_token": "forged"}).status_code == 400
     assert query("all_users_for_tests") == []
+    refusals = [r.getMessage() for r in caplog.records if "CSRF token" in r.getMessage()]
+    assert refusals == ["400 for POST /signup: CSRF token missing, expired or wrong (session cookie sent: yes)"] * 2
+    assert "forged" not in caplog.text
 
 
-def test_v4_2_2_post_from_another_origin_is_refused(client, query):
-    """ASVS 4.2.2: a POST whose Origin is another site gets 403, even with a valid token."""
+def test_v4_2_2_post_from_another_origin_is_refused(client, query, caplog):
+    """ASVS 4.2.2: a POST whose Origin is another site gets 403, even with a valid token; 16.3.3: logged."""
     token = csrf_token_in(client.get("/signup").get_data(as_text=True))
-    for origin in ("https://evil.example", "http://localhost.evil.example", "null", "http://localhost:8080",
-                   "https://localhost"):
-        response = client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers={"Origin": origin})
-        assert response.status_code == 403, origin
-        assert "This request came from another site, so it was refused." in response.get_data(as_text=True)
+    origins = ("https://evil.example", "http://localhost.evil.example", "null", "http://localhost:8080",
+               "https://localhost")
+    with caplog.at_level("WARNING", logger="wsgiauth"):
+        for origin in origins:
+            response = client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers={"Origin": origin})
+            assert response.status_code == 403, origin
+            assert "This request came from another site, so it was refused." in response.get_data(as_text=True)
     assert query("all_users_for_tests") == []
+    assert [r.getMessage() for r in caplog.records if "another origin" in r.getMessage()] == [
+        f"403 for POST /signup: a form from another origin, {origin!r}" for origin in origins]
+    assert token not in caplog.text
 
 
 @pytest.mark.parametrize("origin", ["http://localhost", "http://LOCALHOST:80", None])
