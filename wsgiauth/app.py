@@ -29,7 +29,7 @@ from .db import DatabaseUnavailable, is_fault
 from .notices import Notices
 from .outbox import Outbox
 from .passkeys import relying_party
-from .passwords import Passwords, load_common
+from .passwords import Passwords, context_words, load_common
 from .redirects import here, origin_of
 from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, SECOND_FACTOR_SETUP, SHOWN_AGAIN, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
@@ -191,6 +191,8 @@ class WSGIAuth:
         # ASVS 2.1.7: the common passwords nobody may choose, read once per
         # process (~1.6 MiB) and passed to the validators that need them.
         self.common_passwords = load_common()
+        # ASVS 5.0 6.1.2, 6.2.11: the site's own words, refused in new passwords too.
+        self.context_words = context_words(settings)
         # Every email goes through the outbox: enqueue(tx, ...) in the
         # transaction that causes it, deliver_after(response, id) to send it.
         self.outbox = Outbox(db, settings, self.now)

@@ -101,6 +101,10 @@ class Settings:
     PWNED_PASSWORDS_URL: str = ""
     # Refuse to sign in accounts whose email address is not confirmed yet.
     REQUIRE_CONFIRMED_EMAIL: bool = False
+    # Words of this site refused in new passwords besides SITE_NAME, the host
+    # of BASE_URL and "wsgiauth" (ASVS 5.0 6.1.2, 6.2.11; forms.py),
+    # comma-separated: the organisation's or product's names.
+    PASSWORD_CONTEXT_WORDS: str = ""
     # Authenticator app codes accepted this many 30 s steps either side of
     # now. 0 (ASVS 5.0 6.5.5: a TOTP lives at most 30 s); 1 is RFC 6238's
     # tolerance for a phone's clock, a documented deviation (SECURITY.md).

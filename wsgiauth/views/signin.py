@@ -35,7 +35,7 @@ def signup(app, request):
         return app.redirect_to(request, "profile")
     errors = {}
     if request.method == "POST":
-        data, errors = validate_signup(request.form, app.common_passwords)
+        data, errors = validate_signup(request.form, app.common_passwords, app.context_words)
         if not errors:
             # Counted once the form is valid: only those attempts probe
             # emails or cost a hash. Over the limit: 429 (ASVS 2.2.1).
