@@ -254,6 +254,12 @@ DELETE FROM passkey_challenges WHERE expires_at <= :before AND session_hash IN (
 
 -- Second factors (issue 15) ------------------------------------------------
 
+-- name: second_factors_of_user
+-- WSGIAUTH_REQUIRE_SECOND_FACTOR (app.second_factors): the account's
+-- confirmed authenticator app (primary key) and passkeys (passkeys_uid).
+SELECT (SELECT COUNT(*) FROM totp_factors WHERE uid = :uid AND confirmed_at IS NOT NULL) AS apps,
+       (SELECT COUNT(*) FROM passkeys WHERE uid = :uid) AS passkeys;
+
 -- name: totp_factor
 SELECT uid, secret, confirmed_at, last_step FROM totp_factors WHERE uid = :uid;
 

@@ -1,5 +1,9 @@
 """What a person does in the browser (type, click, Tab, Enter) and what every page must give them."""
 
+import time
+
+from wsgiauth import totp
+
 from chromium import DESKTOP, expect
 from smtpserver import link_in
 
@@ -266,3 +270,17 @@ def open_link(page, base_url, message, prefix):
     assert moved.status == 303 and moved.headers["referrer-policy"] == "no-referrer"
     assert url.rsplit("/", 1)[1] not in page.url, page.url
     return response
+
+
+def current_code(key, used):
+    """Return the code the app shows now, waiting for the next one if this step's was used (as a person does)."""
+    # Codes work once, and only in their own 30 s (ASVS 5.0 6.5.5: no drift
+    # by default), so a second code may mean waiting for the app's next one.
+    while totp.step_at(time.time()) in used:
+        time.sleep(totp.STEP - time.time() % totp.STEP + 0.2)
+    # Typed with at least 5 s of its step left, so it is not stale when it arrives.
+    if totp.STEP - time.time() % totp.STEP < 5:
+        time.sleep(totp.STEP - time.time() % totp.STEP + 0.2)
+    step = totp.step_at(time.time())
+    used.add(step)
+    return totp.hotp(key, step)

@@ -548,6 +548,24 @@ def test_remove_second_factors(admin, ada, site, smtp_server, clock, query):
     assert len(events(query, "factors_removed")) == 1
 
 
+def test_the_page_says_how_to_prove_who_asks_before_removing_second_factors(admin, ada, site, clock):
+    """ASVS 5.0 6.4.4: the procedure (SECURITY.md, "Removing a lost second factor") is next to the button."""
+    assert "factors-procedure" not in page(admin.client.get(user_page(ada.uid)))  # no factor: no button, no text
+    set_up_app(ada.client, clock)
+    html_text = page(admin.client.get(user_page(ada.uid)))
+    procedure = html_text[html_text.index('id="factors-procedure"'):]
+    procedure = procedure[:procedure.index("</div>")]
+    assert "Remove second factors" in html_text
+    for words in ("Send a password reset link with the button above and have them use it",
+                  "only the owner of\n      ada@example.com can", "(this address was never confirmed",
+                  "a call back to a number you already have", "never a request by phone or message alone",
+                  "ask\n      another administrator", "The owner is told by email"):
+        assert words in procedure, words
+    # A confirmed address: its ownership was proven by a link at enrolment, so no warning.
+    site.db.transaction(lambda tx: tx.run("confirm_email", uid=ada.uid, email="ada@example.com", now=int(clock())))
+    assert "(this address was never confirmed" not in page(admin.client.get(user_page(ada.uid)))
+
+
 @pytest.mark.both_databases
 def test_add_and_remove_groups(admin, ada, query):
     done(act(admin, ada.uid, "group_add", group=" Staff "), ada.uid)  # trimmed, lower-cased

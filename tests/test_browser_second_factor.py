@@ -1,25 +1,14 @@
 """The authenticator app in a real Chromium: set it up reading the key off the page, then sign in with a code and
 with a recovery code."""
 
-import time
-
 import pytest
 
 from wsgiauth import totp
 
 from chromium import expect
-from person import fill, page_problems, sign_in, sign_out, submit, try_sign_in
+from person import current_code, fill, page_problems, sign_in, sign_out, submit, try_sign_in
 
 pytestmark = pytest.mark.browser
-
-
-def current_code(key, used):
-    """Return a code the server takes now: this step's, or the next one's if it was used (one step of drift)."""
-    # Codes work once, and an app shows the next one within 30 s; taking the
-    # next step's code (which the server accepts as clock drift) saves the wait.
-    step = max(totp.step_at(time.time()), max(used, default=0) + 1)
-    used.add(step)
-    return totp.hotp(key, step)
 
 
 def test_set_up_the_app_then_sign_in_with_a_code_and_with_a_recovery_code(page, live_user):

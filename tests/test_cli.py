@@ -39,12 +39,29 @@ def test_create_user_then_sign_in_with_that_password(database_url, make_app, que
     (["(x)ada@example.com"], "a long pass phrase\n", "email: Please enter your email address."),
     (["ada@example.com"], "lovelace ada\n", "password: Password must not be your email address or name."),
     (["ada@example.com"], "password123\n", "password: This password is too common."),
+    (["ada@example.com"], "Wsgiauth2024!\n", "password: Password must not be built on this site's name or address"),
 ])
 def test_create_user_applies_the_sign_up_rules(database_url, query, args, stdin, message):
     done = wsgiauth("create-user", *args, "--first-name", "Ada", "--last-name", "Lovelace", "--password-stdin",
                     database_url=database_url, stdin=stdin)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert query("all_users_for_tests") == []
+
+
+def test_create_user_and_set_password_refuse_the_operator_s_words(database_url, query):
+    """ASVS 5.0 6.2.11: WSGIAUTH_PASSWORD_CONTEXT_WORDS reaches the command's checks too."""
+    env = {"WSGIAUTH_PASSWORD_CONTEXT_WORDS": "Babbage", "WSGIAUTH_SITE_NAME": "Engines"}
+    for stdin in ("babbage1834\n", "ENGINES!!\n"):
+        done = wsgiauth("create-user", "ada@example.com", "--first-name", "Ada", "--last-name", "Lovelace",
+                        "--password-stdin", database_url=database_url, stdin=stdin, env=env)
+        assert done.returncode == 2 and "password: Password must not be built on this site's name" in done.stderr
+    assert query("all_users_for_tests") == []
+    done = wsgiauth("create-user", "ada@example.com", "--first-name", "Ada", "--last-name", "Lovelace",
+                    "--password-stdin", database_url=database_url, stdin="a long pass phrase\n", env=env)
+    assert done.returncode == 0
+    refused = wsgiauth("set-password", "ada@example.com", "--password-stdin", database_url=database_url,
+                       stdin="Babbage!!\n", env=env)
+    assert refused.returncode == 2 and "Password must not be built on this site's name" in refused.stderr
 
 
 def test_create_user_twice_is_refused(database_url, query):

@@ -144,6 +144,7 @@ def test_lifecycle_settings_come_from_the_environment(database_url, monkeypatch)
     ("CONFIRM_ACCESS_MINUTES", "0", "WSGIAUTH_CONFIRM_ACCESS_MINUTES must be a positive number of minutes"),
     ("LOG_LEVEL", "LOUD", "WSGIAUTH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'"),
     ("LOG_FORMAT", "xml", "WSGIAUTH_LOG_FORMAT must be text or json, not 'xml'"),
+    ("TOTP_DRIFT", "2", "WSGIAUTH_TOTP_DRIFT must be 0 (ASVS 5.0) or 1 (RFC 6238's drift), not 2"),
 ])
 def test_settings_that_make_no_sense_are_refused_by_name(database_url, monkeypatch, name, value, message):
     monkeypatch.setenv("WSGIAUTH_" + name, value)

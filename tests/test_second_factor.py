@@ -83,18 +83,36 @@ def test_the_password_alone_no_longer_signs_in_and_the_code_does(app, protected,
     assert query("pending_signins_for_tests") == []
 
 
-def test_a_code_works_once_and_only_within_one_step_of_drift(app, protected, clock):
+def test_a_code_works_once_and_only_in_its_own_30_seconds(app, protected, clock):
+    """ASVS 5.0 6.5.1, 6.5.5: used once; by default no drift, so a code lives at most 30 s."""
     key = protected[1]
     first, _ = password_step(app)
     code = totp.totp(key, clock())
     assert code_step(first, code).headers["Location"] == "/profile"
     second, _ = password_step(app, addr="127.0.0.3")
     assert WRONG in code_step(second, code).get_data(as_text=True)  # replayed
-    for steps, accepted in ((-2, False), (2, False), (-1, True)):
+    for steps, accepted in ((-1, False), (1, False), (0, True)):
         clock.advance(3 * totp.STEP)  # each round starts on a fresh step
         client, _ = password_step(app, addr="127.0.0.4")
         answer = code_step(client, totp.totp(key, clock() + steps * totp.STEP))
         assert (answer.status_code == 303) is accepted, steps
+        if not accepted:
+            assert "Codes change every 30 seconds: type the one your app shows now." in answer.get_data(as_text=True)
+
+
+def test_an_operator_may_accept_one_step_of_drift_and_a_code_still_works_once(make_app, clock):
+    """WSGIAUTH_TOTP_DRIFT=1 (RFC 6238's tolerance, a documented deviation from 6.5.5): one step either way."""
+    app = make_app(TOTP_DRIFT="1")
+    ada = signed_in(app)
+    key, _ = set_up_app(ada, clock)
+    for steps, accepted in ((-2, False), (2, False), (-1, True), (1, True)):
+        clock.advance(3 * totp.STEP)
+        client, _ = password_step(app, addr="127.0.0.4")
+        code = totp.totp(key, clock() + steps * totp.STEP)
+        assert (code_step(client, code).status_code == 303) is accepted, steps
+        if accepted:  # and the same code again, from another browser: replay refused
+            again, _ = password_step(app, addr="127.0.0.5")
+            assert WRONG in code_step(again, code).get_data(as_text=True)
 
 
 def test_wrong_codes_share_the_password_backoff(app, protected, clock):

@@ -35,13 +35,25 @@ def test_totp_matches_rfc_6238(t, sha1, sha256, sha512):
         assert totp.totp(RFC6238_SEEDS[digest], t, digits=8, digest=digest) == code
 
 
-def test_one_step_of_drift_is_accepted_either_way_and_no_more():
+def test_by_default_only_the_current_steps_code_is_accepted():
+    """ASVS 5.0 6.5.5: a TOTP lives at most 30 s."""
+    key, now = totp.new_key(), 1_700_000_000
+    step = totp.step_at(now)
+    assert totp.matching_step(key, totp.hotp(key, step), now) == step
+    # From the first to the last second of its step, and not a second longer.
+    assert totp.matching_step(key, totp.hotp(key, step), step * totp.STEP) == step
+    assert totp.matching_step(key, totp.hotp(key, step), step * totp.STEP + totp.STEP - 1) == step
+    for offset in (-2, -1, 1, 2):
+        assert totp.matching_step(key, totp.hotp(key, step + offset), now) is None
+
+
+def test_with_one_step_of_drift_chosen_one_step_either_way_and_no_more():
     key, now = totp.new_key(), 1_700_000_000
     step = totp.step_at(now)
     for offset in (-1, 0, 1):
-        assert totp.matching_step(key, totp.hotp(key, step + offset), now) == step + offset
+        assert totp.matching_step(key, totp.hotp(key, step + offset), now, drift=1) == step + offset
     for offset in (-2, 2):
-        assert totp.matching_step(key, totp.hotp(key, step + offset), now) is None
+        assert totp.matching_step(key, totp.hotp(key, step + offset), now, drift=1) is None
 
 
 @pytest.mark.parametrize("typed", ["", "12345", "1234567", "abcdef", "١٢٣٤٥٦", "12 345"])

@@ -20,7 +20,7 @@ from .forms import check_new_password, clean_email, personal_of, validate_group,
 from .logs import TextFormatter
 from .migrations import SchemaBehind, check_current, migrate
 from .outbox import Outbox
-from .passwords import Passwords, load_common, refuse_breached
+from .passwords import Passwords, context_words, load_common, refuse_breached
 
 
 class CommandError(Exception):
@@ -143,7 +143,7 @@ def cmd_create_user(args) -> int:
     groups = checked_groups(args.group)
     form = {"firstname": args.first_name, "lastname": args.last_name, "email": args.email,
             "password": read_password(args)}
-    data, errors = validate_signup(form, load_common())
+    data, errors = validate_signup(form, load_common(), context_words(settings))
     if refuse_breached(settings, data["password"], errors, "password"):
         raise CommandError("; ".join(f"{field}: {message}" for field, message in errors.items()))
     db = open_database(settings)
@@ -242,7 +242,8 @@ def cmd_set_password(args) -> int:
     finally:
         db.close()
     errors = {}
-    password = check_new_password(read_password(args), errors, "password", personal_of(account), load_common())
+    password = check_new_password(read_password(args), errors, "password", personal_of(account), load_common(),
+                                  context_words(settings))
     if refuse_breached(settings, password, errors, "password"):
         raise CommandError(f"password: {errors['password']}")
     pwdhash = Passwords(settings.PASSWORD_METHOD).hash(password)

@@ -23,14 +23,15 @@ from werkzeug.utils import cached_property, redirect
 from werkzeug.wrappers import Request as BaseRequest
 from werkzeug.wrappers import Response
 
+from . import audit
 from .client import describe_agent
 from .db import DatabaseUnavailable, is_fault
 from .notices import Notices
 from .outbox import Outbox
 from .passkeys import relying_party
-from .passwords import Passwords, load_common
+from .passwords import Passwords, context_words, load_common
 from .redirects import here, origin_of
-from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, SHOWN_AGAIN, VIEWS, url_map
+from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, SECOND_FACTOR_SETUP, SHOWN_AGAIN, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views import access
@@ -115,6 +116,20 @@ class NotInGroup(Forbidden):
     description = "This page is only for administrators. If you need it, ask one of them to add you."
 
 
+class SecondFactorNeeded(HTTPException):
+    """A signed-in account that must have a second factor, and has none yet, asked for another page."""
+
+    code = 303
+
+    def __init__(self, location):
+        super().__init__()
+        self.location = location
+
+    def get_response(self, environ=None, scope=None):
+        """Answer with a 303 to the page where a second factor is set up."""
+        return redirect(self.location, code=303)
+
+
 class CrossOriginError(Forbidden):
     """A state-changing request sent by a page of another site."""
 
@@ -161,6 +176,9 @@ class WSGIAuth:
         self.url_map = url_map()
         # Endpoints that need access confirmed recently (routes.CONFIRMED).
         self.confirmed_endpoints = CONFIRMED
+        # Who must have a second factor (WSGIAUTH_REQUIRE_SECOND_FACTOR):
+        # None (nobody: no query, ever), "*" or a frozenset of groups.
+        self.second_factor_scope = settings.second_factor_groups
         self._page_urls = {}  # SCRIPT_NAME -> PageURLs
         # The packaged static files, hashed once here: templates link
         # style.3f9a1c2b.css, a name that changes with the content.
@@ -173,6 +191,8 @@ class WSGIAuth:
         # ASVS 2.1.7: the common passwords nobody may choose, read once per
         # process (~1.6 MiB) and passed to the validators that need them.
         self.common_passwords = load_common()
+        # ASVS 5.0 6.1.2, 6.2.11: the site's own words, refused in new passwords too.
+        self.context_words = context_words(settings)
         # Every email goes through the outbox: enqueue(tx, ...) in the
         # transaction that causes it, deliver_after(response, id) to send it.
         self.outbox = Outbox(db, settings, self.now)
@@ -373,7 +393,7 @@ class WSGIAuth:
         return page
 
     def authorize(self, request, endpoint):
-        """Raise NotInGroup (403) unless the signed-in user is in the group the endpoint needs, if any."""
+        """Raise NotInGroup (403) unless the user is in the endpoint's group; SecondFactorNeeded if one is due."""
         # Before Confirm access: a user who may not use the page is told so
         # at once, not asked for a password first. Groups come from the
         # session's row, read on this request: a removal takes effect on
@@ -385,6 +405,41 @@ class WSGIAuth:
             log.warning("403 for uid=%s on %s %s: not in the group %s", request.session.user["uid"],
                         request.method, getattr(request.url_rule, "rule", "?"), group)
             raise NotInGroup()
+        if endpoint not in PUBLIC and endpoint not in SECOND_FACTOR_SETUP and self.second_factor_missing(
+                request, request.session.user, getattr(request.url_rule, "rule", "?")):
+            raise SecondFactorNeeded(self.url_for(request, "security"))
+
+    def second_factor_required(self, user) -> bool:
+        """Say whether WSGIAUTH_REQUIRE_SECOND_FACTOR covers user (a mapping with its "groups"); no query."""
+        scope = self.second_factor_scope
+        return scope is not None and (scope == "*" or not scope.isdisjoint(user["groups"]))
+
+    def second_factors(self, uid) -> int:
+        """Return how many second factors the account has: its authenticator app and its usable passkeys."""
+        row = self.db.one("second_factors_of_user", uid=uid)
+        # Passkeys sign in only while they are offered (the fido2 extra, BASE_URL).
+        return row["apps"] + (row["passkeys"] if self.passkeys is not None else 0)
+
+    def needs_second_factor(self, user) -> bool:
+        """Say whether user must have a second factor and has none: nothing to ask while the setting is off."""
+        return self.second_factor_required(user) and self.second_factors(user["uid"]) == 0
+
+    def may_remove_second_factor(self, user) -> bool:
+        """Say whether user may remove one of their second factors: never the last while one is required."""
+        return not self.second_factor_required(user) or self.second_factors(user["uid"]) > 1
+
+    def second_factor_missing(self, request, user, rule) -> bool:
+        """The second-factor gate (ASVS 5.0 6.3.3): say whether user must be refused rule; log and record it if so."""
+        # One place for wsgiauth's pages (authorize), /auth/verify and the
+        # gate in front of a host app. While the setting is off this is one
+        # comparison; on, one indexed query for an account it covers.
+        if not self.needs_second_factor(user):
+            return False
+        # ASVS 5.0 16.3.2: a refused authorization is logged (the rule, never the path).
+        log.warning("second factor required for uid=%s on %s %s: it has none yet", user["uid"], request.method, rule)
+        self.db.transaction(lambda tx: audit.record(self, tx, request, "second_factor_required", uid=user["uid"],
+                                                    detail=rule))
+        return True
 
     def call_view(self, request, endpoint, values):
         """Run the view of endpoint for this request, with the URL's values."""

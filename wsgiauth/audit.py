@@ -53,6 +53,7 @@ EVENTS = frozenset({
     "confirmation_resent",     # an admin sent the confirmation link again
     "reset_link_sent",         # an admin sent a password reset link
     "data_exported",           # the user downloaded their data (Download my data)
+    "second_factor_required",  # a page refused: a second factor is required and the account has none (detail: rule)
 })
 
 # The user agent recorded for what an operator did with the `wsgiauth`

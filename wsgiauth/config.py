@@ -9,6 +9,7 @@ from typing import Callable, Optional
 from urllib.parse import urlsplit
 
 from .redirects import origin_of
+from .totp import DRIFT_CHOICES
 
 ENV_PREFIX = "WSGIAUTH_"
 # Names the settings file to read when create_app() is not given one.
@@ -100,6 +101,18 @@ class Settings:
     PWNED_PASSWORDS_URL: str = ""
     # Refuse to sign in accounts whose email address is not confirmed yet.
     REQUIRE_CONFIRMED_EMAIL: bool = False
+    # Words of this site refused in new passwords besides SITE_NAME, the host
+    # of BASE_URL and "wsgiauth" (ASVS 5.0 6.1.2, 6.2.11; forms.py),
+    # comma-separated: the organisation's or product's names.
+    PASSWORD_CONTEXT_WORDS: str = ""
+    # Authenticator app codes accepted this many 30 s steps either side of
+    # now. 0 (ASVS 5.0 6.5.5: a TOTP lives at most 30 s); 1 is RFC 6238's
+    # tolerance for a phone's clock, a documented deviation (SECURITY.md).
+    TOTP_DRIFT: int = 0
+    # Who must have a second factor (ASVS 5.0 6.3.3): "" nobody (optional),
+    # "*" everyone, or group names, comma-separated ("admin"). An account in
+    # scope without one reaches only the pages that set one up (app.py).
+    REQUIRE_SECOND_FACTOR: str = ""
     # What wsgiauth's own stderr handler lets through, and how it writes each
     # line (text, or one JSON object a line); see logs.py. An operator's own
     # logging configuration replaces both.
@@ -107,6 +120,14 @@ class Settings:
     LOG_FORMAT: str = "text"
     # Test hook: the clock every expiry decision reads (seconds since epoch).
     CLOCK: Callable[[], float] = time.time
+
+    @property
+    def second_factor_groups(self):
+        """Return None (second factor optional), "*" (everyone) or the frozenset of groups that need one."""
+        if self.REQUIRE_SECOND_FACTOR.strip() == "*":
+            return "*"
+        groups = frozenset(name.strip() for name in self.REQUIRE_SECOND_FACTOR.split(",") if name.strip())
+        return groups or None
 
     def now(self) -> int:
         """Return the time in whole seconds from CLOCK: the app's one clock, handed to whatever needs it."""
@@ -309,6 +330,9 @@ def _nonsense(settings: Settings):
     if settings.CONFIRM_ACCESS_MINUTES <= 0:
         # 0 would ask before every change, even right after signing in.
         yield "CONFIRM_ACCESS_MINUTES", "must be a positive number of minutes"
+    if settings.TOTP_DRIFT not in DRIFT_CHOICES:
+        # More than one step would keep a code alive for minutes.
+        yield "TOTP_DRIFT", f"must be 0 (ASVS 5.0) or 1 (RFC 6238's drift), not {settings.TOTP_DRIFT!r}"
     if settings.LOG_LEVEL.upper() not in LOG_LEVELS:
         yield "LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {settings.LOG_LEVEL!r}"
     if settings.LOG_FORMAT.lower() not in LOG_FORMATS:

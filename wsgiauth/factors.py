@@ -56,9 +56,9 @@ def begin_setup(tx, uid: int, now: int) -> bytes:
     return key
 
 
-def finish_setup(tx, uid: int, secret: str, code: str, now: int) -> bool:
-    """Confirm the key being set up if code is its current one; say whether it was."""
-    step = totp.matching_step(totp.decode_key(secret), code, now)
+def finish_setup(tx, uid: int, secret: str, code: str, now: int, drift: int) -> bool:
+    """Confirm the key being set up if code is its current one (within drift steps); say whether it was."""
+    step = totp.matching_step(totp.decode_key(secret), code, now, drift)
     return step is not None and tx.run("confirm_totp_factor", uid=uid, secret=secret, step=step, now=now) == 1
 
 
@@ -77,14 +77,19 @@ def store_recovery_codes(tx, uid: int, recovery_set: tuple, now: int) -> list:
     return codes
 
 
-def check(tx, uid: int, typed: str, now: int):
-    """Use up typed if it is a current app code or an unused recovery code: return "app", "recovery code" or None."""
+def check(tx, uid: int, typed: str, now: int, drift: int):
+    """Use up typed if it is a current app code (within drift steps) or an unused recovery code.
+
+    Return "app", "recovery code" or None.
+    """
     typed = "".join(typed.split())
     factor = tx.one("totp_factor", uid=uid)
     if not factor or not factor["confirmed_at"]:
         return None
     if len(typed) == totp.DIGITS:
-        step = totp.matching_step(totp.decode_key(factor["secret"]), typed, now)
+        # ASVS 5.0 6.5.5: drift is WSGIAUTH_TOTP_DRIFT, 0 by default (a code
+        # lives 30 s).
+        step = totp.matching_step(totp.decode_key(factor["secret"]), typed, now, drift)
         # ASVS 6.5.1: a code works once. The UPDATE moves last_step on only if
         # this step is newer, so a replayed code (or two requests racing with
         # one) finds 0 rows.

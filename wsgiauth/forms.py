@@ -147,8 +147,19 @@ def is_personal(password: str, personal) -> bool:
     return _squash(password) in candidates
 
 
-def check_new_password(value, errors, field, personal, common):
-    """Validate a password being chosen: length, not the user's email or name, not a common one."""
+def contextual_word(password: str, words) -> str:
+    """Return the site's word (passwords.context_words) password is built on, or ""."""
+    # ASVS 5.0 6.1.2, 6.2.11: "wsgiauth2024!" or "Example.org" is guessed
+    # right after the common passwords. Built on: what is left once the word
+    # is taken out is shorter than the minimum length; a long passphrase
+    # that happens to name the site is fine.
+    squashed = _squash(password)
+    return next((word for word in words if word in squashed and len(squashed.replace(word, "")) < PASSWORD_MIN),
+                "")
+
+
+def check_new_password(value, errors, field, personal, common, context=()):
+    """Validate a password being chosen: length, not the user's email or name, not the site's words, not common."""
     # Length only, no composition rules (ASVS 2.1.9); any Unicode (2.1.4);
     # never trimmed or truncated (2.1.3). `personal` holds the email and
     # names: a password equal to one of them is the first thing guessed.
@@ -162,14 +173,17 @@ def check_new_password(value, errors, field, personal, common):
         errors[field] = f"Password must be at most {PASSWORD_MAX} characters."
     elif is_personal(value, personal):
         errors[field] = "Password must not be your email address or name."
+    elif contextual_word(value, context):
+        errors[field] = (f"Password must not be built on this site's name or address "
+                         f"(\u201c{contextual_word(value, context)}\u201d). Please choose another.")
     elif is_common(value, common):
         errors[field] = COMMON
     return value
 
 
-def check_password_twice(form, errors, field, again, personal, common):
+def check_password_twice(form, errors, field, again, personal, common, context=()):
     """Validate a new password typed twice into errors (the sign-up rules); return it."""
-    password = check_new_password(form.get(field, ""), errors, field, personal, common)
+    password = check_new_password(form.get(field, ""), errors, field, personal, common, context)
     if field not in errors and form.get(again, "") != password:
         errors[again] = "The two passwords do not match."
     return password
@@ -185,12 +199,13 @@ def validate_name(form):
     return data, errors
 
 
-def validate_signup(form, common):
-    """Check the sign-up form (common: the common passwords); return (clean data, errors)."""
+def validate_signup(form, common, context=()):
+    """Check the sign-up form (common: the common passwords; context: the site's words); return (clean data, errors)."""
     data, errors = validate_name(form)
     data["email"] = check_email(form.get("email", ""), errors)
     # Never trimmed or altered: a password is exactly what was typed.
-    data["password"] = check_new_password(form.get("password", ""), errors, "password", personal_of(data), common)
+    data["password"] = check_new_password(form.get("password", ""), errors, "password", personal_of(data), common,
+                                          context)
     return data, errors
 
 
@@ -211,17 +226,17 @@ def personal_of(user) -> tuple:
     return user["email"], user["firstname"], user["lastname"]
 
 
-def validate_password_change(form, user, common):
+def validate_password_change(form, user, common, context=()):
     """Check the change-password form of user: the new password twice."""
     errors = {}
-    new = check_password_twice(form, errors, "new_password", "new_password2", personal_of(user), common)
+    new = check_password_twice(form, errors, "new_password", "new_password2", personal_of(user), common, context)
     return {"new": new}, errors
 
 
-def validate_password_reset(form, user, common):
+def validate_password_reset(form, user, common, context=()):
     """Check the reset form of user: the new password twice."""
     errors = {}
-    password = check_password_twice(form, errors, "password", "password2", personal_of(user), common)
+    password = check_password_twice(form, errors, "password", "password2", personal_of(user), common, context)
     return {"password": password}, errors
 
 

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from .accounts import GROUP_NAME, GROUP_NAME_RULE
 from .db import DatabaseUnavailable
+from .views.forward_auth import SECOND_FACTOR_FIRST
 
 log = logging.getLogger("wsgiauth.gate")
 
@@ -73,6 +74,15 @@ class Gate:
             "signin": signin, "signout": f"{root}{self.mount}/signout", "profile": f"{root}{self.mount}/profile",
             "account": f"{root}{self.mount}/account"})
         needs = self.groups_for(path)
+        if user is not None and self.accounts.needs_second_factor(user):
+            # ASVS 5.0 6.3.3 (WSGIAUTH_REQUIRE_SECOND_FACTOR): until the
+            # account has a second factor, the host app does not learn who it
+            # is, and a page that needs a user sends it to set one up.
+            if needs or self.protects(path):
+                rule = needs[0][0] if needs else next(pattern for pattern in self.protect if covers(pattern, path))
+                self.accounts.second_factor_missing(request, user, rule)
+                return set_up_first(request, f"{root}{self.mount}/security")(environ, start_response)
+            user = None
         if user is None:
             if needs or self.protects(path):
                 return refuse(request, signin)(environ, start_response)
@@ -166,6 +176,17 @@ def unavailable():
     return Response("We can't reach our accounts database right now. Please try again in a minute.\n",
                     status=503, content_type="text/plain; charset=utf-8",
                     headers={"Retry-After": "30", "Cache-Control": "no-store"})
+
+
+def set_up_first(request, security):
+    """Answer a request for a protected page from an account that must set up a second factor: 303 or 403 text."""
+    if "text/html" in request.headers.get("Accept", ""):
+        response = Response(status=303, headers={"Location": security})
+    else:
+        response = Response(SECOND_FACTOR_FIRST + security + "\n", status=403,
+                            content_type="text/plain; charset=utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def refuse(request, signin):

@@ -15,6 +15,7 @@ import secrets
 import unicodedata
 import urllib.request
 from typing import Optional
+from urllib.parse import urlsplit
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -102,6 +103,26 @@ def load_common(path=None) -> frozenset:
 def is_common(password: str, common: frozenset) -> bool:
     """Say whether password is on the common list (as loaded by load_common)."""
     return fold(password) in common
+
+
+# -- The site's own words (ASVS 5.0 6.1.2, 6.2.11) --------------------------
+
+# Always refused, whatever the settings: the software's own name.
+PRODUCT_WORDS = ("wsgiauth",)
+# Shorter words (a host's "www", "org") would refuse passwords for no reason.
+CONTEXT_WORD_MIN = 4
+
+
+def context_words(settings) -> tuple:
+    """Return the site's words a new password must not be built on (folded, no spaces), as SECURITY.md lists them."""
+    # SITE_NAME, BASE_URL's host and each of its labels but the last (the
+    # "example" of accounts.example.org), "wsgiauth", and the operator's
+    # PASSWORD_CONTEXT_WORDS: what an attacker tries first against this site.
+    host = urlsplit(settings.BASE_URL).hostname or ""
+    labels = host.split(".")[:-1] if not host.replace(".", "").isdigit() else []
+    words = [settings.SITE_NAME, host, *labels, *PRODUCT_WORDS, *settings.PASSWORD_CONTEXT_WORDS.split(",")]
+    folded = ("".join(fold(word).split()) for word in words)
+    return tuple(sorted({word for word in folded if len(word) >= CONTEXT_WORD_MIN and word != "www"}))
 
 
 # -- Breached passwords (ASVS 5.0 6.2.12) ---------------------------------

@@ -103,6 +103,16 @@ PUBLIC = frozenset({
 })
 
 
+# WSGIAUTH_REQUIRE_SECOND_FACTOR (ASVS 5.0 6.3.3): a signed-in account the
+# setting covers that has no second factor yet may reach only these pages,
+# what it takes to set one up (and to leave); every other page sends it to
+# the sign-in security page (app.authorize). Public pages stay public.
+SECOND_FACTOR_SETUP = frozenset({
+    "security", "app_setup", "app_confirm", "passkey_add_options", "passkey_add",
+    "confirm_access", "confirm_access_passkey_options",
+})
+
+
 # Confirm access ("sudo mode", views/access.py): these endpoints need the
 # user to have proved who they are (signed in, or typed the password on the
 # Confirm access page) within WSGIAUTH_CONFIRM_ACCESS_MINUTES, checked by the

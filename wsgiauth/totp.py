@@ -9,7 +9,11 @@ from urllib.parse import quote, urlencode
 
 DIGITS = 6  # what every authenticator app shows
 STEP = 30  # seconds per code (RFC 6238's default, and the apps')
-DRIFT = 1  # steps accepted either side of now: a phone's clock may be off by up to 30 s
+# Steps accepted either side of now. ASVS 5.0 6.5.5: a TOTP lives at most
+# 30 s, so by default only the current step's code is taken; an operator may
+# choose RFC 6238's tolerance of one step (WSGIAUTH_TOTP_DRIFT=1: a phone's
+# clock off by up to 30 s, a code accepted for up to 90 s), and no more.
+DRIFT_CHOICES = (0, 1)
 KEY_BYTES = 20  # 160 bits, the size RFC 4226 recommends (and SHA-1's output)
 
 
@@ -35,12 +39,12 @@ def totp(key: bytes, t: float, digits: int = DIGITS, digest=hashlib.sha1) -> str
     return hotp(key, step_at(t), digits, digest)
 
 
-def matching_step(key: bytes, code: str, now: int):
-    """Return the time step whose code is `code`, within DRIFT steps of now, or None."""
+def matching_step(key: bytes, code: str, now: int, drift: int = 0):
+    """Return the time step whose code is `code`, within drift steps of now, or None."""
     if len(code) != DIGITS or not code.isascii() or not code.isdigit():
         return None
     current = step_at(now)
-    for step in range(current - DRIFT, current + DRIFT + 1):
+    for step in range(current - drift, current + drift + 1):
         # compare_digest: the time a comparison takes says nothing about how
         # many leading digits were right.
         if hmac.compare_digest(hotp(key, step), code):

@@ -13,7 +13,7 @@ from test_confirm import SUBJECT as CONFIRM_SUBJECT
 from test_confirm import flip, mailed_link
 from test_reset import SUBJECT as RESET_SUBJECT
 from test_reset import ask, choose, reset_link
-from test_v2_authentication import COMMON, COMMON_PASSWORDS
+from test_v2_authentication import COMMON, COMMON_PASSWORDS, CONTEXTUAL
 from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions, ClosingClient
@@ -91,6 +91,12 @@ def test_v2_1_7_new_password_on_change_and_reset_is_not_the_email_or_name(ada, n
     """ASVS 2.1.7: a changed or reset password may not be the user's email or name."""
     personal = ["ada@example.com", "Ada Lovelace", "Lovelace", "lovelace ada", "ADA@EXAMPLE.COM"]
     refused_at_change_and_reset(ada, new_browser, smtp_server, query, personal, PERSONAL)
+
+
+def test_the_site_s_own_words_are_refused_at_change_and_reset(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 6.1.2, 6.2.11: a changed or reset password may not be built on the site's own words."""
+    refused_at_change_and_reset(ada, new_browser, smtp_server, query, ["wsgiauth2024", "WSGIAuth!!", "Localhost:80"],
+                                CONTEXTUAL)
 
 
 def test_v2_1_7_common_password_is_refused_at_change_and_reset(ada, new_browser, smtp_server, query):

@@ -67,6 +67,28 @@ def test_v2_1_7_password_equal_to_email_or_name_is_refused(client, auth):
     assert auth.signup(email="ada.lovelace@example.com", password="analytical engine").status_code == 303
 
 
+CONTEXTUAL = "Password must not be built on this site"  # then 's (escaped in HTML) name or address
+
+
+def test_the_site_s_own_words_are_refused_at_signup(make_app, query):
+    """ASVS 5.0 6.1.2, 6.2.11: the site name, BASE_URL's host (and its labels), "wsgiauth" and the operator's
+    WSGIAUTH_PASSWORD_CONTEXT_WORDS, alone or with a few characters around them, are refused (listed in
+    SECURITY.md)."""
+    default = Client(make_app())  # SITE_NAME "wsgiauth", BASE_URL http://localhost
+    for password, word in (("wsgiauth", "wsgiauth"), ("WSGIAuth2024!", "wsgiauth"), ("wsgi auth 1", "wsgiauth"),
+                           ("localhost1", "localhost"), ("ＷＳＧＩＡＵＴＨ１２", "wsgiauth")):
+        error = signup_error(default, password)
+        assert CONTEXTUAL in error and f"(\u201c{word}\u201d)" in error, password
+    site = Client(make_app(SITE_NAME="Analytical Engines", BASE_URL="https://accounts.babbage.example",
+                           PASSWORD_CONTEXT_WORDS="Difference Engine, Jacquard"))
+    for password in ("analytical engines", "Babbage1834!", "accounts.babbage.example", "DifferenceEngine2",
+                     "jacquard loom", "wsgiauth2024"):
+        assert CONTEXTUAL in signup_error(site, password), password
+    assert query("all_users_for_tests") == []
+    # A long passphrase that happens to name the site is no guess built on it.
+    assert AuthActions(site).signup(password="my babbage has a pet cat called Ada").status_code == 303
+
+
 COMMON = "This password is too common. Please choose another."
 # On Django's list as "password", "iloveyou", "trustno1", "qwerty" and
 # "12345678": any case, full-width letters (NFKC), spaces around.

@@ -167,7 +167,8 @@ def prove(app, request, errors):
         right, wait = limits.verify_password(app, request, user, user["email"], password, event="access_confirm")
     else:
         method, wait = limits.verify(app, request, user, user["email"], lambda: app.db.transaction(
-            lambda tx: factors.check(tx, user["uid"], code, app.now()) if len(code) == 6 else None),
+            lambda tx: factors.check(tx, user["uid"], code, app.now(), app.settings.TOTP_DRIFT)
+            if len(code) == 6 else None),
             event="access_confirm")
         right = bool(method)
     if right:

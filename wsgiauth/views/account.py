@@ -156,7 +156,8 @@ def account_password(app, request):
     """Change the password: end every other session, move this one to a new id, send a notice."""
     # The current password was typed on the Confirm access page a few
     # minutes ago at most (routes.CONFIRMED; ASVS 4.0.3 2.1.6, 5.0 6.2.3).
-    data, errors = validate_password_change(request.form, request.session.user, app.common_passwords)
+    data, errors = validate_password_change(request.form, request.session.user, app.common_passwords,
+                                            app.context_words)
     if refuse_breached(app.settings, data["new"], errors, "new_password"):
         return show(app, request, errors)
     user = app.db.one("account_by_uid", uid=request.session.user["uid"])

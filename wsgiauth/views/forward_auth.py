@@ -8,6 +8,8 @@ from ..redirects import listed_url
 # Requests whose URL may be opened again after sign-in, as the sign-in gate
 # does for our own pages: a page is shown again, a form's POST is not replayed.
 REPLAYABLE = frozenset({"GET", "HEAD"})
+# What a program is told when the account must set up a second factor first.
+SECOND_FACTOR_FIRST = "This account must set up a second factor (an authenticator app or a passkey) first: "
 
 
 def verify(app, request):
@@ -16,6 +18,8 @@ def verify(app, request):
     # most once a minute), nothing else is written, and no cookie is sent.
     # A GET with no form, so no CSRF token (ASVS 4.2.2 covers changes).
     user = request.session.user
+    if user and app.second_factor_missing(request, user, "/auth/verify"):
+        return set_up_second_factor(app, request)
     if user:
         return Response(status=200, headers=identity_headers(user))
     signin_url, replayable = signin_url_for(app, request)
@@ -29,6 +33,16 @@ def verify(app, request):
     if signin_url:
         response.headers["Location"] = signin_url
     return response
+
+
+def set_up_second_factor(app, request):
+    """Answer a signed-in user who must set up a second factor first: 403 text, or with ?redirect=1 the way there."""
+    # ASVS 5.0 6.3.3 (WSGIAUTH_REQUIRE_SECOND_FACTOR): no identity goes to
+    # the application behind the proxy until the account has one.
+    security = app.external_url(request, "security")
+    if request.args.get("redirect") == "1":
+        return redirect(security, code=303)
+    return Response(SECOND_FACTOR_FIRST + security + "\n", status=403, content_type="text/plain; charset=utf-8")
 
 
 def identity_headers(user) -> dict:

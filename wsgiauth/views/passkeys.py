@@ -19,6 +19,7 @@ from ..passkeys import (
 )
 from ..redirects import safe_next
 from ..sessions import hash_id
+from . import security
 from .signin import ACCOUNT_LOCKED, after_signin, begin_signed_in
 
 # The sign-in history's name for this way in (views/security.py METHODS).
@@ -92,6 +93,9 @@ def remove(app, request):
     if not passkey_id.isdigit() or len(passkey_id) > 10:
         raise NotFound()
     user = request.session.user
+    refused = security.keep_last_factor(app, request)
+    if refused is not None:
+        return refused
 
     def delete(tx):
         """Delete the passkey if it is this user's, audit it, mail the owner; return the outbox id or None."""

@@ -61,7 +61,7 @@ def reset_link(app, request):
     user, problem = app.db.transaction(lambda tx: app.tokens.check(tx, RESET_PASSWORD, token))
     errors = {}
     if not problem and request.method == "POST":
-        data, errors = validate_password_reset(request.form, user, app.common_passwords)
+        data, errors = validate_password_reset(request.form, user, app.common_passwords, app.context_words)
         if not refuse_breached(app.settings, data["password"], errors, "password"):
             mail_id = set_new_password(app, request, user, data["password"])
             if mail_id:

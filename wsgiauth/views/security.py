@@ -4,9 +4,14 @@ its recent sign-ins."""
 from .. import audit, factors, letters, qrcodes, totp
 from ..forms import validate_code
 
-WRONG_SETUP_CODE = ("That is not the code your app shows now. Check that the app has the key below, "
-                    "and that your phone's clock is right.")
+WRONG_SETUP_CODE = ("That is not the code your app shows now. Codes change every 30 seconds: type the one "
+                    "your app shows now. Check that the app has the key below, and that your phone's clock is right.")
 APP_REMOVED = "The authenticator app has been removed. Signing in now asks for your password only."
+# WSGIAUTH_REQUIRE_SECOND_FACTOR (ASVS 5.0 6.3.3): the last factor stays, as
+# GitHub keeps two-factor authentication on for members of an organisation
+# that requires it; a lost one is replaced by the admin procedure (SECURITY.md).
+LAST_FACTOR = ("This site requires a second factor for your account, so the last one cannot be removed. "
+               "Add another (an authenticator app or a passkey) first.")
 # How the sign-in history names each way of signing in (the audit trail's detail).
 METHODS = {"password": "Password", "password+app": "Password + authenticator app",
            "password+recovery code": "Password + recovery code", "passkey": "Passkey",
@@ -20,13 +25,15 @@ def security(app, request):
     uid = request.session.user["uid"]
     sessions, signins = app.sessions.activity(app.db, request.session)
     factor = factors.app_factor(app.db, uid)
+    # WSGIAUTH_REQUIRE_SECOND_FACTOR: why every other page sends the user here.
+    required = app.needs_second_factor(request.session.user)
     codes_left = app.db.one("recovery_codes_left", uid=uid)["n"] if factor else 0
     # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
     passkeys = None
     if app.passkeys:
         passkeys = app.db.all("passkeys_of_user", uid=uid)
     return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
-                      codes_left=codes_left, methods=METHODS, passkeys=passkeys)
+                      codes_left=codes_left, methods=METHODS, passkeys=passkeys, required=required)
 
 
 def signout_others(app, request):
@@ -75,7 +82,8 @@ def app_confirm(app, request):
 
     def turn_on(tx):
         """Confirm the key, make recovery codes, record and mail it; return (codes, mail id), or Nones if wrong."""
-        if not factors.finish_setup(tx, user["uid"], row["secret"], code, app.now()):
+        if not factors.finish_setup(tx, user["uid"], row["secret"], code, app.now(),
+                                    app.settings.TOTP_DRIFT):
             return None, None
         codes = factors.store_recovery_codes(tx, user["uid"], recovery_set, app.now())
         audit.record(app, tx, request, "authenticator_added", uid=user["uid"])
@@ -112,9 +120,20 @@ def recovery_codes(app, request):
     return app.outbox.deliver_after(show_codes(app, request, codes, first=False), mail_id)
 
 
+def keep_last_factor(app, request):
+    """Return the way back to the security page, with a notice, if the user must keep their last factor; else None."""
+    if app.may_remove_second_factor(request.session.user):
+        return None
+    app.db.transaction(lambda tx: app.notices.leave(tx, request.session, LAST_FACTOR), keep=[request.session])
+    return app.redirect_to(request, "security")
+
+
 def app_remove(app, request):
     """Remove the authenticator app and its recovery codes; signing in asks for the password only again."""
     user = request.session.user
+    refused = keep_last_factor(app, request)
+    if refused is not None:
+        return refused
 
     def remove(tx):
         """Delete the key and the codes; record and mail it if there was an app (return the outbox id)."""

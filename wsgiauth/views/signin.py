@@ -16,7 +16,8 @@ SIGNED_IN, FAILED, UNCONFIRMED, THROTTLED = "signed in", "failed", "unconfirmed"
 LOCKED = "locked"
 ACCOUNT_LOCKED = "This account is locked. If you think this is a mistake, please write to us on the Contact page."
 CODE_NEEDED = "code needed"
-WRONG_CODE = "That code is not right, or it has been used already. Please try again."
+WRONG_CODE = ("That code is not right, or it has been used already. Codes change every 30 seconds: "
+              "type the one your app shows now.")
 SIGNIN_EXPIRED = "Your sign-in took more than 5 minutes, or was started in another browser. Please sign in again."
 # How each way of signing in is written in the audit trail and shown in the
 # sign-in history (security.html).
@@ -34,7 +35,7 @@ def signup(app, request):
         return app.redirect_to(request, "profile")
     errors = {}
     if request.method == "POST":
-        data, errors = validate_signup(request.form, app.common_passwords)
+        data, errors = validate_signup(request.form, app.common_passwords, app.context_words)
         if not errors:
             # Counted once the form is valid: only those attempts probe
             # emails or cost a hash. Over the limit: 429 (ASVS 2.2.1).
@@ -154,10 +155,20 @@ def authenticate(app, request, data):
     if new_hash:
         app.db.transaction(lambda tx: tx.run("change_password", uid=user["uid"], new_pwdhash=new_hash,
                                              old_pwdhash=user["pwdhash"]))
-    if factors.app_factor(app.db, user["uid"]):
+    if factors.app_factor(app.db, user["uid"]) or passkey_step_required(app, user["uid"]):
         ask_for_code(app, request, user, data["remember"])
         return CODE_NEEDED, 0, []
     return SIGNED_IN, 0, begin_signed_in(app, request, user["uid"], email, data["remember"], METHOD_PASSWORD)
+
+
+def passkey_step_required(app, uid) -> bool:
+    """Say whether a password sign-in must end with one of the account's passkeys (it has no authenticator app)."""
+    # ASVS 5.0 6.3.3: where WSGIAUTH_REQUIRE_SECOND_FACTOR covers the
+    # account, its passkey is its second factor only if the password alone
+    # cannot sign it in. Elsewhere a passkey is another way in, not a step.
+    if app.second_factor_scope is None or not has_passkeys(app, uid):
+        return False
+    return app.second_factor_required({"groups": [row["name"] for row in app.db.all("groups_of_user", uid=uid)]})
 
 
 def begin_signed_in(app, request, uid, email, remember, method, work=None):
@@ -233,14 +244,16 @@ def signin_code(app, request):
         if not errors:
             method, wait = limits.verify(app, request, pending, pending["email"],
                                          lambda: app.db.transaction(
-                                             lambda tx: factors.check(tx, pending["uid"], code, app.now())),
+                                             lambda tx: factors.check(tx, pending["uid"], code, app.now(),
+                                                                      app.settings.TOTP_DRIFT)),
                                          event="signin_code")
             if method:
                 mail_ids = finish_signin(app, request, pending, method)
                 return app.outbox.deliver_after(after_signin(app, request, next_target), *mail_ids)
             errors["code"] = limits.try_again(wait) if wait else WRONG_CODE
     response = app.render(request, "signin_code.html", status=429 if wait else status, errors=errors,
-                          next=next_target, passkeys=has_passkeys(app, pending["uid"]))
+                          next=next_target, passkeys=has_passkeys(app, pending["uid"]),
+                          app_code=factors.app_factor(app.db, pending["uid"]) is not None)
     if wait:
         response.headers["Retry-After"] = str(wait)
     return response
