@@ -4,6 +4,7 @@ import functools
 import os
 import subprocess
 import sys
+import time
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,6 +14,8 @@ from werkzeug.test import Client
 from wsgiauth import DatabaseUnavailable, create_app
 
 from conftest import TEST_SECRET_KEY, AuthActions
+
+DAY = 24 * 60 * 60
 
 
 def wsgiauth(*args, database_url, stdin="", env=None):
@@ -242,4 +245,37 @@ def test_a_malformed_database_url_is_one_line(url, message):
 def test_cleanup_runs_from_cron_and_says_what_it_deleted(database_url):
     done = wsgiauth("cleanup", database_url=database_url)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == "Deleted 0 expired session(s), 0 old attempt(s) and 0 idle rate-limit key(s)."
+    assert done.stdout.splitlines() == [
+        "Deleted 0 expired session(s), 0 old attempt(s) and 0 idle rate-limit key(s).",
+        "Deleted 0 security event(s) older than 400 days and 0 Contact message(s) older than 400 days."]
+
+
+@pytest.mark.both_databases
+def test_cleanup_deletes_what_is_past_the_retention_the_operator_set_and_says_how_much(database_url, make_app,
+                                                                                     clock, query):
+    """ASVS 5.0 14.2.4: the retention settings decide what `wsgiauth cleanup` deletes, and it prints the counts."""
+    clock.now = time.time() - 401 * DAY  # the command runs on the real clock
+    app = make_app()
+    ada = AuthActions(Client(app))
+    ada.signup()
+    ada.post_form("/contact", {"name": "Ada", "email": "ada@example.com", "subject": "Hi", "message": "Hello."})
+    clock.now = time.time() - 10 * DAY
+    assert ada.signin().status_code == 303
+    assert [e["event"] for e in query("security_events_for_tests")] == ["signup", "signin"]
+    kept = wsgiauth("cleanup", database_url=database_url,
+                    env={"WSGIAUTH_AUDIT_RETENTION_DAYS": "0", "WSGIAUTH_CONTACT_RETENTION_DAYS": "0"})
+    assert kept.returncode == 0, kept.stderr
+    assert kept.stdout.splitlines()[1] == ("Deleted no security events (kept without limit) and no Contact "
+                                           "messages (kept without limit).")
+    refused = wsgiauth("cleanup", database_url=database_url, env={"WSGIAUTH_AUDIT_RETENTION_DAYS": "-1"})
+    assert (refused.returncode, refused.stdout) == (2, "")
+    assert refused.stderr.strip() == ("wsgiauth cleanup: WSGIAUTH_AUDIT_RETENTION_DAYS must be a number of days, "
+                                      "or 0 to keep everything")
+    assert len(query("security_events_for_tests")) == 2 and len(query("all_contact_messages_for_tests")) == 1
+    done = wsgiauth("cleanup", database_url=database_url)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[1] == ("Deleted 1 security event(s) older than 400 days and 1 Contact "
+                                           "message(s) older than 400 days.")
+    assert "cleanup deleted 1 security event(s) older than 400 days" in done.stderr
+    assert [e["event"] for e in query("security_events_for_tests")] == ["signin"]
+    assert query("all_contact_messages_for_tests") == []

@@ -14,7 +14,7 @@ import time
 
 from . import accounts
 from .cleanup import cleanup
-from .config import ConfigError, Settings, read_settings
+from .config import ConfigError, Settings, check_values, read_settings
 from .db import Database, DatabaseUnavailable, IntegrityError
 from .forms import check_new_password, clean_email, personal_of, validate_group, validate_signup
 from .logs import TextFormatter
@@ -112,8 +112,9 @@ def read_password(args) -> str:
 
 
 def cmd_cleanup(args) -> int:
-    """Delete expired sessions and old rate-limit rows in bounded batches (run it from cron)."""
+    """Delete expired sessions, old rate-limit rows and records past their retention in batches (run it from cron)."""
     settings = command_settings(args)
+    check_values(settings)  # a negative retention is refused here, not read as "keep"
     db = open_database(settings)
     try:
         check_current(db)
@@ -122,7 +123,14 @@ def cmd_cleanup(args) -> int:
         db.close()
     print(f"Deleted {counts['sessions']} expired session(s), {counts['attempts']} old attempt(s) "
           f"and {counts['attempt keys']} idle rate-limit key(s).")
+    print(f"Deleted {retention(counts['security events'], 'security event', settings.AUDIT_RETENTION_DAYS)} "
+          f"and {retention(counts['contact messages'], 'Contact message', settings.CONTACT_RETENTION_DAYS)}.")
     return 0
+
+
+def retention(count: int, what: str, days: int) -> str:
+    """Return one part of cleanup's report: how many rows of what went, past days, or that none may go."""
+    return f"{count} {what}(s) older than {days} days" if days else f"no {what}s (kept without limit)"
 
 
 def checked_groups(names) -> list:
@@ -290,7 +298,8 @@ def parser() -> argparse.ArgumentParser:
     made = {}
     for name, run, text in [("migrate", cmd_migrate, "apply pending schema migrations"),
                             ("deliver-mail", cmd_deliver_mail, "send pending mail from the outbox (run it from cron)"),
-                            ("cleanup", cmd_cleanup, "delete expired sessions and old rate-limit rows (cron)"),
+                            ("cleanup", cmd_cleanup, "delete expired sessions, old rate-limit rows and records "
+                             "past their retention (cron)"),
                             ("create-user", cmd_create_user, "create an account (the password is asked for)"),
                             ("add-to-group", cmd_change, "put an account in a group (made if new)"),
                             ("remove-from-group", cmd_change, "take an account out of a group"),
