@@ -31,6 +31,9 @@ class Notices:
         if session.stored:
             tx.run("set_session_notice", id_hash=hash_id(session.sid), notice=text)
         else:
+            # Signed, not encrypted: anyone with the browser can read the
+            # cookie, so a notice left without a session row names no one
+            # (ASVS 5.0 14.3.3; views/signin.py:CONFIRM_FIRST).
             session.new_notice_cookie = self._serializer.dumps(text)
 
     @staticmethod

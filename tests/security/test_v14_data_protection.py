@@ -1,14 +1,17 @@
 """ASVS 5.0 V14 Data Protection: every table of the schema is classified in SECURITY.md."""
 
+import base64
 import logging
 import re
+import zlib
 
 import pytest
 from helpers import csrf_token_in
 
 from wsgiauth import cleanup as cleanup_module
 
-from support import BACKTICKED, ROOT, browser, inventory_table, signed_in, signin
+from conftest import AuthActions
+from support import BACKTICKED, ROOT, browser, cookie_headers, inventory_table, signed_in, signin
 
 CREATE = re.compile(r"CREATE TABLE (?:IF NOT EXISTS )?[`\"]?(\w+)", re.IGNORECASE)
 DROP = re.compile(r"DROP TABLE (?:IF EXISTS )?[`\"]?(\w+)", re.IGNORECASE)
@@ -94,3 +97,37 @@ def test_14_2_4_the_retention_deletes_read_the_time_indexes(app):
             assert any(index in row["detail"] for row in plan), plan
         else:
             assert [(row["key"], row["type"]) for row in plan] == [(index, "range")], plan
+
+
+def readable(value: str) -> str:
+    """Return what anyone holding a signed itsdangerous cookie can read of it: its payload, base64-decoded."""
+    payload = value.split(".")[1] if value.startswith(".") else value.split(".")[0]  # a leading "." means zlib
+    data = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    # latin-1: every byte as it is (a session id is random bytes, not text)
+    return (zlib.decompress(data) if value.startswith(".") else data).decode("latin-1")
+
+
+@pytest.mark.both_databases
+@pytest.mark.parametrize("confirm_first", [True, False], ids=["confirm-first", "signed-in-at-once"])
+def test_14_3_3_no_cookie_of_a_sign_up_carries_the_address(make_app, confirm_first):
+    """ASVS 5.0 14.3.3 (L2): after a sign-up, with or without WSGIAUTH_REQUIRE_CONFIRMED_EMAIL, no cookie the
+    browser holds carries the address or name (a notice cookie is signed, not encrypted), and the next page still
+    says what to do."""
+    app = make_app(REQUIRE_CONFIRMED_EMAIL=confirm_first)
+    client = browser(app)
+    response = AuthActions(client).signup()
+    cookies = dict(cookie.split(";")[0].split("=", 1) for cookie in cookie_headers(response))
+    assert set(cookies) == ({"wsgiauth-notice"} if confirm_first else {"wsgiauth"})
+    for value in cookies.values():
+        seen = readable(value).lower()
+        for personal in ("@", "ada", "lovelace", "example"):
+            assert personal not in seen, (personal, seen)
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    if confirm_first:
+        assert ("We have sent a link to the address you gave: please open it to confirm your email address, "
+                "then sign in.") in shown
+        refused = signin(client)  # signing in before confirming names the address, in the page only
+        assert refused.status_code == 403 and "ada@example.com" in refused.get_data(as_text=True)
+        assert "ada@example.com" not in " ".join(cookie_headers(refused))
+    else:  # signed in: the notice is in the session's row, which may name the address
+        assert "Welcome, Ada! We have sent a link to ada@example.com" in shown
