@@ -25,7 +25,9 @@ try:
     from fido2.webauthn import (
         AttestedCredentialData,
         AuthenticationResponse,
+        PublicKeyCredentialParameters,
         PublicKeyCredentialRpEntity,
+        PublicKeyCredentialType,
         PublicKeyCredentialUserEntity,
         RegistrationResponse,
         ResidentKeyRequirement,
@@ -53,6 +55,23 @@ NOT_OFFERED = "Passkeys are not offered on this site."
 COUNTER_WENT_BACK = "This passkey was refused. Please sign in with your password."
 
 
+# ASVS 5.0 11.6.1, 11.2.3: the signature algorithms a new passkey may use,
+# in order of preference: ES256 (P-256) and EdDSA (Ed25519), about 128 bits
+# of security, and RS256, without which Windows Hello (RSA-2048, about 112
+# bits) could not add one. fido2 would offer, and accept, whatever it can
+# check (ES384, PS256, ES256K, ML-DSA, ...); only these are offered here, and
+# an answer with any other is refused (check_new_key).
+OFFERED_ALGORITHMS = (-7, -8, -257)  # their COSE ids (RFC 9053, RFC 8812)
+# NIST SP 800-131A: RSA keys under 2048 bits are disallowed for signatures.
+MIN_RSA_BITS = 2048
+# RFC 9052/8230: the labels of a COSE key's type and algorithm, RSA's key type, and its modulus.
+COSE_KTY, COSE_ALG, COSE_KTY_RSA, COSE_RSA_N = 1, 3, 3, -1
+OTHER_ALGORITHM = ("This passkey could not be added: it signs with an algorithm this site does not accept. "
+                   "Please try another authenticator.")
+WEAK_RSA_KEY = (f"This passkey could not be added: its RSA key is shorter than {MIN_RSA_BITS} bits, which is "
+                f"too weak. Please try another authenticator.")
+
+
 class PasskeyError(Exception):
     """An answer that cannot be accepted (a wrong, expired or reused challenge, an unknown passkey): text for people."""
 
@@ -60,6 +79,17 @@ class PasskeyError(Exception):
 def credential_hash(credential_id: bytes) -> str:
     """Return the SHA-256 hex digest of a credential id, the form the passkeys table is searched by."""
     return hashlib.sha256(credential_id).hexdigest()
+
+
+def check_new_key(public_key) -> None:
+    """Refuse (PasskeyError) a new passkey's key (a fido2 CoseKey) of an algorithm not offered, or a short RSA key."""
+    # fido2's register_complete checks the answer's signature and flags, not
+    # which algorithm the key uses or how long it is.
+    if public_key.get(COSE_ALG) not in OFFERED_ALGORITHMS:
+        raise PasskeyError(OTHER_ALGORITHM)
+    if public_key.get(COSE_KTY) == COSE_KTY_RSA and \
+            int.from_bytes(public_key.get(COSE_RSA_N, b""), "big").bit_length() < MIN_RSA_BITS:
+        raise PasskeyError(WEAK_RSA_KEY)
 
 
 def parse_answer(raw: str, parse):
@@ -87,6 +117,10 @@ class RelyingParty:
         self.now = settings.now
         self.server = Fido2Server(PublicKeyCredentialRpEntity(name=site_name, id=self.id),
                                   verify_origin=lambda origin: origin == self.origin)
+        # pubKeyCredParams of every creation: what check_new_key accepts.
+        self.server.allowed_algorithms = [
+            PublicKeyCredentialParameters(type=PublicKeyCredentialType.PUBLIC_KEY, alg=alg)
+            for alg in OFFERED_ALGORITHMS]
 
     # -- challenges: server side, one per browser session and purpose, used once
 
@@ -148,6 +182,7 @@ class RelyingParty:
         except ValueError as error:
             raise PasskeyError("The passkey could not be added: the browser's answer was not valid.") from error
         credential = auth_data.credential_data
+        check_new_key(credential.public_key)
         return {"credential_hash": credential_hash(credential.credential_id), "user_handle": state["user_handle"],
                 "credential_data": websafe_encode(bytes(credential)), "sign_count": auth_data.counter}
 

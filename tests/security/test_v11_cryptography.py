@@ -5,9 +5,14 @@ import base64
 import hashlib
 import hmac
 
+import pytest
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from fido2.cose import ES384, RS256
 from helpers import csrf_token_in
+from softkey import SoftKey
+from test_passkeys import add_passkey, options, passkey_signin
 
-from conftest import ADA, TEST_SECRET_KEY
+from conftest import ADA, TEST_BASE_URL, TEST_SECRET_KEY
 from smtpserver import link_in, text
 from support import BACKTICKED, ROOT, inventory_table
 
@@ -70,3 +75,29 @@ def test_11_1_2_every_hash_and_random_source_of_the_code_is_in_the_inventory():
     listed = {BACKTICKED.findall(row[0])[0]: set(BACKTICKED.findall(row[1])) for row in inventory_table("Where")}
     assert listed == in_code
     assert not any("md5" in name for names in in_code.values() for name in names)
+
+
+@pytest.mark.both_databases
+@pytest.mark.filterwarnings("ignore::DeprecationWarning:fido2")
+def test_11_6_1_passkeys_offer_es256_eddsa_rs256_and_refuse_other_algorithms_and_short_rsa_keys(signed_in, query):
+    """ASVS 5.0 11.6.1, 11.2.3 (L2): a new passkey is offered ES256, EdDSA and RS256 only; an RSA key under 2048
+    bits, or a key of another algorithm, is refused with a clear 400 and nothing is stored; RSA-2048 (Windows
+    Hello) is added and signs in."""
+    offered = options(signed_in.client, "/security", "/security/passkeys/options")["pubKeyCredParams"]
+    assert offered == [{"type": "public-key", "alg": alg} for alg in (-7, -8, -257)]
+    for refused, message in [
+            (SoftKey(TEST_BASE_URL, cose=RS256, key=rsa.generate_private_key(65537, 1024)),
+             "its RSA key is shorter than 2048 bits"),
+            (SoftKey(TEST_BASE_URL, cose=RS256, key=rsa.generate_private_key(65537, 2047)),
+             "its RSA key is shorter than 2048 bits"),
+            (SoftKey(TEST_BASE_URL, cose=ES384, key=ec.generate_private_key(ec.SECP384R1())),
+             "it signs with an algorithm this site does not accept")]:
+        response = add_passkey(signed_in.client, refused)
+        assert response.status_code == 400 and message in response.get_data(as_text=True)
+    assert query("passkeys_for_tests") == []
+    assert "passkey_added" not in [event["event"] for event in query("security_events_for_tests")]
+    windows_hello = SoftKey(TEST_BASE_URL, cose=RS256, key=rsa.generate_private_key(65537, 2048))
+    assert add_passkey(signed_in.client, windows_hello).headers["Location"] == "/security"
+    assert len(query("passkeys_for_tests")) == 1
+    signed_in.signout()
+    assert passkey_signin(signed_in.client, windows_hello).headers["Location"] == "/profile"
