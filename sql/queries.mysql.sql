@@ -48,6 +48,13 @@ DELETE FROM pending_signins WHERE expires_at <= :now LIMIT :batch;
 -- index (ASVS 5.0 14.2.4). The one query that deletes from the audit trail.
 DELETE FROM security_events WHERE at < :before ORDER BY at LIMIT :batch;
 
+-- name: delete_old_sent_mail
+-- `wsgiauth cleanup`: one bounded batch of delivered mail (addresses and
+-- subject; the text went at delivery) older than WSGIAUTH_AUDIT_RETENTION_DAYS
+-- (ASVS 5.0 14.2.4). Through the (status, next_attempt_at) index: a sent row
+-- was last tried before it was sent. Pending mail stays until it is sent.
+DELETE FROM outbox WHERE status = 'sent' AND next_attempt_at < :before AND sent_at < :before LIMIT :batch;
+
 -- name: delete_old_contact_messages
 -- `wsgiauth cleanup`: one bounded batch of Contact messages older than
 -- WSGIAUTH_CONTACT_RETENTION_DAYS, through the (created_at) index (ASVS 5.0 14.2.4).

@@ -40,6 +40,14 @@ DELETE FROM pending_signins WHERE id_hash IN (SELECT id_hash FROM pending_signin
 -- index (ASVS 5.0 14.2.4). The one query that deletes from the audit trail.
 DELETE FROM security_events WHERE id IN (SELECT id FROM security_events WHERE at < :before LIMIT :batch);
 
+-- name: delete_old_sent_mail
+-- `wsgiauth cleanup`: one bounded batch of delivered mail (addresses and
+-- subject; the text went at delivery) older than WSGIAUTH_AUDIT_RETENTION_DAYS
+-- (ASVS 5.0 14.2.4). Through the (status, next_attempt_at) index: a sent row
+-- was last tried before it was sent. Pending mail stays until it is sent.
+DELETE FROM outbox WHERE id IN (
+    SELECT id FROM outbox WHERE status = 'sent' AND next_attempt_at < :before AND sent_at < :before LIMIT :batch);
+
 -- name: delete_old_contact_messages
 -- `wsgiauth cleanup`: one bounded batch of Contact messages older than
 -- WSGIAUTH_CONTACT_RETENTION_DAYS, through the (created_at) index (ASVS 5.0 14.2.4).

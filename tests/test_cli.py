@@ -247,7 +247,8 @@ def test_cleanup_runs_from_cron_and_says_what_it_deleted(database_url):
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines() == [
         "Deleted 0 expired session(s), 0 old attempt(s) and 0 idle rate-limit key(s).",
-        "Deleted 0 security event(s) older than 400 days and 0 Contact message(s) older than 400 days."]
+        "Deleted 0 security event(s) older than 400 days, 0 sent mail(s) older than 400 days and 0 Contact "
+        "message(s) older than 400 days."]
 
 
 @pytest.mark.both_databases
@@ -259,23 +260,28 @@ def test_cleanup_deletes_what_is_past_the_retention_the_operator_set_and_says_ho
     ada = AuthActions(Client(app))
     ada.signup()
     ada.post_form("/contact", {"name": "Ada", "email": "ada@example.com", "subject": "Hi", "message": "Hello."})
+    app.outbox.deliver_due()  # the confirmation and the Contact message, sent 401 days ago
     clock.now = time.time() - 10 * DAY
     assert ada.signin().status_code == 303
+    app.outbox.deliver_due()
     assert [e["event"] for e in query("security_events_for_tests")] == ["signup", "signin"]
+    assert [mail["status"] for mail in query("all_outbox_for_tests")] == ["sent"] * 3
     kept = wsgiauth("cleanup", database_url=database_url,
                     env={"WSGIAUTH_AUDIT_RETENTION_DAYS": "0", "WSGIAUTH_CONTACT_RETENTION_DAYS": "0"})
     assert kept.returncode == 0, kept.stderr
-    assert kept.stdout.splitlines()[1] == ("Deleted no security events (kept without limit) and no Contact "
-                                           "messages (kept without limit).")
+    assert kept.stdout.splitlines()[1] == ("Deleted no security events (kept without limit), no sent mails (kept "
+                                           "without limit) and no Contact messages (kept without limit).")
     refused = wsgiauth("cleanup", database_url=database_url, env={"WSGIAUTH_AUDIT_RETENTION_DAYS": "-1"})
     assert (refused.returncode, refused.stdout) == (2, "")
     assert refused.stderr.strip() == ("wsgiauth cleanup: WSGIAUTH_AUDIT_RETENTION_DAYS must be a number of days, "
                                       "or 0 to keep everything")
     assert len(query("security_events_for_tests")) == 2 and len(query("all_contact_messages_for_tests")) == 1
+    assert len(query("all_outbox_for_tests")) == 3
     done = wsgiauth("cleanup", database_url=database_url)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[1] == ("Deleted 1 security event(s) older than 400 days and 1 Contact "
-                                           "message(s) older than 400 days.")
+    assert done.stdout.splitlines()[1] == ("Deleted 1 security event(s) older than 400 days, 2 sent mail(s) older "
+                                           "than 400 days and 1 Contact message(s) older than 400 days.")
     assert "cleanup deleted 1 security event(s) older than 400 days" in done.stderr
     assert [e["event"] for e in query("security_events_for_tests")] == ["signin"]
     assert query("all_contact_messages_for_tests") == []
+    assert [mail["subject"] for mail in query("all_outbox_for_tests")] == ["New sign-in to your account"]

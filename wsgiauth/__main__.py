@@ -123,7 +123,8 @@ def cmd_cleanup(args) -> int:
         db.close()
     print(f"Deleted {counts['sessions']} expired session(s), {counts['attempts']} old attempt(s) "
           f"and {counts['attempt keys']} idle rate-limit key(s).")
-    print(f"Deleted {retention(counts['security events'], 'security event', settings.AUDIT_RETENTION_DAYS)} "
+    print(f"Deleted {retention(counts['security events'], 'security event', settings.AUDIT_RETENTION_DAYS)}, "
+          f"{retention(counts['sent mail'], 'sent mail', settings.AUDIT_RETENTION_DAYS)} "
           f"and {retention(counts['contact messages'], 'Contact message', settings.CONTACT_RETENTION_DAYS)}.")
     return 0
 

@@ -45,6 +45,9 @@ def cleanup(db, settings) -> dict:
               # same rule, so it stays as long as anyone else's, no longer.
               "security events": delete_older_than(db, "delete_old_security_events",
                                                    settings.AUDIT_RETENTION_DAYS, now),
+              # A delivered mail is a record of what the site did, like the
+              # audit trail, and kept as long.
+              "sent mail": delete_older_than(db, "delete_old_sent_mail", settings.AUDIT_RETENTION_DAYS, now),
               "contact messages": delete_older_than(db, "delete_old_contact_messages",
                                                     settings.CONTACT_RETENTION_DAYS, now)}
     if counts["security events"]:

@@ -250,7 +250,7 @@ def test_old_attempts_and_dead_sessions_go_with_cleanup_not_on_the_request_path(
     assert cleanup_module.cleanup(app.db, app.settings) == {"sessions": 1, "attempts": 4, "attempt keys": 1,
                                                                  "half sign-ins": 0,
                                                                  "passkey challenges": 0, "security events": 0,
-                                                                 "contact messages": 0}
+                                                                 "sent mail": 0, "contact messages": 0}
     assert len(query("attempts_for_tests")) == 1
     assert [row["uid"] for row in query("all_sessions_for_tests")] == [2]  # the live one stays
     assert fresh.get("/profile").status_code == 200

@@ -43,51 +43,64 @@ def delete_account(client):
     assert response.status_code == 303
 
 
-def send_note(client):
-    """Post the Contact form; return the answer."""
+def send_note(client, deliver=True):
+    """Post the Contact form; with deliver, let its mail be sent as a WSGI server's close() would."""
     token = csrf_token_in(client.get("/contact").get_data(as_text=True))
     response = client.post("/contact", data={**NOTE, "csrf_token": token})
-    response.close()  # the WSGI server's close(): the message goes to the outbox's delivery
     assert response.headers["Location"] == "/contact/sent"
+    if deliver:
+        response.close()  # the outbox hands the message to its delivery thread
+        client.application.outbox.courier.wait()
 
 
 @pytest.mark.both_databases
-def test_14_2_4_cleanup_deletes_events_and_contact_messages_older_than_their_retention(
+def test_14_2_4_cleanup_deletes_events_mail_and_contact_messages_older_than_their_retention(
         app, make_app, clock, query, monkeypatch, caplog):
     """ASVS 5.0 14.1.2, 14.2.4 (L2): `wsgiauth cleanup` deletes, in batches, security events (a deleted account's
-    too) and Contact messages older than their retention (400 days by default); younger rows, and rows exactly
-    400 days old, stay; 0 days keeps everything."""
+    too), delivered mail and Contact messages older than their retention (400 days by default); younger rows,
+    rows exactly 400 days old and mail still waiting to be sent stay; 0 days keeps everything."""
     start = clock()
     ada = signed_in(app)
     delete_account(signed_in(app, email="grace@example.com", firstname="Grace"))
     send_note(ada)
+    app.outbox.deliver_due()  # the mail about the deleted account too
+    send_note(ada, deliver=False)  # its mail is never delivered: it must stay, however old
     assert [(e["event"], e["uid"]) for e in query("security_events_for_tests")] == [
         ("signin", 1), ("signin", 2), ("account_delete", 2)]
+    old_mail = {row["id"]: row["status"] for row in query("all_outbox_for_tests")}
+    assert "sent" in old_mail.values() and list(old_mail.values())[-1] == "pending"
     clock.advance(300 * DAY)
     assert signin(browser(app)).status_code == 303
-    send_note(ada)
+    send_note(ada, deliver=False)
+    young = start + 300 * DAY
+    app.outbox.deliver([row["id"] for row in query("all_outbox_for_tests") if row["created_at"] == young])
     clock.advance(100 * DAY)  # the first rows are now exactly 400 days old: not older
     monkeypatch.setattr(cleanup_module, "BATCH", 2)  # several batches, each its own transaction
-    assert cleanup_module.cleanup(app.db, app.settings)["security events"] == 0
+    counts = cleanup_module.cleanup(app.db, app.settings)
+    assert (counts["security events"], counts["sent mail"], counts["contact messages"]) == (0, 0, 0)
     clock.advance(1)
     keep = make_app(AUDIT_RETENTION_DAYS=0, CONTACT_RETENTION_DAYS=0)
     counts = cleanup_module.cleanup(keep.db, keep.settings)
-    assert (counts["security events"], counts["contact messages"]) == (0, 0)
-    assert len(query("security_events_for_tests")) == 4 and len(query("all_contact_messages_for_tests")) == 2
+    assert (counts["security events"], counts["sent mail"], counts["contact messages"]) == (0, 0, 0)
+    assert len(query("security_events_for_tests")) == 4 and len(query("all_contact_messages_for_tests")) == 3
     with caplog.at_level(logging.INFO, logger="wsgiauth.cleanup"):
         counts = cleanup_module.cleanup(app.db, app.settings)
-    assert (counts["security events"], counts["contact messages"]) == (3, 1)
-    young = start + 300 * DAY
+    sent = [mail_id for mail_id, status in old_mail.items() if status == "sent"]
+    assert (counts["security events"], counts["sent mail"], counts["contact messages"]) == (3, len(sent), 2)
     assert [(e["event"], e["uid"], e["at"]) for e in query("security_events_for_tests")] == [("signin", 1, young)]
     assert [row["created_at"] for row in query("all_contact_messages_for_tests")] == [young]
+    left = query("all_outbox_for_tests")
+    assert [(row["created_at"], row["status"]) for row in left] == [(start, "pending")] + [
+        (young, "sent")] * (len(left) - 1) and len(left) > 1
     assert "cleanup deleted 3 security event(s) older than 400 days" in caplog.text
 
 
 @pytest.mark.both_databases
 def test_14_2_4_the_retention_deletes_read_the_time_indexes(app):
-    """ASVS 5.0 14.2.4 (L2): each batch of the retention finds its rows through the (at) or (created_at) index, so a
-    cleanup of a large trail reads only what it deletes."""
+    """ASVS 5.0 14.2.4 (L2): each batch of the retention finds its rows through the (at), (status, next_attempt_at)
+    or (created_at) index, so a cleanup of a large table reads only what it deletes."""
     for query, index in (("delete_old_security_events", "security_events_at"),
+                         ("delete_old_sent_mail", "outbox_due"),
                          ("delete_old_contact_messages", "contact_messages_created_at")):
         # The query's own text behind EXPLAIN (as bench/admin.py does), under a name of its own.
         prefix = "EXPLAIN QUERY PLAN " if app.db.dialect == "sqlite" else "EXPLAIN "
