@@ -114,8 +114,8 @@ class Settings:
     # scope without one reaches only the pages that set one up (app.py).
     REQUIRE_SECOND_FACTOR: str = ""
     # How many days `wsgiauth cleanup` keeps security events (the audit
-    # trail, a deleted account's included) and Contact messages; 0 keeps
-    # them for ever. 400 days: the year of audit history PCI DSS 10.5.1
+    # trail, a deleted account's included) and delivered mail's rows, and
+    # Contact messages; 0 keeps them for ever. 400 days: the year of audit history PCI DSS 10.5.1
     # asks for, plus a month so a yearly review still finds the whole year;
     # past that, personal data is not kept "just in case" (ASVS 5.0 14.2.4,
     # SECURITY.md "Keys, hashes and data").
