@@ -162,7 +162,7 @@ class SessionStore:
         session.stored = True
 
     def rotate(self, tx, session: Session) -> None:
-        """Move the signed-in session to a new id, keeping its row (after a password change)."""
+        """Move the signed-in session to a new id, keeping its row (after a password change or Confirm access)."""
         # The old id may be what a thief copied; the row stays, and with it
         # its expiry and "Keep me signed in" (session.remember is unchanged,
         # so save() gives the new cookie the same persistence).
@@ -172,10 +172,14 @@ class SessionStore:
         session.needs_cookie = True
 
     def confirm_access(self, tx, session: Session) -> None:
-        """Record that this session's user has just proved who they are (the Confirm access page)."""
+        """Record that this session's user has just proved who they are (the Confirm access page), under a new id."""
         now = self.now()
         tx.run("confirm_session_access", id_hash=hash_id(session.sid), now=now)
         session.access_confirmed_at = now
+        # ASVS 5.0 7.2.4: new session id at re-authentication, the old one
+        # ended. Renamed, not begun again: the row keeps its confirmed-at
+        # time, its place in the Security page's list, its expiry and notice.
+        self.rotate(tx, session)
 
     def end(self, tx, session: Session) -> None:
         """Delete the server-side row, so a copy of the cookie is worthless (ASVS 3.3.1)."""

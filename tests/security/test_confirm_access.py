@@ -192,7 +192,7 @@ def test_deleting_and_signing_out_others_after_the_window(ada, new_browser, quer
     answer = send_again(ada, response)
     assert (answer.status_code, answer.headers["Location"]) == (303, "/security")
     assert phone.client.get("/profile").status_code == 303  # signed out now
-    clock.advance(WINDOW)
+    token = load_then_wait(ada, clock)  # confirming gave the session a new id (7.2.4), and its forms a new token
     response = ada.client.post("/account/delete", data={"delete_confirm": "DELETE", "csrf_token": token})
     assert response.status_code == 403 and len(query("all_users_for_tests")) == 1
     assert hidden_fields(page(response)) == {"then": "/account/delete", "carried-delete_confirm": "DELETE"}
@@ -216,13 +216,35 @@ def test_the_window_is_per_session(ada, new_browser, query, clock):
 
 @pytest.mark.both_databases
 def test_it_ends_with_the_session(ada, new_browser, query, clock):
-    thief = twin(ada)  # a copy of the cookie, confirmed with it
     clock.advance(WINDOW)
     assert confirm(ada).status_code == 303
-    assert thief.get("/account").status_code == 200
+    tab = twin(ada)  # a copy of the cookie as it is now, confirmed
+    assert tab.get("/account").status_code == 200
     ada.signout()
     assert query("all_sessions_for_tests") == []
-    assert thief.get("/account").headers["Location"] == "/signin?next=/account"  # not "confirm": no session at all
+    assert tab.get("/account").headers["Location"] == "/signin?next=/account"  # not "confirm": no session at all
+
+
+@pytest.mark.both_databases
+def test_confirming_access_gives_the_session_a_new_id_and_ends_the_old_one(ada, query, clock):
+    """ASVS 5.0 7.2.4: a new session id at re-authentication; the old cookie stops working, the state stays."""
+    thief = twin(ada)  # a copy of the cookie from before the confirmation
+    old_cookie, [before] = session_cookie(ada.client), query("all_sessions_for_tests")
+    token = load_then_wait(ada, clock)
+    response = ada.client.post("/account/email", data={"email": "ada@newmail.example", "csrf_token": token})
+    assert response.status_code == 403
+    done = send_again(ada, response)  # the carried form completes under the new id
+    assert (done.status_code, done.headers["Location"]) == (303, "/account")
+    assert session_cookie(ada.client) not in (None, old_cookie)
+    assert "We have sent a link to ada@newmail.example." in page(ada.client.get("/account"))
+    assert query("all_users_for_tests")[0]["pending_email"] == "ada@newmail.example"
+    [after] = query("all_sessions_for_tests")  # the same row, renamed: its list entry and times stay
+    assert after["id_hash"] != before["id_hash"] and after["access_confirmed_at"] == clock()
+    assert (after["created_at"], after["expires_at"]) == (before["created_at"], before["expires_at"])
+    assert ada.client.get("/security").status_code == 200  # confirmed, under the new id
+    refused = thief.get("/account")
+    assert (refused.status_code, refused.headers["Location"]) == (303, "/signin?next=/account")
+    assert thief.get("/auth/verify").status_code == 401  # a program with the old cookie: signed out
 
 
 def test_a_password_change_keeps_this_session_confirmed(ada, clock):
