@@ -833,11 +833,14 @@ def test_an_action_sent_after_the_window_is_carried_out_once_access_is_confirmed
     assert user_state(query, ada.uid)["locked_at"] is not None and not signed_in(ada)
     by_admin(query, "account_locked", admin.uid, ada.uid)
 
+    # Confirming gave the session a new id (ASVS 5.0 7.2.4): the page's forms carry a new token.
+    token = csrf_token_in(page(admin.client.get(user_page(ada.uid))))
     clock.advance(WINDOW)  # the fields a form carries: the group typed, the email typed
     response = admin.client.post(f"{user_page(ada.uid)}/groups", data={"csrf_token": token, "group": "staff"})
     assert response.status_code == 403 and groups_of(query, ada.uid) == []
     done(type_password(admin, response), ada.uid)
     assert groups_of(query, ada.uid) == ["staff"]
+    token = csrf_token_in(page(admin.client.get(user_page(ada.uid))))
     clock.advance(WINDOW)
     response = admin.client.post(f"{user_page(ada.uid)}/delete",
                                  data={"csrf_token": token, "delete_confirm": ADA["email"]})
