@@ -64,6 +64,15 @@ DELETE FROM sessions WHERE uid = :uid AND id_hash <> :id_hash;
 -- name: delete_user_sessions
 DELETE FROM sessions WHERE uid = :uid;
 
+-- name: sessions_beyond_the_newest
+-- At sign-in (ASVS 5.0 7.1.2): the account's live sessions after its :keep
+-- most recently used, least recently used last; the caller ends them.
+SELECT id_hash FROM sessions
+WHERE uid = :uid AND expires_at > :now
+  AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
+ORDER BY last_seen DESC, created_at DESC, id_hash DESC
+LIMIT 1000000 OFFSET :keep;
+
 -- name: rename_session
 UPDATE sessions SET id_hash = :new_hash WHERE id_hash = :old_hash;
 
@@ -136,10 +145,12 @@ INSERT INTO security_events (at, event, uid, ip, user_agent, detail, actor_uid)
 VALUES (:at, :event, :uid, :ip, :user_agent, :detail, :actor_uid);
 
 -- name: profile_activity
--- The profile's two lists in one round trip (on MySQL each query costs more
+-- The Security page's lists in one round trip (on MySQL each query costs more
 -- CPU than the rest of the page): the user's live sessions, most recently
--- used first, then their last 10 sign-ins, newest first. `current` marks the
--- session of the browser asking; the id hashes themselves stay here.
+-- used first, then their last 10 sign-ins, newest first, and the last 5
+-- sign-ins that ended a session to stay under MAX_SESSIONS (kind 'limit').
+-- `current` marks the session of the browser asking; the id hashes
+-- themselves stay here.
 SELECT 'session' AS kind, id_hash = :id_hash AS current, created_at AS at, last_seen, ip, user_agent, 0 AS seq,
        '' AS method
 FROM sessions
@@ -150,6 +161,11 @@ SELECT 'signin', 0, at, NULL, ip, user_agent, id, detail
 FROM (SELECT id, at, ip, user_agent, detail FROM security_events
       WHERE uid = :uid AND event = 'signin'
       ORDER BY at DESC, id DESC LIMIT 10) AS recent
+UNION ALL
+SELECT 'limit', 0, at, NULL, ip, user_agent, id, detail
+FROM (SELECT id, at, ip, user_agent, detail FROM security_events
+      WHERE uid = :uid AND event = 'session_limit'
+      ORDER BY at DESC, id DESC LIMIT 5) AS capped
 ORDER BY kind, last_seen DESC, at DESC, seq DESC;
 
 -- name: insert_contact_message

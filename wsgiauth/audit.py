@@ -16,6 +16,7 @@ EVENTS = frozenset({
     "rate_limited",            # a per-IP limit answered 429 (detail: which limit)
     "signout",                 # the user signed out
     "signout_others",          # "Sign out everywhere else" (detail: how many sessions)
+    "session_limit",           # a sign-in ended the least recently used session(s): MAX_SESSIONS (detail: how many)
     "signin_unconfirmed",      # the right password, refused: the address is not confirmed yet
     "signin_code_asked",       # the right password; the second step (a code) was asked for
     "signin_code_failed",      # a wrong or reused code at the second step

@@ -67,6 +67,12 @@ class Settings:
     # settings, short enough that an unlocked computer left behind is not
     # an open account for the rest of the session.
     CONFIRM_ACCESS_MINUTES: int = 10
+    # ASVS 5.0 7.1.2: the most live sessions one account may have. A sign-in
+    # beyond it ends the account's least recently used session (never
+    # refuses the sign-in: that would let anyone who knows the password, or
+    # a script, lock the owner out). 50 is far above a person's browsers and
+    # devices, yet bounds the rows a script signing in again and again makes.
+    MAX_SESSIONS: int = 50
     # Larger request bodies are refused with 413 before they are read.
     MAX_CONTENT_LENGTH: int = 1024 * 1024
     # How many reverse proxies in front of the app to trust for the client's
@@ -344,6 +350,8 @@ def _nonsense(settings: Settings):
     if settings.TOTP_DRIFT not in DRIFT_CHOICES:
         # More than one step would keep a code alive for minutes.
         yield "TOTP_DRIFT", f"must be 0 (ASVS 5.0) or 1 (RFC 6238's drift), not {settings.TOTP_DRIFT!r}"
+    if settings.MAX_SESSIONS <= 0:
+        yield "MAX_SESSIONS", "must be a positive number of sessions"
     if settings.LOG_LEVEL.upper() not in LOG_LEVELS:
         yield "LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, not {settings.LOG_LEVEL!r}"
     if settings.LOG_FORMAT.lower() not in LOG_FORMATS:

@@ -5,7 +5,7 @@ import secrets
 
 from itsdangerous import BadData, BadSignature, Signer
 
-from . import client
+from . import audit, client
 from .accounts import group_names
 from .tokens import timed_serializer
 
@@ -92,6 +92,7 @@ class SessionStore:
         self.idle_timeout = settings.SESSION_IDLE_TIMEOUT
         self.remember_lifetime = settings.REMEMBER_LIFETIME
         self.remember_idle_timeout = settings.REMEMBER_IDLE_TIMEOUT
+        self.max_sessions = settings.MAX_SESSIONS
         self.secure = settings.SECURE_COOKIES
         # The __Host- prefix makes browsers refuse the cookie unless it is
         # Secure, Path=/ and has no Domain, so a sibling subdomain cannot
@@ -147,6 +148,7 @@ class SessionStore:
         session = request.session
         now = self.now()
         tx.run("delete_session", id_hash=hash_id(session.sid))
+        self.make_room(tx, request, uid)
         session.sid = secrets.token_urlsafe(SESSION_ID_BYTES)
         session.remember = bool(remember)
         lifetime = self.remember_lifetime if remember else self.lifetime
@@ -160,6 +162,22 @@ class SessionStore:
         session.access_confirmed_at = now
         session.needs_cookie = True
         session.stored = True
+
+    def make_room(self, tx, request, uid: int) -> int:
+        """End uid's least recently used sessions so that a new one fits under MAX_SESSIONS; return how many ended."""
+        # ASVS 5.0 7.1.2: at most MAX_SESSIONS live sessions per account. The
+        # oldest in use goes, never the new sign-in (refusing it would lock
+        # the owner out). The user's row lock makes two sign-ins of one
+        # account take turns, so the database, not a race, decides the count.
+        tx.one("lock_user_sessions", uid=uid)
+        beyond = tx.all("sessions_beyond_the_newest", uid=uid, keep=self.max_sessions - 1, **self.live(self.now()))
+        for row in beyond:
+            tx.run("delete_session", id_hash=row["id_hash"])
+        if beyond:
+            # The owner sees it on the Security page (activity()); audit.record
+            # reads only the clock of what it is given as the app.
+            audit.record(self, tx, request, "session_limit", uid=uid, detail=len(beyond))
+        return len(beyond)
 
     def rotate(self, tx, session: Session) -> None:
         """Move the signed-in session to a new id, keeping its row (after a password change or Confirm access)."""
@@ -199,10 +217,10 @@ class SessionStore:
         return tx.run("delete_user_sessions", uid=uid)
 
     def activity(self, db, session: Session) -> tuple:
-        """Return the signed-in user's (live sessions, last 10 sign-ins), newest first, in one query."""
+        """Return the signed-in user's (live sessions, last 10 sign-ins, last 5 that ended a session), in one query."""
         rows = db.all("profile_activity", uid=session.user["uid"], id_hash=hash_id(session.sid),
                       **self.live(self.now()))
-        return [row for row in rows if row["kind"] == "session"], [row for row in rows if row["kind"] == "signin"]
+        return tuple([row for row in rows if row["kind"] == kind] for kind in ("session", "signin", "limit"))
 
     def csrf_token(self, session: Session) -> str:
         """Return the CSRF token for this browser: an HMAC of its session id."""

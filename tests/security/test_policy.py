@@ -1,4 +1,4 @@
-"""ASVS 5.0 6.1.1 / 7.1.1: the rate-limit, lockout and session-timeout figures SECURITY.md gives are the code's."""
+"""ASVS 5.0 6.1.1 / 7.1.1 / 7.1.2: the limit, lockout and session figures SECURITY.md gives are the code's."""
 
 from pathlib import Path
 
@@ -6,12 +6,12 @@ from wsgiauth import factors, limits
 from wsgiauth.config import Settings
 
 SECURITY_MD = Path(__file__).resolve().parents[2] / "SECURITY.md"
-UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400}
+UNITS = {"minute": 60, "minutes": 60, "hour": 3600, "hours": 3600, "day": 86400, "days": 86400, "sessions": 1}
 PER = {"IP address": "ip", "account": "account", "session": "session"}
 
 
-def seconds(text: str) -> int:
-    """Return the seconds in "10 minutes", "1 hour", "30 days"."""
+def figure(text: str) -> int:
+    """Return the seconds in "10 minutes", "1 hour", "30 days"; a count ("50 sessions") as it is."""
     number, unit = text.split()
     return int(number) * UNITS[unit]
 
@@ -24,7 +24,7 @@ def rows(heading: str) -> list:
 
 
 def test_every_limit_of_the_code_is_in_security_md_with_its_figures():
-    documented = {name.strip("`"): (per, int(most), seconds(within)) for name, per, most, within in rows("Limit")}
+    documented = {name.strip("`"): (per, int(most), figure(within)) for name, per, most, within in rows("Limit")}
     in_code = [value for value in vars(limits).values() if isinstance(value, (limits.Limit, limits.Backoff))]
     assert len(documented) == len(in_code) == 10
     for limit in in_code:
@@ -37,13 +37,15 @@ def test_every_limit_of_the_code_is_in_security_md_with_its_figures():
 
 
 def test_the_session_rules_in_security_md_are_the_defaults():
-    table = {setting.strip("`").removeprefix("WSGIAUTH_"): seconds(default)
+    """6.1.1 / 7.1.1 / 7.1.2: every session figure in the table is the setting's default."""
+    table = {setting.strip("`").removeprefix("WSGIAUTH_"): figure(default)
              for _, default, setting in rows("Session rule") if setting.startswith("`")}
     defaults = Settings()
     assert table == {"SESSION_LIFETIME": defaults.SESSION_LIFETIME,
                      "SESSION_IDLE_TIMEOUT": defaults.SESSION_IDLE_TIMEOUT,
                      "REMEMBER_LIFETIME": defaults.REMEMBER_LIFETIME,
                      "REMEMBER_IDLE_TIMEOUT": defaults.REMEMBER_IDLE_TIMEOUT,
-                     "CONFIRM_ACCESS_MINUTES": defaults.CONFIRM_ACCESS_MINUTES * 60}
+                     "CONFIRM_ACCESS_MINUTES": defaults.CONFIRM_ACCESS_MINUTES * 60,
+                     "MAX_SESSIONS": defaults.MAX_SESSIONS}
     assert "| Between the right password and the code | 5 minutes |" in SECURITY_MD.read_text(encoding="utf-8")
     assert factors.PENDING_SECONDS == 5 * 60

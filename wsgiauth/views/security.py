@@ -23,7 +23,7 @@ def security(app, request):
     # Here, not on the profile: the profile is the page every sign-in lands
     # on and stays light; this one makes the sessions query.
     uid = request.session.user["uid"]
-    sessions, signins = app.sessions.activity(app.db, request.session)
+    sessions, signins, capped = app.sessions.activity(app.db, request.session)
     factor = factors.app_factor(app.db, uid)
     # WSGIAUTH_REQUIRE_SECOND_FACTOR: why every other page sends the user here.
     required = app.needs_second_factor(request.session.user)
@@ -33,7 +33,8 @@ def security(app, request):
     if app.passkeys:
         passkeys = app.db.all("passkeys_of_user", uid=uid)
     return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
-                      codes_left=codes_left, methods=METHODS, passkeys=passkeys, required=required)
+                      codes_left=codes_left, methods=METHODS, passkeys=passkeys, required=required, capped=capped,
+                      max_sessions=app.settings.MAX_SESSIONS)
 
 
 def signout_others(app, request):
