@@ -91,3 +91,8 @@ ORDER BY e.at DESC, e.id DESC LIMIT :limit;
 -- Galera, two nodes racing end the same row and one is certified out and
 -- run again by db.transaction.
 SELECT uid FROM users WHERE uid = :uid FOR UPDATE;
+
+-- name: delete_sessions_but
+-- Signing out everyone (accounts.sign_out_everyone): one bounded batch of
+-- sessions, never the one whose hash is :keep_hash.
+DELETE FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch;

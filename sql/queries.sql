@@ -73,6 +73,10 @@ WHERE uid = :uid AND expires_at > :now
 ORDER BY last_seen DESC, created_at DESC, id_hash DESC
 LIMIT 1000000 OFFSET :keep;
 
+-- name: delete_all_pending_signins
+-- Signing out everyone: every half sign-in too (a few rows: each lives 5 minutes).
+DELETE FROM pending_signins;
+
 -- name: rename_session
 UPDATE sessions SET id_hash = :new_hash WHERE id_hash = :old_hash;
 

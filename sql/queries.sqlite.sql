@@ -81,3 +81,8 @@ ORDER BY e.at DESC, e.id DESC LIMIT :limit;
 -- already (the old session id's DELETE), so it holds SQLite's one write lock
 -- and two sign-ins count and end sessions one after the other.
 SELECT uid FROM users WHERE uid = :uid;
+
+-- name: delete_sessions_but
+-- Signing out everyone (accounts.sign_out_everyone): one bounded batch of
+-- sessions, never the one whose hash is :keep_hash.
+DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch);

@@ -470,6 +470,36 @@ def test_lock_and_sign_out_everywhere_end_a_sign_in_waiting_for_its_code(admin, 
 
 
 @pytest.mark.both_databases
+def test_sign_out_everyone_ends_every_session_but_this_browser(admin, ada, site, make_user, query, clock):
+    """ASVS 5.0 7.4.5: an admin ends all users' sessions at once, a word typed first; audited with the count."""
+    key, _ = set_up_app(ada.client, clock)
+    make_user(site, email="bob@example.com", firstname="Bob", lastname="Builder")
+    bob, laptop = signed_in_browser(site, "bob@example.com"), signed_in_browser(site, GRACE["email"])
+    clock.advance(totp.STEP)
+    half = AuthActions(ClosingClient(site))  # Ada's right password typed elsewhere; the code not yet
+    assert half.signin().headers["Location"] == "/signin/code"
+    form = page(admin.client.get("/admin/sessions"))
+    assert "<h1>Sessions</h1>" in form and "Type EVERYONE to confirm" in form
+
+    slip = admin.post_form("/admin/sessions/signout", {"signout_confirm": "everyone"}, form_path="/admin/sessions")
+    assert slip.status_code == 400 and "Please type EVERYONE to confirm." in page(slip)
+    assert len(query("all_sessions_for_tests")) == 4 and events(query, "signed_out_everyone") == []
+
+    answer = admin.post_form("/admin/sessions/signout", {"signout_confirm": "EVERYONE"}, form_path="/admin/sessions")
+    assert (answer.status_code, answer.headers["Location"]) == (303, "/admin/sessions")
+    assert notices(page(admin.client.get("/admin/sessions"))) == [
+        "3 sessions ended: everyone else must sign in again."]
+    assert not any(signed_in(person) for person in (ada, bob, laptop)) and signed_in(admin)
+    assert sessions_of(query, admin.uid) == query("all_sessions_for_tests") and len(sessions_of(query, admin.uid)) == 1
+    assert query("pending_signins_for_tests") == []
+    response = half.post_form("/signin/code", {"code": totp.totp(key, clock())}, form_path="/signin")
+    assert (response.status_code, response.headers["Location"]) == (303, "/signin")  # the right code, too late
+    [row] = events(query, "signed_out_everyone")
+    assert (row["uid"], row["actor_uid"], row["detail"]) == (None, admin.uid, "3 sessions")
+    assert signed_in_browser(site, "bob@example.com")  # nothing else changed: people sign in again
+
+
+@pytest.mark.both_databases
 def test_unlock_lets_the_owner_sign_in_again(admin, ada, query):
     done(act(admin, ada.uid, "lock"), ada.uid)
     assert press(admin, ada.uid, "unlock") == "ada@example.com is unlocked: its owner can sign in again."

@@ -120,6 +120,26 @@ def test_the_first_admin_is_made_and_accounts_looked_after_from_the_command_line
                                         ("password_set", ada, "")]
 
 
+@pytest.mark.both_databases
+def test_sign_out_everyone_from_the_command_line(database_url, make_app, make_user, query):
+    """ASVS 5.0 7.4.5: the operator ends every session of every account; audited, and harmless to run again."""
+    app = make_app()
+    make_user(app)
+    make_user(app, email="bob@example.com", firstname="Bob", lastname="Builder")
+    browsers = [AuthActions(Client(app)) for _ in range(3)]
+    for browser, email in zip(browsers, ["ada@example.com", "ada@example.com", "bob@example.com"]):
+        assert browser.signin(email=email).headers["Location"] == "/profile"
+    done = wsgiauth("sign-out-everyone", database_url=database_url)
+    assert done.returncode == 0 and done.stdout == "Ended 3 sessions: everyone must sign in again.\n"
+    assert query("all_sessions_for_tests") == []
+    assert all(browser.client.get("/profile").headers["Location"] == "/signin?next=/profile" for browser in browsers)
+    again = wsgiauth("sign-out-everyone", database_url=database_url)
+    assert again.returncode == 0 and again.stdout == "Ended 0 sessions: everyone must sign in again.\n"
+    assert events_by_command(query) == [("signed_out_everyone", None, "3 sessions"),
+                                        ("signed_out_everyone", None, "0 sessions")]
+    assert browsers[0].signin().headers["Location"] == "/profile"  # nothing else changed
+
+
 def test_the_last_admin_is_neither_removed_nor_locked(database_url, make_user, app, query):
     run = functools.partial(wsgiauth, database_url=database_url)
     make_user()

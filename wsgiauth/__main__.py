@@ -1,7 +1,7 @@
 """The `wsgiauth` command (also `python -m wsgiauth`): serve, migrate, deliver-mail, cleanup, and accounts.
 
 The account commands (create-user, add-to-group, remove-from-group, list-admins, set-password,
-lock, unlock) are how an operator makes the first administrator and looks after accounts from a
+lock, unlock, sign-out-everyone) are how an operator makes the first administrator and looks after accounts from a
 shell; each change goes through accounts.py, like the admin area's, and into the audit trail
 with no acting admin (actor_uid NULL, user agent "wsgiauth command").
 """
@@ -265,6 +265,19 @@ def cmd_set_password(args) -> int:
     return on_account(args, set_password)
 
 
+def cmd_sign_out_everyone(args) -> int:
+    """End every session of every account (ASVS 5.0 7.4.5), as the admin area's "Sign out everyone" does."""
+    settings = command_settings(args)
+    db = open_database(settings)
+    try:
+        check_current(db)
+        ended = accounts.sign_out_everyone(settings, db, None)
+    finally:
+        db.close()
+    print(f"Ended {ended} session{'s' if ended != 1 else ''}: everyone must sign in again.")
+    return 0
+
+
 def cmd_list_admins(args) -> int:
     """Print the members of a group (admin unless --group), one a line: uid, email, name, and "locked" if locked."""
     (name,) = checked_groups([args.group])
@@ -308,6 +321,7 @@ def parser() -> argparse.ArgumentParser:
                             ("set-password", cmd_set_password, "set an account's password (asked for); ends "
                              "its sessions"),
                             ("lock", cmd_change, "lock an account: no sign-in, its sessions end"),
+                            ("sign-out-everyone", cmd_sign_out_everyone, "end every session of every account"),
                             ("unlock", cmd_change, "unlock an account")]:
         command = made[name] = commands.add_parser(name, help=text)
         command.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")

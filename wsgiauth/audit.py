@@ -47,6 +47,7 @@ EVENTS = frozenset({
     "account_locked",          # the account was locked: no sign-in, its sessions ended (detail: how many)
     "account_unlocked",        # the account was unlocked
     "signed_out_by_admin",     # every session of the account was ended (detail: how many)
+    "signed_out_everyone",     # every session of every account ended, but the acting admin's (detail: how many)
     "group_added",             # the account joined a group (detail: its name)
     "group_removed",           # the account left a group (detail: its name)
     "password_set",            # an operator set a new password (`wsgiauth set-password`); sessions ended

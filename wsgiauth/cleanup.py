@@ -2,25 +2,18 @@
 
 import logging
 
+from .db import DELETE_BATCH
 from .limits import ATTEMPTS_KEPT
 from .sessions import SessionStore
 
-# Rows per DELETE: each batch is a short transaction of its own, so a
-# cleanup never holds locks for long (on a Galera cluster, one huge write set
-# would stall every node while it is certified).
-BATCH = 1000
+BATCH = DELETE_BATCH  # rows per DELETE, each its own short transaction (tests make it smaller)
 DAY = 24 * 60 * 60
 log = logging.getLogger("wsgiauth.cleanup")
 
 
 def delete_in_batches(db, query, **params) -> int:
     """Run a batched DELETE until a batch deletes fewer rows than BATCH; return how many rows went."""
-    deleted = 0
-    while True:
-        n = db.transaction(lambda tx: tx.run(query, batch=BATCH, **params))
-        deleted += n
-        if n < BATCH:
-            return deleted
+    return db.delete_in_batches(query, BATCH, **params)
 
 
 def delete_older_than(db, query, days: int, now: int) -> int:

@@ -14,6 +14,9 @@ import pymysql
 
 from .queries import load_queries, split_script
 
+# Rows per statement of Database.delete_in_batches (cleanup, signing out everyone).
+DELETE_BATCH = 1000
+
 log = logging.getLogger("wsgiauth.db")
 
 
@@ -387,6 +390,18 @@ class Database:
                     vars(thing).clear()
                     vars(thing).update(state)
                 time.sleep(random.uniform(0, self.RETRY_PAUSE * 2 ** attempt))
+
+    def delete_in_batches(self, query, batch=DELETE_BATCH, **params) -> int:
+        """Run query, a DELETE of at most :batch rows, until a run deletes fewer; return how many rows went."""
+        # Each batch is a short transaction of its own, so a big delete never
+        # holds locks for long (on a Galera cluster, one huge write set would
+        # stall every node while it is certified).
+        deleted = 0
+        while True:
+            n = self.transaction(lambda tx: tx.run(query, batch=batch, **params))
+            deleted += n
+            if n < batch:
+                return deleted
 
     def one(self, query, /, **params):
         """Run one read on its own (no transaction around it); return the first row as a dict, or None."""

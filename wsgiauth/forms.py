@@ -320,6 +320,17 @@ def validate_delete_user(form, email):
     return {}
 
 
+EVERYONE = "EVERYONE"  # typed to confirm "Sign out everyone" in the admin area
+
+
+def validate_sign_out_everyone(form):
+    """Check the admin's "Sign out everyone" form: the word EVERYONE typed; return the errors."""
+    # A typed word, not a button alone: no slip of the mouse signs out every user.
+    if form.get("signout_confirm", "").strip() != EVERYONE:
+        return {"signout_confirm": f"Please type {EVERYONE} to confirm."}
+    return {}
+
+
 def validate_group(form):
     """Check a group name typed or chosen on a user's admin page; return (name, errors)."""
     name = form.get("group", "").strip().lower()

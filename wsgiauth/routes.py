@@ -72,6 +72,8 @@ VIEWS = {
     "admin_user_group_add": admin.group_add,
     "admin_user_group_remove": admin.group_remove,
     "admin_user_delete": admin.delete,
+    "admin_sessions": admin.sessions,
+    "admin_sessions_signout": admin.sign_out_everyone,
     "admin_audit": admin.audit_trail,
     "admin_audit_csv": admin.audit_csv,
 }
@@ -148,6 +150,7 @@ CONFIRMED = {
     "admin_user_group_add": ("group",),
     "admin_user_group_remove": ("group",),
     "admin_user_delete": ("delete_confirm",),
+    "admin_sessions_signout": ("signout_confirm",),
 }
 
 
@@ -178,6 +181,7 @@ SHOWN_AGAIN = {
     "passkey_remove": ("security", ()),
     **{endpoint: ("admin_user", ()) for endpoint in GROUP_ONLY if endpoint.startswith("admin_user_")},
     "admin_user_group_add": ("admin_user", ("group",)),
+    "admin_sessions_signout": ("admin_sessions", ()),
 }
 
 
@@ -243,6 +247,8 @@ def url_map() -> Map:
             Rule("/admin/users/<int:uid>/groups", endpoint="admin_user_group_add", methods=["POST"]),
             Rule("/admin/users/<int:uid>/groups/remove", endpoint="admin_user_group_remove", methods=["POST"]),
             Rule("/admin/users/<int:uid>/delete", endpoint="admin_user_delete", methods=["POST"]),
+            Rule("/admin/sessions", endpoint="admin_sessions", methods=["GET"]),
+            Rule("/admin/sessions/signout", endpoint="admin_sessions_signout", methods=["POST"]),
             Rule("/admin/audit", endpoint="admin_audit", methods=["GET"]),
             Rule("/admin/audit.csv", endpoint="admin_audit_csv", methods=["GET"]),
             # Asked by reverse proxies before they pass a request on (forward

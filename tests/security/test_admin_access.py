@@ -24,9 +24,10 @@ def join(app, email, group):
 
 
 def form_for(rule, target_email):
-    """Return the fields an admin would send to this rule: a group's name, or the email that confirms a delete."""
+    """Return the fields an admin would send to this rule: a group's name, or what a delete or sign-out asks typed."""
     return {"admin_user_group_add": {"group": "admin"}, "admin_user_group_remove": {"group": "admin"},
-            "admin_user_delete": {"delete_confirm": target_email}}.get(rule.endpoint, {})
+            "admin_user_delete": {"delete_confirm": target_email},
+            "admin_sessions_signout": {"signout_confirm": "EVERYONE"}}.get(rule.endpoint, {})
 
 
 def try_everything(app, client, uid, email, token):
@@ -43,7 +44,7 @@ def try_everything(app, client, uid, email, token):
 def test_every_admin_url_needs_the_group_and_a_fresh_confirmation(app):
     """8.2.1: each URL under /admin is in GROUP_ONLY (group admin) and in CONFIRMED (sudo mode); none is public."""
     endpoints = {rule.endpoint for rule, _ in admin_rules(app)}
-    assert len(endpoints) == 13
+    assert len(endpoints) == 15
     assert all(routes.GROUP_ONLY.get(endpoint) == "admin" for endpoint in endpoints)
     assert endpoints <= set(routes.CONFIRMED) and not endpoints & routes.PUBLIC
 
@@ -69,20 +70,22 @@ def test_users_outside_the_admin_group_get_403_for_every_page_and_action(app, ma
     """8.2.1 / 8.2.2 / 16.3.2: a plain user, or one of another group, gets 403 everywhere under /admin, logged."""
     target = make_user(email="bob@example.com", firstname="Bob", lastname="Builder")
     join(app, "bob@example.com", "admin")
+    # Bob signed in: "Sign out everyone" (7.4.5), were it let through, would end his session.
+    assert signin(browser(app, addr="127.0.0.30"), email="bob@example.com").status_code == 303
     eve = signed_in(app, addr="127.0.0.31", email="eve@example.com", firstname="Eve", lastname="Dropper")
     if group:
         join(app, "eve@example.com", group)
     before = query("accounts_state_for_tests")
     token = csrf_token_in(eve.get("/profile").get_data(as_text=True))
     answers = try_everything(app, eve, target, "bob@example.com", token)
-    assert len(answers) == 13
+    assert len(answers) == 15
     for method, url, response in answers:
         assert response.status_code == 403, (method, url, response.status_code)
         assert ADMIN_ONLY in response.get_data(as_text=True), (method, url)
     assert query("accounts_state_for_tests") == before
     assert b'href="/admin"' not in eve.get("/profile").data  # no Admin link either
     refusals = [r.getMessage() for r in caplog.records if r.getMessage().startswith("403 for uid=")]
-    assert len(refusals) == 13 and any(r.endswith("POST /admin/users/<int:uid>/lock: not in the group admin")
+    assert len(refusals) == 15 and any(r.endswith("POST /admin/users/<int:uid>/lock: not in the group admin")
                                        for r in refusals)
 
 

@@ -21,7 +21,15 @@ from werkzeug.wrappers import Response
 
 from .. import accounts, audit, letters
 from ..db import DatabaseUnavailable, is_fault
-from ..forms import validate_audit_filter, validate_delete_user, validate_group, validate_user_search
+from ..forms import (
+    EVERYONE,
+    validate_audit_filter,
+    validate_delete_user,
+    validate_group,
+    validate_sign_out_everyone,
+    validate_user_search,
+)
+from ..sessions import hash_id
 from ..tokens import RESET_PASSWORD
 
 log = logging.getLogger("wsgiauth")
@@ -245,6 +253,24 @@ def delete(app, request, uid):
     except accounts.Refused as refusal:
         return user(app, request, uid, errors={"action": str(refusal)}, status=409)
     return app.redirect_to(request, "admin_users")
+
+
+def sessions(app, request, errors=None, status=200):
+    """Show the "Sign out everyone" page: what it does, and the form that asks for the word typed."""
+    return app.render(request, "admin_sessions.html", status=status, errors=errors or {}, word=EVERYONE)
+
+
+def sign_out_everyone(app, request):
+    """End every session of every account but this browser's, once EVERYONE is typed (ASVS 5.0 7.4.5)."""
+    errors = validate_sign_out_everyone(request.form)
+    if errors:
+        return sessions(app, request, errors=errors, status=400)
+    ended = accounts.sign_out_everyone(app, app.db, request, keep_hash=hash_id(request.session.sid),
+                                       actor=request.session.user["uid"])
+    app.db.transaction(lambda tx: app.notices.leave(
+        tx, request.session, f"{ended} session{'s' if ended != 1 else ''} ended: everyone else must sign in again."),
+        keep=[request.session])
+    return app.redirect_to(request, "admin_sessions")
 
 
 # -- the audit trail ----------------------------------------------------
