@@ -170,3 +170,15 @@ FROM users u ORDER BY u.uid;
 
 -- name: users_names_after_for_tests
 SELECT uid, name_key FROM users ORDER BY uid;
+
+-- The real schema's tables and columns (tests/security/test_v8_authorization.py), one query per
+-- kind of database: SQLite has no information_schema, MariaDB no pragma_table_info.
+
+-- name: schema_columns_sqlite_for_tests
+SELECT m.name AS table_name, p.name AS column_name
+FROM sqlite_master m JOIN pragma_table_info(m.name) p
+WHERE m.type = 'table' ORDER BY m.name, p.cid;
+
+-- name: schema_columns_mysql_for_tests
+SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name FROM information_schema.COLUMNS
+WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION;
