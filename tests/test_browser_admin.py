@@ -182,7 +182,8 @@ def test_the_admin_pages_work_by_keyboard(new_page, live_user, make_admin):
     expect(notice(page)).to_have_text(f"{GRACE['email']} is no longer in the group staff.")
 
     # Every other admin page: all of it reached by Tab, in reading order, focus always visible.
-    for path, current in [("/admin", "Users"), ("/admin?q=nobody", "Users"), ("/admin/audit", "Audit trail")]:
+    for path, current in [("/admin", "Users"), ("/admin?q=nobody", "Users"), ("/admin/sessions", "Sessions"),
+                          ("/admin/audit", "Audit trail")]:
         page.goto(path)
         check_keyboard_page(page)
         assert current_tab(page) == [current]
@@ -206,7 +207,8 @@ def test_the_admin_pages_fit_a_phone(new_page, live_user, make_admin, width):
     sign_in(page)
     page.goto("/admin")
     uid = page.get_by_role("link", name=LONG_EMAIL).get_attribute("href").rsplit("/", 1)[1]
-    for path in ["/admin", f"/admin/users/{uid}", "/admin/audit", "/admin/audit?uid=x&from=2030-01-02&to=2030-01-01"]:
+    for path in ["/admin", f"/admin/users/{uid}", "/admin/audit", "/admin/audit?uid=x&from=2030-01-02&to=2030-01-01",
+                 "/admin/sessions"]:
         page.goto(path)
         page.wait_for_function(AUTOFOCUS_DONE_JS)  # on the field with an error, a moment after loading
         assert page.evaluate(NO_SIDEWAYS_SCROLL_JS), path

@@ -95,6 +95,12 @@ def every_admin_page(page, new_page, live_user, make_admin):
     page.get_by_label("To (day, UTC, included)").fill("2030-01-01")
     submit(page, "Filter")
     yield "admin-audit-errors", "admin-audit"
+    admin.get_by_role("link", name="Sessions").click()
+    expect(page).to_have_url("/admin/sessions")
+    yield "admin-sessions", "admin-sessions"
+    fill(page, {"Type EVERYONE to confirm": "everyone"})  # a slip: nobody is signed out
+    submit(page, "Sign out everyone")
+    yield "admin-sessions-errors", "admin-sessions"
     page.goto("/account#data")
     yield "account-data", "account"
 
