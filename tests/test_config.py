@@ -142,6 +142,7 @@ def test_lifecycle_settings_come_from_the_environment(database_url, monkeypatch)
     ("SESSION_LIFETIME", "0", "WSGIAUTH_SESSION_LIFETIME must be a positive number of seconds"),
     ("REMEMBER_IDLE_TIMEOUT", "-5", "WSGIAUTH_REMEMBER_IDLE_TIMEOUT must be a positive number of seconds"),
     ("CONFIRM_ACCESS_MINUTES", "0", "WSGIAUTH_CONFIRM_ACCESS_MINUTES must be a positive number of minutes"),
+    ("MAX_SESSIONS", "0", "WSGIAUTH_MAX_SESSIONS must be a positive number of sessions"),
     ("LOG_LEVEL", "LOUD", "WSGIAUTH_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'LOUD'"),
     ("LOG_FORMAT", "xml", "WSGIAUTH_LOG_FORMAT must be text or json, not 'xml'"),
     ("TOTP_DRIFT", "2", "WSGIAUTH_TOTP_DRIFT must be 0 (ASVS 5.0) or 1 (RFC 6238's drift), not 2"),
