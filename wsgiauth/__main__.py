@@ -1,9 +1,9 @@
 """The `wsgiauth` command (also `python -m wsgiauth`): serve, migrate, deliver-mail, cleanup, and accounts.
 
 The account commands (create-user, add-to-group, remove-from-group, list-admins, set-password,
-lock, unlock, sign-out-everyone) are how an operator makes the first administrator and looks after accounts from a
-shell; each change goes through accounts.py, like the admin area's, and into the audit trail
-with no acting admin (actor_uid NULL, user agent "wsgiauth command").
+lock, unlock, sign-out-everyone) are how an operator makes the first administrator and looks after
+accounts from a shell; each change goes through accounts.py, like the admin area's, and into the
+audit trail with no acting admin (actor_uid NULL, user agent "wsgiauth command").
 """
 
 import argparse
@@ -321,8 +321,8 @@ def parser() -> argparse.ArgumentParser:
                             ("set-password", cmd_set_password, "set an account's password (asked for); ends "
                              "its sessions"),
                             ("lock", cmd_change, "lock an account: no sign-in, its sessions end"),
-                            ("sign-out-everyone", cmd_sign_out_everyone, "end every session of every account"),
-                            ("unlock", cmd_change, "unlock an account")]:
+                            ("unlock", cmd_change, "unlock an account"),
+                            ("sign-out-everyone", cmd_sign_out_everyone, "end every session of every account")]:
         command = made[name] = commands.add_parser(name, help=text)
         command.add_argument("--database", help="database URL (default: WSGIAUTH_DATABASE)")
         command.set_defaults(run=run)
