@@ -283,3 +283,13 @@ def test_the_email_change_link_acts_from_a_cookie_on_an_address_without_the_toke
     (expired,) = done.headers.getlist("Set-Cookie")
     assert expired.startswith("wsgiauth-change-email=;") and "; Max-Age=0" in expired
     assert browser.client.get("/account/email/link").status_code == 400
+
+
+def test_the_delete_form_says_how_long_the_security_record_is_kept(ada, make_app):
+    """ASVS 5.0 14.1.2: a person deleting their account is told what stays, and for how long (the retention setting)."""
+    text = " ".join(page(ada.client.get("/account")).split())
+    assert "The record of its sign-ins and security events is kept for 400 days after it happened" in text
+    keeping = new_signed_in = AuthActions(Client(make_app(AUDIT_RETENTION_DAYS=0)))
+    assert new_signed_in.signin().status_code == 303
+    text = " ".join(page(keeping.client.get("/account")).split())
+    assert "The record of its sign-ins and security events is kept, to investigate misuse." in text

@@ -28,7 +28,8 @@ def show(app, request, errors=None, form=None, status=200):
     user = request.session.user
     values = {"firstname": user["firstname"], "lastname": user["lastname"], "email": "", "delete_confirm": ""}
     values.update(form or {})
-    return app.render(request, "account.html", status=status, form=values, errors=errors or {})
+    return app.render(request, "account.html", status=status, form=values, errors=errors or {},
+                      audit_days=app.settings.AUDIT_RETENTION_DAYS)
 
 
 def account(app, request):

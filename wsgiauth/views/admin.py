@@ -118,6 +118,7 @@ def user(app, request, uid, errors=None, status=200, form=None):
                       next_url=next_url, first_url=first_url, first_page="before" in request.args,
                       groups=[g["name"] for g in app.db.all("groups_of_user", uid=uid)],
                       all_groups=app.db.all("all_groups"), errors=errors or {}, form=form or {},
+                      audit_days=app.settings.AUDIT_RETENTION_DAYS,
                       is_self=uid == request.session.user["uid"],
                       action_urls={name: app.url_for(request, f"admin_user_{name}", uid=uid) for name in ACTIONS})
 
