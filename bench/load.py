@@ -128,10 +128,9 @@ def wrk_path() -> str:
 
 
 def run_wrk(base_url: str, load: Load, seconds: int, pids=(), db_pids=()) -> Result:
-    """Send load to base_url for `seconds`; return the Result, with the CPU of wrk, of pids (the app) and db_pids.
-
-    db_pids: the database server's processes; None when they cannot be read (its CPU is then unknown).
-    """
+    """Send load to base_url for `seconds`; return the Result, with the CPU of wrk, pids (the app) and db_pids."""
+    # db_pids: the database server's processes; None when they cannot be
+    # read (a MariaDB the benchmark did not start): its CPU is then unknown.
     before = _children_cpu(), cpu_seconds(pids), cpu_seconds(db_pids or ())
     # One wrk thread: the machine's cores belong to the server under test.
     command = [wrk_path(), "--threads", "1", "--connections", str(load.connections),
