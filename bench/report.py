@@ -63,8 +63,11 @@ def against(result, top, ceiling: str, minimum=None) -> Check:
     """Check a page's requests/s as a share of a ceiling's (PAGE or DB), the share by CPU/request beside it."""
     # Other jobs on the machine change requests/s a lot and CPU per request
     # much less: the CPU ratio says what the first would be on an idle machine.
-    share = result.rps / top.rps
-    ratio = f"{share:.0%} ({top.cpu_us / result.cpu_us:.0%} by CPU)"
+    # A server that answered nothing (it hung, or wrk could not connect) is
+    # at 0 %, and has no CPU per request to compare: its errors say why.
+    share = result.rps / top.rps if top.rps else 0.0
+    by_cpu = f"{top.cpu_us / result.cpu_us:.0%}" if result.cpu_us else "—"
+    ratio = f"{share:.0%} ({by_cpu} by CPU)"
     if minimum is None:
         return Check(ratio, "", True, ceiling)
     return Check(ratio, f"≥ {minimum:.0%}", share >= minimum, ceiling)

@@ -155,13 +155,16 @@ def cpu_model() -> str:
 
 
 def machine() -> str:
-    """Return the machine in a few words: CPU model, cores, memory, kernel."""
+    """Return the machine in a few words: CPU model, cores, memory, operating system, kernel."""
     memory = "unknown memory"
     with contextlib.suppress(OSError, ValueError, IndexError):
         for line in Path("/proc/meminfo").read_text().splitlines():
             if line.startswith("MemTotal:"):
                 memory = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB RAM"  # "MemTotal: 24634264 kB"
-    return f"{cpu_model()}, {os.cpu_count()} cores, {memory}, {platform.system()} {platform.release()}"
+    system = platform.system()
+    with contextlib.suppress(OSError):
+        system = platform.freedesktop_os_release().get("PRETTY_NAME", system)  # "Debian GNU/Linux 12 (bookworm)"
+    return f"{cpu_model()}, {os.cpu_count()} cores, {memory}, {system}, kernel {platform.release()}"
 
 
 def wrk_version() -> str:

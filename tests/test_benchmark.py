@@ -178,7 +178,7 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
     assert done.returncode == 0, done.stdout[-3000:]
     table = output.read_text(encoding="utf-8")
     assert table in done.stdout
-    assert re.search(r"UTC: .+, \d+ cores, [\d.]+ GiB RAM, Linux \S+; Python 3\.\d+\.\d+, SQLite 3\.\d+\.\d+, "
+    assert re.search(r"UTC: .+, \d+ cores, [\d.]+ GiB RAM, .+, kernel \S+; Python 3\.\d+\.\d+, SQLite 3\.\d+\.\d+, "
                      r"gunicorn [\d.]+, wrk .+; load average [\d.]+ [\d.]+ [\d.]+ before the run", table)
     assert "| " + " | ".join(report.COLUMNS) + " |" in table.splitlines()
     assert {"App CPU µs", "DB CPU µs", "Page ceiling", "DB-bound ceiling"} <= set(report.COLUMNS)
