@@ -44,12 +44,30 @@ class Result:
     non_2xx_3xx: int
     unexpected: int  # responses whose status was not the expected one (includes non_2xx_3xx)
     latency: tuple  # (microseconds, how many requests took that long), ascending
-    cpu_seconds: float = 0.0  # CPU used by wrk and the server's processes meanwhile
+    cpu_seconds: float = 0.0  # CPU used by wrk, the app's processes and the database server meanwhile
+    app_cpu_seconds: float = 0.0  # of which the gunicorn master and workers
+    # of which the database server: 0 for SQLite (in the app's process),
+    # None when it cannot be read (a MariaDB not started by the benchmark)
+    db_cpu_seconds: float | None = 0.0
 
     @property
     def cpu_us(self) -> float:
         """Return the CPU time used per request, in microseconds."""
-        return self.cpu_seconds / self.requests * 1e6 if self.requests else 0.0
+        return self.per_request_us(self.cpu_seconds)
+
+    @property
+    def app_cpu_us(self) -> float:
+        """Return the app workers' CPU time per request, in microseconds."""
+        return self.per_request_us(self.app_cpu_seconds)
+
+    @property
+    def db_cpu_us(self) -> float | None:
+        """Return the database server's CPU time per request in microseconds, or None if unknown."""
+        return None if self.db_cpu_seconds is None else self.per_request_us(self.db_cpu_seconds)
+
+    def per_request_us(self, seconds) -> float:
+        """Return seconds of CPU spread over the requests, in microseconds each."""
+        return seconds / self.requests * 1e6 if self.requests else 0.0
 
     @property
     def rps(self) -> float:
@@ -95,6 +113,9 @@ def merged(results) -> Result:
         unexpected=sum(r.unexpected for r in results),
         latency=tuple(sorted(latency.items())),
         cpu_seconds=sum(r.cpu_seconds for r in results),
+        app_cpu_seconds=sum(r.app_cpu_seconds for r in results),
+        db_cpu_seconds=None if any(r.db_cpu_seconds is None for r in results)
+        else sum(r.db_cpu_seconds for r in results),
     )
 
 
@@ -106,9 +127,11 @@ def wrk_path() -> str:
     return path
 
 
-def run_wrk(base_url: str, load: Load, seconds: int, pids=()) -> Result:
-    """Send load to base_url for `seconds`; return the Result, with the CPU of wrk and of pids."""
-    before = _children_cpu() + cpu_seconds(pids)
+def run_wrk(base_url: str, load: Load, seconds: int, pids=(), db_pids=()) -> Result:
+    """Send load to base_url for `seconds`; return the Result, with the CPU of wrk, pids (the app) and db_pids."""
+    # db_pids: the database server's processes; None when they cannot be
+    # read (a MariaDB the benchmark did not start): its CPU is then unknown.
+    before = _children_cpu(), cpu_seconds(pids), cpu_seconds(db_pids or ())
     # One wrk thread: the machine's cores belong to the server under test.
     command = [wrk_path(), "--threads", "1", "--connections", str(load.connections),
                "--duration", f"{max(1, int(seconds))}s", "--timeout", "30s", "--script", str(WRK_SCRIPT),
@@ -117,7 +140,8 @@ def run_wrk(base_url: str, load: Load, seconds: int, pids=()) -> Result:
     env = {**os.environ, "BENCH_COOKIE": load.cookie, "BENCH_BODY": load.body}
     done = subprocess.run(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=seconds + 120)
-    used = _children_cpu() + cpu_seconds(pids) - before
+    wrk_used, app_used, db_used = (after - began for after, began in zip(
+        (_children_cpu(), cpu_seconds(pids), cpu_seconds(db_pids or ())), before))
     counts, latency = _RESULT.search(done.stdout), _LATENCY.search(done.stdout)
     if done.returncode != 0 or not counts or not latency:
         raise RuntimeError(f"wrk failed ({done.returncode}):\n{done.stdout[-2000:]}")
@@ -129,7 +153,9 @@ def run_wrk(base_url: str, load: Load, seconds: int, pids=()) -> Result:
         non_2xx_3xx=int(fields["non_2xx_3xx"]),
         unexpected=int(fields["unexpected"]),
         latency=tuple(tuple(int(n) for n in pair.split(":")) for pair in latency.group(1).split()),
-        cpu_seconds=used,
+        cpu_seconds=wrk_used + app_used + db_used,
+        app_cpu_seconds=app_used,
+        db_cpu_seconds=None if db_pids is None else db_used,
     )
 
 

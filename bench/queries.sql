@@ -85,3 +85,12 @@ SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'security_events' ORD
 -- name: events_schema_mysql
 -- The same on MariaDB: its CREATE TABLE statement, indexes included.
 SHOW CREATE TABLE security_events;
+
+-- name: ceiling_session
+-- The database-bound ceiling's one round trip (bench/ceiling.py): a session
+-- row by its primary key, the SHA-256 of the cookie's id as 64 hex digits,
+-- as the app's session lookup finds it on every signed-in request; without
+-- the join, the expiry conditions and the columns a page reads, which are
+-- the app's own work. One column: PyMySQL decodes each column's description
+-- in Python, and the ceiling is the least a lookup can cost.
+SELECT uid FROM sessions WHERE id_hash = :id_hash;

@@ -1,11 +1,13 @@
-"""`python -m bench`: wsgiauth under gunicorn and wrk, side by side with the ceiling."""
+"""`python -m bench`: wsgiauth under gunicorn and wrk, side by side with the page and database-bound ceilings."""
 
 import contextlib
+import importlib.metadata
 import itertools
 import os
 import platform
 import secrets
 import sqlite3
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -15,20 +17,17 @@ from wsgiauth.db import Database
 from wsgiauth.migrations import migrate
 from wsgiauth.passwords import Passwords
 
-from . import report
-from .load import Load, merged, run_wrk
-from .seed import PASSWORD, bench_database, confirm_user, seed_users, signed_in_cookie
+from . import ceiling, report
+from .load import Load, merged, run_wrk, wrk_path
+from .seed import PASSWORD, bench_database, ceiling_session, confirm_user, seed_users, signed_in_cookie
 from .servers import gunicorn, http_request, mysql_databases
 from .signins import SignIns
+from .targets import ANONYMOUS, CASES, DB, FRESH, GATED, PAGE, SIGNED_IN
 
 DATABASES = {"sqlite": "SQLite", "mysql": "MariaDB"}
-# The issue's targets for the pages, as ratios to the ceiling measured in one run.
-SIGNIN_PAGE_MIN = 0.70
-PROFILE_MIN = {"sqlite": 0.60, "mysql": 0.50}
-# A host page behind the gate, signed in, against the same host app alone,
-# and the forward-auth endpoint against the ceiling (issue 13; no target on MariaDB).
-GATE_MIN = {"sqlite": 0.60, "mysql": 0.45}
-VERIFY_MIN = {"sqlite": 0.60, "mysql": None}
+# The longest a case with Confirm access (targets.FRESH) may take: within
+# the app's window after its sign-in, with a minute to spare for warm-up.
+FRESH_CASE_SECONDS = (Settings.CONFIRM_ACCESS_MINUTES - 1) * 60
 
 
 def add_arguments(parser):
@@ -72,25 +71,40 @@ def run(options) -> str:
     """Measure every case on each chosen database; return the Markdown report."""
     bench = Bench(options)
     chosen = ["sqlite", "mysql"] if options.database == "both" else [options.database]
-    load_before = os.getloadavg()[0]
+    # Every slice of a FRESH case, for each of the servers it alternates among.
+    if 3 * (options.duration + options.warmup) > FRESH_CASE_SECONDS:
+        raise SystemExit(f"--duration {options.duration}: a case signed in just before (Confirm access) would "
+                         f"outlast the app's {Settings.CONFIRM_ACCESS_MINUTES} minutes; at most "
+                         f"{FRESH_CASE_SECONDS // 3 - options.warmup} s")
+    began, load_before = time.gmtime(), os.getloadavg()
     rows, versions = [], [f"Python {platform.python_version()}"]
     for dialect in chosen:
-        with databases(dialect, options) as (new_url, bench.db_pids):
+        with databases(dialect, options) as (new_url, db_pids):
+            # SQLite runs inside the app's processes; a MariaDB the benchmark
+            # did not start (--mysql-admin-url) has pids it cannot see: its
+            # CPU is then unknown, not 0.
+            bench.db_pids = db_pids if dialect == "sqlite" or db_pids else None
             db_rows, version = bench.database(dialect, new_url)
         rows += db_rows
         versions.append(version)
+    versions += [f"gunicorn {importlib.metadata.version('gunicorn')}", wrk_version()]
     header = (
-        f"wsgiauth benchmark, {time.strftime('%Y-%m-%d')}: {cpu_model()}, {bench.cores} cores, "
-        f"{', '.join(versions)}; load average {load_before:.1f} before the run. "
+        f"wsgiauth benchmark, {time.strftime('%Y-%m-%d %H:%M UTC', began)}: {machine()}; {', '.join(versions)}; "
+        f"load average {' '.join(f'{n:.2f}' for n in load_before)} before the run, "
+        f"{' '.join(f'{n:.2f}' for n in os.getloadavg())} after. "
         f"gunicorn with {options.workers} sync workers; wrk (1 thread) on the same machine with "
         f"{bench.connections} connections for pages, {options.workers} for sign-ins; {options.warmup} s of warm-up. "
-        f"Each page case runs {options.duration} s in slices alternating with the ceiling (a bare Werkzeug app "
-        f"sending the same headers and a page of the profile page's size, under the same gunicorn). "
+        f"Each page case runs {options.duration} s in slices alternating with the two ceilings, under the same "
+        f"gunicorn: the page ceiling (a bare Werkzeug app sending the same headers and a page of the case's size) "
+        f"and the database-bound ceiling (the same app after one primary-key SELECT of the cookie's session row "
+        f"through the same driver, on a connection kept per worker; 404 without the row). "
+        f"Pages without a session are held to the first, pages that must look one up to the second. "
         f"Sign-ins use {options.password_method}, on one database per user count, in slices alternating "
         f"between the counts; the hash-bound maximum is {bench.cores} cores / the median time of one hash, "
         f"timed on every core at once between the slices. CPU/request is the CPU time of wrk, gunicorn and "
-        f"the throwaway mariadbd per request: the ratio of these is what the requests/s ratio would be on an "
-        f"otherwise idle machine. "
+        f"the database server per request (App: the gunicorn master and workers; DB: the throwaway mariadbd, "
+        f"0 for SQLite, which runs in the workers): the ratio of these (\"by CPU\") is what the requests/s ratio "
+        f"would be on an otherwise idle machine. "
         f"Worker RSS is read once the workers are idle after each case."
     )
     return report.markdown(header, rows)
@@ -140,6 +154,25 @@ def cpu_model() -> str:
     return platform.processor() or "unknown CPU"
 
 
+def machine() -> str:
+    """Return the machine in a few words: CPU model, cores, memory, operating system, kernel."""
+    memory = "unknown memory"
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory = f"{int(line.split()[1]) / 1024 ** 2:.1f} GiB RAM"  # "MemTotal: 24634264 kB"
+    system = platform.system()
+    with contextlib.suppress(OSError):
+        system = platform.freedesktop_os_release().get("PRETTY_NAME", system)  # "Debian GNU/Linux 12 (bookworm)"
+    return f"{cpu_model()}, {os.cpu_count()} cores, {memory}, {system}, kernel {platform.release()}"
+
+
+def wrk_version() -> str:
+    """Return wrk's version as it gives it ("wrk 4.1.0"), or "wrk" if it says none."""
+    done = subprocess.run([wrk_path(), "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return " ".join(done.stdout.split()[:2]) if done.stdout.startswith("wrk ") else "wrk"
+
+
 class Bench:
     """The cases of one run, shared by both databases."""
 
@@ -180,55 +213,55 @@ class Bench:
 
     def run(self, server, load, seconds):
         """Run load against server; the Result counts the CPU of wrk, gunicorn and the database server."""
-        return run_wrk(server.base_url, load, seconds, pids=server.pids() + self.db_pids)
+        return run_wrk(server.base_url, load, seconds, pids=server.pids(), db_pids=self.db_pids)
 
     def warm_up(self, server, load):
         """Send unmeasured load first: templates compile, connections open."""
         if self.options.warmup > 0:
             run_wrk(server.base_url, load, self.options.warmup)
 
-    def alternate(self, ceiling, app, load):
-        """Run load against app in 2 s slices, each after a slice of the ceiling; return both (Result, RSS)."""
-        # Taking turns, both see the same background load on a shared machine.
-        ceiling_load = Load("GET", "/", 200, self.connections)
-        self.warm_up(ceiling, ceiling_load)
-        self.warm_up(app, load)
+    def alternate(self, turns):
+        """Run each (server, load) of turns in 2 s slices, taking turns; return a (Result, RSS) for each."""
+        # Taking turns, all see the same background load on a shared machine.
+        for server, load in turns:
+            self.warm_up(server, load)
         rounds = max(1, self.options.duration // 2)
         seconds = max(1, self.options.duration // rounds)
-        ceiling_runs, app_runs = [], []
+        runs = [[] for _ in turns]
         for _ in range(rounds):
-            ceiling_runs.append(self.run(ceiling, ceiling_load, seconds))
-            app_runs.append(self.run(app, load, seconds))
-        return (merged(ceiling_runs), rss(ceiling)), (merged(app_runs), rss(app))
+            for (server, load), done in zip(turns, runs):
+                done.append(self.run(server, load, seconds))
+        return [(merged(done), rss(server)) for (server, _), done in zip(turns, runs)]
 
     def database(self, dialect, new_url):
         """Run every case on one kind of database; return (rows, "MariaDB 10.11.x"-like version)."""
         name = DATABASES[dialect]
         url = self.seeded(new_url, self.users[0])
+        db = bench_database(url)
+        ceiling_cookie = f"{ceiling.COOKIE}={ceiling_session(db, self.users[0], int(time.time()))}"
+        db.close()
         rows = []
         with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as stack:
             app = self.serve(stack, "wsgiauth:create_app()", url, Path(tmp, "app.log"))
+            ceilings = Ceilings(self.serve(stack, "bench.ceiling:create_app()", url, Path(tmp, "ceiling.log")),
+                                self.serve(stack, "bench.ceiling:create_database_bound()", url,
+                                           Path(tmp, "database-bound.log")),
+                                ceiling_cookie, self.connections)
+            ceilings.check()
+            bare = self.serve(stack, "bench.host:create_bare()", url, Path(tmp, "host.log"))
+            gated = self.serve(stack, "bench.host:create_gated()", url, Path(tmp, "gated.log"))
             profile_cookie = signed_in_cookie(app.base_url)
-            status, _, page = http_request(app.base_url, "GET", "/profile", headers={"Cookie": profile_cookie})
-            if status != 200:
-                raise RuntimeError(f"GET /profile answered {status} to a signed-in browser")
-            size = len(page.encode("utf-8"))
-            ceiling = self.serve(stack, f"bench.ceiling:create_app({size})", url, Path(tmp, "ceiling.log"))
-            for case, load, minimum in [
-                ("GET /signin", Load("GET", "/signin", 200, self.connections), SIGNIN_PAGE_MIN),
-                ("GET /profile", Load("GET", "/profile", 200, self.connections, cookie=profile_cookie),
-                 PROFILE_MIN[dialect]),
-                ("GET /auth/verify", Load("GET", "/auth/verify", 200, self.connections, cookie=profile_cookie),
-                 VERIFY_MIN[dialect]),
-            ]:
-                (top, top_rss), (result, app_rss) = self.alternate(ceiling, app, load)
-                ratio = result.rps / top.rps
-                rows.append(report.Row(name, f"ceiling, {size:,}-byte page (alternating with {case})", top, top_rss))
-                rows.append(report.Row(name, case, result, app_rss,
-                                       [report.at_least(ratio, minimum, "ceiling") if minimum
-                                        else report.note(f"{ratio:.0%} of ceiling"),
-                                        report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")]))
-            rows += self.gate_rows(stack, name, dialect, url, tmp)
+            gate_cookie = signed_in_cookie(gated.base_url + "/accounts")
+            for case in CASES:
+                if case.visitor == GATED:
+                    rows += self.page_rows(name, case, gated, gate_cookie, ceilings, bare)
+                    continue
+                # FRESH: a page that needs Confirm access. A sign-in confirms
+                # it for the next WSGIAUTH_CONFIRM_ACCESS_MINUTES (run()
+                # keeps the case shorter than that).
+                cookie = {ANONYMOUS: "", SIGNED_IN: profile_cookie, FRESH: None}[case.visitor]
+                rows += self.page_rows(name, case, app, signed_in_cookie(app.base_url) if cookie is None else cookie,
+                                       ceilings)
             # One app per user count, each on its own database (the first
             # count's is the one above). Sign-ins come from made-up clients
             # behind one trusted proxy, as a real site's would: from one IP,
@@ -239,20 +272,58 @@ class Bench:
             rows += SignIns(self, name, list(zip(self.users, apps))).rows()
         return rows, server_version(url)
 
-    def gate_rows(self, stack, name, dialect, url, tmp):
-        """Measure a host page behind the gate, signed in, alternating with the same host app alone."""
-        bare = self.serve(stack, "bench.host:create_bare()", url, Path(tmp, "host.log"))
-        gated = self.serve(stack, "bench.host:create_gated()", url, Path(tmp, "gated.log"))
-        cookie = signed_in_cookie(gated.base_url + "/accounts")
-        status, _, page = http_request(gated.base_url, "GET", "/", headers={"Cookie": cookie})
-        if status != 200 or not page.startswith("Hello, user"):
-            raise RuntimeError(f"the host page behind the gate answered {status}: {page[:60]!r}")
-        (top, top_rss), (result, gated_rss) = self.alternate(
-            bare, gated, Load("GET", "/", 200, self.connections, cookie=cookie))
-        return [report.Row(name, "host app alone, GET / (alternating with the next row)", top, top_rss),
-                report.Row(name, "GET / behind the gate, signed in", result, gated_rss,
-                           [report.at_least(result.rps / top.rps, GATE_MIN[dialect], "the host app alone"),
-                            report.note(f"{top.cpu_us / result.cpu_us:.0%} by CPU/request")])]
+    def page_rows(self, name, case, server, cookie, ceilings, host=None):
+        """Measure one page case in slices alternating with both ceilings (and the host app alone, if given)."""
+        status, _, page = http_request(server.base_url, "GET", case.path, headers={"Cookie": cookie} if cookie else {})
+        if status != 200:
+            raise RuntimeError(f"{case.name} answered {status} to a browser {case.visitor}, not 200")
+        size = len(ceiling.page(len(page.encode("utf-8"))))
+        load = Load("GET", case.path, 200, self.connections, cookie=cookie)
+        turns = [(ceilings.page, ceilings.load(size)), (ceilings.database_bound, ceilings.load(size))]
+        turns += [(host, load)] if host else []
+        (page_top, page_rss), (db_top, db_rss), *measured = self.alternate(turns + [(server, load)])
+        rows = [report.Row(name, f"page ceiling, {size:,}-byte page (alternating with {case.name})", page_top,
+                           page_rss, yardstick=True),
+                report.Row(name, f"database-bound ceiling, {size:,}-byte page (alternating with {case.name})",
+                           db_top, db_rss, yardstick=True)]
+        (result, server_rss) = measured[-1]
+        checks = [report.against(result, page_top, PAGE, case.minimum if case.yardstick == PAGE else None),
+                  report.against(result, db_top, DB, case.minimum if case.yardstick == DB else None)]
+        if host:
+            # The host app alone: for information (the gate's own cost).
+            (alone, alone_rss) = measured[0]
+            rows.append(report.Row(name, "host app alone, GET / (alternating with the next row)", alone, alone_rss,
+                                   [report.against(alone, page_top, PAGE), report.against(alone, db_top, DB)],
+                                   yardstick=True))
+            checks.append(report.note(f"{result.rps / alone.rps:.0%} of the host app alone; "
+                                      f"{alone.cpu_us / result.cpu_us:.0%} by CPU/request"))
+        rows.append(report.Row(name, case.name, result, server_rss, checks))
+        return rows
+
+
+class Ceilings:
+    """The two ceiling servers of one database, and the request each case sends them."""
+
+    def __init__(self, page, database_bound, cookie, connections):
+        self.page = page
+        self.database_bound = database_bound
+        # Both get the cookie: the same request, so that the two differ only
+        # in the database-bound one's round trip.
+        self.cookie = cookie
+        self.connections = connections
+
+    def load(self, size):
+        """Return the Load asking a ceiling for a size-byte page."""
+        return Load("GET", ceiling.path(size), 200, self.connections, cookie=self.cookie)
+
+    def check(self):
+        """Fail unless the database-bound ceiling answers 200 with its session row and 404 without it."""
+        cookie = {"Cookie": self.cookie}
+        for server, headers, expected in [(self.page, cookie, 200), (self.database_bound, cookie, 200),
+                                          (self.database_bound, {"Cookie": f"{ceiling.COOKIE}=none"}, 404)]:
+            status, _, _ = http_request(server.base_url, "GET", ceiling.path(1000), headers=headers)
+            if status != expected:
+                raise RuntimeError(f"the ceiling at {server.base_url} answered {status}, not {expected}")
 
 
 def rss(server):

@@ -7,9 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from . import report
 from .load import Load, merged
 from .seed import PASSWORD, anonymous_form, signin_body
-
-SIGNIN_POST_MIN = 0.90  # of the hash-bound maximum
-P50_GROWTH_MAX = 1.2  # the most users' p50 against the fewest users' p50
+from .targets import P50_GROWTH_MAX, SIGNIN_POST_MIN
 
 
 class SignIns:

@@ -1,5 +1,6 @@
 """The benchmark (bench/, `python -m bench`): it counts wrong answers as errors, seeds the users wrk signs in
-as, and a correct run, briefly, reports no errors and figures that hold together (not whether targets are met).
+as, its database-bound ceiling answers only after finding its session row, and a correct run, briefly, reports
+no errors and figures that hold together against both ceilings (not whether targets are met).
 The admin scenario (`python -m bench.admin`): its seeded audit trail has the shape it says, and a tiny run answers
 every page, each query through an index."""
 
@@ -14,11 +15,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from werkzeug.test import Client
 
 from wsgiauth.accounts import name_key
 from wsgiauth.audit import EVENTS
 
-from bench import admin, report, runner, seed
+from bench import admin, ceiling, report, runner, seed, targets
 from bench.load import Load
 from conftest import TEST_PASSWORD_METHOD, querying, skip_or_fail
 
@@ -167,7 +169,7 @@ def number(cell):
 
 def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, tmp_path):
     # SQLite only: the MariaDB run differs in the database alone, which the
-    # seeding test above covers. One second per case and a cheap hash.
+    # seeding and ceiling tests cover. One second per case and a cheap hash.
     output = tmp_path / "benchmark.md"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--database", "sqlite", "--duration", "1", "--warmup", "0",
@@ -176,27 +178,39 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
     assert done.returncode == 0, done.stdout[-3000:]
     table = output.read_text(encoding="utf-8")
     assert table in done.stdout
-    assert re.search(r"SQLite 3\.\d+\.\d+; load average", table)
+    assert re.search(r"UTC: .+, \d+ cores, [\d.]+ GiB RAM, .+, kernel \S+; Python 3\.\d+\.\d+, SQLite 3\.\d+\.\d+, "
+                     r"gunicorn [\d.]+, wrk .+; load average [\d.]+ [\d.]+ [\d.]+ before the run", table)
+    assert "| " + " | ".join(report.COLUMNS) + " |" in table.splitlines()
+    assert {"App CPU µs", "DB CPU µs", "Page ceiling", "DB-bound ceiling"} <= set(report.COLUMNS)
     assert not re.search(r": \d+ errors", table.splitlines()[-1])  # the closing line names no errors
     rows = {row["Case"]: row for row in table_rows(table)}
-    assert [case for case in rows if not case.startswith(("ceiling", "host app alone"))] == [
-        "GET /signin", "GET /profile", "GET /auth/verify", "GET / behind the gate, signed in",
-        "POST /signin, 100 users", "POST /signin, 1,000 users"]
-    assert len(rows) == 10  # and a yardstick for each of the four page cases
+    cases = [case.name for case in targets.CASES]
+    assert [case for case in rows if not case.startswith(("page ceiling", "database-bound ceiling", "host app alone"))
+            ] == cases + ["POST /signin, 100 users", "POST /signin, 1,000 users"]
+    assert len(rows) == 3 * len(cases) + 1 + 2  # two ceilings for each page case, the host app alone, sign-ins
     for case, row in rows.items():
         assert row["Errors"] == "0", f"{case}: {row['Errors']} errors"
         # A few requests at least, far fewer than a Python server can answer.
         assert 5 <= number(row["Requests/s"]) < 100_000, f"{case}: {row['Requests/s']} requests/s"
         assert 0 < number(row["p50 ms"]) <= number(row["p99 ms"]) < 30_000, case  # under wrk's timeout
         assert 10 <= number(row["CPU/request µs"]) < 1_000_000, case
-        assert all(0 < float(mib) < 1024 for mib in row["Worker RSS MiB"].split(" / ")), case
+        # SQLite runs in the workers: no database server's CPU to count.
+        assert 0 < number(row["App CPU µs"]) <= number(row["CPU/request µs"]) and row["DB CPU µs"] == "0", case
+        assert all(0 < float(mib) < 1024 for mib in row["Worker RSS MiB"].rstrip(" ✗").split(" / ")), case
     # 1 s slices on a machine that may be busy: the ratios' sizes say little
     # here (a page can even beat its ceiling), but they must be the figures'.
-    for case in ["GET /signin", "GET /profile", "GET /auth/verify"]:
-        ceiling = next(row for name, row in rows.items() if name.endswith(f"(alternating with {case})"))
-        by_rps, by_cpu = re.fullmatch(r"(\d+)% of ceiling; (\d+)% by CPU/request", rows[case]["Ratio"]).groups()
-        assert percent_of(by_rps, rows[case]["Requests/s"], ceiling["Requests/s"]), rows[case]["Ratio"]
-        assert percent_of(by_cpu, ceiling["CPU/request µs"], rows[case]["CPU/request µs"]), rows[case]["Ratio"]
+    for case in targets.CASES:
+        row = rows[case.name]
+        for kind, column in [("page ceiling", "Page ceiling"), ("database-bound ceiling", "DB-bound ceiling")]:
+            top = next(row for name, row in rows.items()
+                       if name.startswith(kind) and name.endswith(f"(alternating with {case.name})"))
+            # The database-bound ceiling answers 200 only with its session
+            # row: every request it answered found it (no errors, above).
+            by_rps, by_cpu = re.fullmatch(r"(\d+)% \((\d+)% by CPU\)", row[column]).groups()
+            assert percent_of(by_rps, row["Requests/s"], top["Requests/s"]), (case, row[column])
+            assert percent_of(by_cpu, top["CPU/request µs"], row["CPU/request µs"]), (case, row[column])
+        yardstick = report.CEILING_COLUMNS[case.yardstick]
+        assert re.fullmatch(f"≥ {case.minimum:.0%} of {yardstick} [✓✗]", row["Target"]), (case, row["Target"])
     gate = rows["GET / behind the gate, signed in"]
     alone = rows["host app alone, GET / (alternating with the next row)"]
     by_rps = re.match(r"(\d+)% of the host app alone", gate["Ratio"])[1]
@@ -205,6 +219,30 @@ def test_a_short_run_reports_no_errors_and_plausible_figures(wrk_and_gunicorn, t
         ratio = re.match(r"(\d+)% of hash-bound ([\d,.]+)/s", rows[case]["Ratio"])
         assert ratio and percent_of(ratio[1], rows[case]["Requests/s"], ratio[2]), rows[case]["Ratio"]
     assert "p50" in rows["POST /signin, 1,000 users"]["Ratio"]  # against the fewest users
+
+
+@pytest.mark.both_databases
+def test_the_database_bound_ceiling_answers_only_when_its_session_row_is_found(database_url):
+    now = 1_800_000_000
+    db = seed.bench_database(database_url)
+    seed.seed_users(db, 1, 1, "one hash for all", now)
+    value = seed.ceiling_session(db, 1, now)
+    db.close()
+    with querying(database_url) as query:
+        assert [(row["uid"], row["expires_at"]) for row in query("sessions_detail_for_tests")] == [(1, now + 86_400)]
+    # The Cookie header as wrk sends it, not a cookie jar's.
+    bound = Client(ceiling.create_database_bound(database_url), use_cookies=False)
+    bare = Client(ceiling.create_app(), use_cookies=False)
+    found = bound.get(ceiling.path(2_000), headers={"Cookie": f"{ceiling.COOKIE}={value}"})
+    assert found.status_code == 200 and len(found.data) == 2_000
+    assert (found.data, found.headers) == (bare.get(ceiling.path(2_000)).data, bare.get(ceiling.path(2_000)).headers)
+    # Another id, none, or a path that names no page: no page.
+    for headers, path in [({"Cookie": f"{ceiling.COOKIE}={value[::-1]}"}, ceiling.path(2_000)),
+                          ({}, ceiling.path(2_000)), ({"Cookie": f"{ceiling.COOKIE}=é"}, ceiling.path(2_000)),
+                          ({"Cookie": f"{ceiling.COOKIE}={value}"}, "/profile")]:
+        assert bound.get(path, headers=headers).status_code == 404, (headers, path)
+    with querying(database_url) as query:  # the ceiling only reads
+        assert len(query("sessions_detail_for_tests")) == 1
 
 
 def percent_of(percent, part, whole):
