@@ -13,7 +13,7 @@ from test_confirm import SUBJECT as CONFIRM_SUBJECT
 from test_confirm import flip, mailed_link
 from test_reset import SUBJECT as RESET_SUBJECT
 from test_reset import ask, choose, reset_link
-from test_v2_authentication import COMMON, COMMON_PASSWORDS, CONTEXTUAL
+from test_v6_authentication import COMMON, COMMON_PASSWORDS, CONTEXTUAL
 from werkzeug.test import Client
 
 from conftest import TEST_SECRET_KEY, AuthActions, ClosingClient
@@ -42,8 +42,8 @@ def token_of(link):
 
 # -- V2.1 Password security ---------------------------------------------------
 
-def test_v2_1_5_users_can_change_their_password(ada, new_browser):
-    """ASVS 2.1.5: the account settings change the password; the old one stops working."""
+def test_6_2_2_users_can_change_their_password(ada, new_browser):
+    """ASVS 5.0 6.2.2; 4.0.3 2.1.5: the account settings change the password; the old one stops working."""
     assert 'name="new_password"' in page(ada.client.get("/account"))
     response = change_password(ada)
     assert (response.status_code, response.headers["Location"]) == (303, "/account")
@@ -51,9 +51,9 @@ def test_v2_1_5_users_can_change_their_password(ada, new_browser):
     assert new_browser().signin(password=PASSWORD).status_code == 200
 
 
-def test_v2_1_6_password_change_needs_current_password(ada, query, clock):
-    """ASVS 2.1.6: a change needs the current password (typed at sign-in or on the Confirm access page, at most
-    10 minutes before) as well as the new one twice; nothing changes without it."""
+def test_6_2_3_password_change_needs_current_password(ada, query, clock):
+    """ASVS 5.0 6.2.3; 4.0.3 2.1.6: a change needs the current password (typed at sign-in or on the Confirm access
+    page, at most 10 minutes before) as well as the new one twice; nothing changes without it."""
     assert 'name="current_password"' not in page(ada.client.get("/account"))  # one mechanism: Confirm access
     before = pwdhash(query)
     token = csrf_token_in(page(ada.client.get("/account")))
@@ -87,8 +87,8 @@ def refused_at_change_and_reset(ada, new_browser, smtp_server, query, passwords,
     assert choose(stranger, link).status_code == 303  # the link still works for a good password
 
 
-def test_v2_1_7_new_password_on_change_and_reset_is_not_the_email_or_name(ada, new_browser, smtp_server, query):
-    """ASVS 2.1.7: a changed or reset password may not be the user's email or name."""
+def test_6_2_11_new_password_on_change_and_reset_is_not_the_email_or_name(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 6.2.11; 4.0.3 2.1.7: a changed or reset password may not be the user's email or name."""
     personal = ["ada@example.com", "Ada Lovelace", "Lovelace", "lovelace ada", "ADA@EXAMPLE.COM"]
     refused_at_change_and_reset(ada, new_browser, smtp_server, query, personal, PERSONAL)
 
@@ -99,15 +99,15 @@ def test_the_site_s_own_words_are_refused_at_change_and_reset(ada, new_browser, 
                                 CONTEXTUAL)
 
 
-def test_v2_1_7_common_password_is_refused_at_change_and_reset(ada, new_browser, smtp_server, query):
-    """ASVS 2.1.7: a password on the common list is refused by the password change and the reset."""
+def test_6_2_4_common_password_is_refused_at_change_and_reset(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 6.2.4; 4.0.3 2.1.7: a password on the common list is refused by the password change and the reset."""
     refused_at_change_and_reset(ada, new_browser, smtp_server, query, COMMON_PASSWORDS, COMMON)
 
 
 # -- V2.2 General authenticator security --------------------------------------
 
-def test_v2_2_2_email_is_a_recovery_path_only_and_never_signs_in(ada, new_browser, smtp_server, query):
-    """ASVS 2.2.2: an emailed link never signs anyone in; a reset ends every session instead."""
+def test_6_3_6_email_is_a_recovery_path_only_and_never_signs_in(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 6.3.6; 4.0.3 2.2.2: an emailed link never signs anyone in; a reset ends every session instead."""
     stranger = new_browser()
     assert stranger.open_link(mailed_link(ada, smtp_server)).status_code == 200
     assert stranger.client.get("/profile").status_code == 303  # confirmed, but not signed in
@@ -120,8 +120,8 @@ def test_v2_2_2_email_is_a_recovery_path_only_and_never_signs_in(ada, new_browse
     assert stranger.signin(password=NEW_PASSWORD).status_code == 303  # the password signs in
 
 
-def test_v2_2_3_notices_after_a_reset_and_an_email_change(ada, new_browser, smtp_server):
-    """ASVS 2.2.3: the owner is told by email after a password reset and after an email change."""
+def test_6_3_7_notices_after_a_reset_and_an_email_change(ada, new_browser, smtp_server):
+    """ASVS 5.0 6.3.7; 4.0.3 2.2.3: the owner is told by email after a password reset and after an email change."""
     ask(new_browser())
     choose(new_browser(), reset_link(smtp_server))
     notice = mail_to(smtp_server, "ada@example.com", CHANGED_SUBJECT)
@@ -136,9 +136,10 @@ def test_v2_2_3_notices_after_a_reset_and_an_email_change(ada, new_browser, smtp
 
 # -- V2.3 Authenticator lifecycle ---------------------------------------------
 
-def test_v2_3_1_activation_link_is_unforgeable_expires_and_works_once(ada, new_browser, smtp_server, clock,
+def test_6_4_1_activation_link_is_unforgeable_expires_and_works_once(ada, new_browser, smtp_server, clock,
                                                                       query):
-    """ASVS 2.3.1: the activation (confirmation) link is signed, expires after 48 hours and works once."""
+    """ASVS 5.0 6.4.1; 4.0.3 2.3.1: the activation (confirmation) link is signed, expires after 48 hours and works
+    once."""
     first = mailed_link(ada, smtp_server)
     clock.advance(48 * 3600 + 1)
     expired = new_browser().open_link(first)
@@ -157,8 +158,9 @@ def test_v2_3_1_activation_link_is_unforgeable_expires_and_works_once(ada, new_b
 # -- V2.5 Credential recovery -------------------------------------------------
 
 @pytest.mark.both_databases
-def test_v2_5_1_recovery_email_carries_a_one_time_link_never_a_password(ada, new_browser, smtp_server, query):
-    """ASVS 2.5.1: the reset email holds a link whose token carries only the user id and a fingerprint."""
+def test_6_4_1_recovery_email_carries_a_one_time_link_never_a_password(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 6.4.1; 4.0.3 2.5.1: the reset email holds a link whose token carries only the user id and a
+    fingerprint."""
     ask(new_browser())
     mail = mail_to(smtp_server, "ada@example.com", RESET_SUBJECT)
     assert PASSWORD not in text(mail) and pwdhash(query) not in text(mail)
@@ -170,8 +172,8 @@ def test_v2_5_1_recovery_email_carries_a_one_time_link_never_a_password(ada, new
     assert token not in str(query("all_outbox_for_tests") + query("all_users_for_tests"))
 
 
-def test_v2_5_3_recovery_never_reveals_the_current_password(ada, new_browser, smtp_server, query):
-    """ASVS 2.5.3: neither the reset email nor the reset page shows the password or its hash."""
+def test_6_4_3_recovery_never_reveals_the_current_password(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 6.4.3; 4.0.3 2.5.3: neither the reset email nor the reset page shows the password or its hash."""
     stored = pwdhash(query)
     ask(new_browser())
     link = reset_link(smtp_server)
@@ -182,17 +184,18 @@ def test_v2_5_3_recovery_never_reveals_the_current_password(ada, new_browser, sm
         assert not any(secret in item for item in shown), secret
 
 
-def test_v2_5_5_user_is_notified_when_the_password_changes(ada, smtp_server):
-    """ASVS 2.5.5: changing the password (an authentication factor) sends the owner a notice."""
+def test_6_3_7_user_is_notified_when_the_password_changes(ada, smtp_server):
+    """ASVS 5.0 6.3.7; 4.0.3 2.5.5: changing the password (an authentication factor) sends the owner a notice."""
     change_password(ada)
     notice = mail_to(smtp_server, "ada@example.com", CHANGED_SUBJECT)
     assert "every other browser signed in to it has been signed out" in text(notice)
     assert "http://localhost/forgot" in text(notice)  # what to do if it was not them
 
 
-def test_v2_5_6_reset_link_is_single_use_short_lived_and_bound_to_the_password(ada, new_browser, smtp_server,
+def test_6_4_3_reset_link_is_single_use_short_lived_and_bound_to_the_password(ada, new_browser, smtp_server,
                                                                                clock):
-    """ASVS 2.5.6: the reset link works once, for 1 hour, only for reset, and dies when the password changes."""
+    """ASVS 5.0 6.4.3; 4.0.3 2.5.6: the reset link works once, for 1 hour, only for reset, and dies when the password
+    changes."""
     ask(new_browser())
     ask(new_browser())
     first, second = reset_link(smtp_server, 0), reset_link(smtp_server, 1)
@@ -212,8 +215,9 @@ def test_v2_5_6_reset_link_is_single_use_short_lived_and_bound_to_the_password(a
 # -- V3 Session management ----------------------------------------------------
 
 @pytest.mark.both_databases
-def test_v3_2_1_password_change_renews_the_session_id_and_keeps_keep_me_signed_in(app, query):
-    """ASVS 3.2.1: re-authenticating (current password) gives a new session id; "Keep me signed in" stays."""
+def test_7_2_4_password_change_renews_the_session_id_and_keeps_keep_me_signed_in(app, query):
+    """ASVS 5.0 7.2.4; 4.0.3 3.2.1: re-authenticating (current password) gives a new session id; "Keep me signed in"
+    stays."""
     client = signed_in(app)
     AuthActions(client).signout()
     signin(client, remember=True)
@@ -231,8 +235,9 @@ def test_v3_2_1_password_change_renews_the_session_id_and_keeps_keep_me_signed_i
     assert replay.get("/profile").status_code == 303
 
 
-def test_v3_3_3_password_change_and_reset_end_the_other_sessions(ada, new_browser, smtp_server, query):
-    """ASVS 3.3.3 (Level 2): after a password change every other session ends; after a reset, all of them."""
+def test_7_4_3_password_change_and_reset_end_the_other_sessions(ada, new_browser, smtp_server, query):
+    """ASVS 5.0 7.4.3; 4.0.3 3.3.3 (Level 2): after a password change every other session ends; after a reset, all of
+    them."""
     phone = new_browser()
     phone.signin()
     change_password(ada)
@@ -245,9 +250,10 @@ def test_v3_3_3_password_change_and_reset_end_the_other_sessions(ada, new_browse
     assert phone.client.get("/profile").status_code == 303 and ada.client.get("/profile").status_code == 303
 
 
-def test_v3_7_1_sensitive_changes_need_the_current_password(ada, new_browser, query, smtp_server, clock):
-    """ASVS 3.7.1 (5.0: 7.5.1, 7.5.2): a signed-in session alone (an unlocked computer, 10 minutes after the
-    password was typed) cannot change the email or password, delete the account or sign out other sessions."""
+def test_7_5_1_sensitive_changes_need_the_current_password(ada, new_browser, query, smtp_server, clock):
+    """ASVS 5.0 7.5.1; 4.0.3 3.7.1 (5.0: 7.5.1, 7.5.2): a signed-in session alone (an unlocked computer, 10 minutes
+    after the password was typed) cannot change the email or password, delete the account or sign out other
+    sessions."""
     phone = new_browser()
     phone.signin()
     before = query("all_users_for_tests")
@@ -266,8 +272,9 @@ def test_v3_7_1_sensitive_changes_need_the_current_password(ada, new_browser, qu
 
 # -- V1.6.3: key rotation covers email links and notices ------------------------
 
-def test_v1_6_3_email_links_signed_with_an_old_key_work_while_it_is_a_fallback(make_app, make_user, smtp_server):
-    """ASVS 1.6.3 (Level 2): after a key rotation, links already mailed still work while the old key is a fallback."""
+def test_11_2_2_email_links_signed_with_an_old_key_work_while_it_is_a_fallback(make_app, make_user, smtp_server):
+    """ASVS 5.0 11.2.2; 4.0.3 1.6.3 (Level 2): after a key rotation, links already mailed still work while the old
+    key is a fallback."""
     old = make_app(MAIL_URL=smtp_server.url)
     make_user(old)
     ada = AuthActions(ClosingClient(old))
@@ -287,8 +294,8 @@ def test_v1_6_3_email_links_signed_with_an_old_key_work_while_it_is_a_fallback(m
     assert browser_after.signin(password=NEW_PASSWORD).status_code == 303
 
 
-def test_v1_6_3_notice_cookie_signed_with_an_old_key_is_still_shown(make_app):
-    """ASVS 1.6.3 (Level 2): a one-shot notice signed just before a key rotation is still believed."""
+def test_11_2_2_notice_cookie_signed_with_an_old_key_is_still_shown(make_app):
+    """ASVS 5.0 11.2.2; 4.0.3 1.6.3 (Level 2): a one-shot notice signed just before a key rotation is still believed."""
     old = make_app()
     client = signed_in(old)
     AuthActions(client).post_form("/account/delete", {"delete_confirm": "DELETE"}, form_path="/account")
@@ -302,8 +309,9 @@ def test_v1_6_3_notice_cookie_signed_with_an_old_key_is_still_shown(make_app):
 # -- V7 and V14.4.6: the audit trail and the Referer of token pages -----------
 
 @pytest.mark.both_databases
-def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_server, query, caplog, clock):
-    """ASVS 7.1.1-7.1.3: changes to the account are in the trail, never a password, token or typed email."""
+def test_16_2_5_account_page_events_are_recorded_without_secrets(make_app, smtp_server, query, caplog, clock):
+    """ASVS 5.0 16.2.5; 4.0.3 7.1.1-7.1.3: changes to the account are in the trail, never a password, token or typed
+    email."""
     app = make_app(MAIL_URL=smtp_server.url)
     strict = make_app(MAIL_URL=smtp_server.url, REQUIRE_CONFIRMED_EMAIL=True)
     ada = AuthActions(ClosingClient(app))
@@ -335,10 +343,10 @@ def test_v7_1_1_account_page_events_are_recorded_without_secrets(make_app, smtp_
         assert secret not in everything, secret
 
 
-def test_v14_2_1_a_token_in_the_url_leaves_it_at_once_and_is_never_passed_on(ada, new_browser, smtp_server):
-    """ASVS 5.0 14.2.1 (4.0.3 14.4.6): the answer on a URL holding an email token, good or bad, only moves the
-    token into a cookie and redirects to the page without it; that answer sends Referrer-Policy: no-referrer,
-    and neither it nor the page behind it carries the token anywhere."""
+def test_14_2_1_a_token_in_the_url_leaves_it_at_once_and_is_never_passed_on(ada, new_browser, smtp_server):
+    """ASVS 5.0 14.2.1 (4.0.3 14.4.6): the answer on a URL holding an email token, good or bad, only moves the token
+    into a cookie and redirects to the page without it; that answer sends Referrer-Policy: no-referrer, and
+    neither it nor the page behind it carries the token anywhere."""
     ask(new_browser())
     reset = reset_link(smtp_server)
     confirm = mailed_link(ada, smtp_server)
@@ -360,8 +368,8 @@ def test_v14_2_1_a_token_in_the_url_leaves_it_at_once_and_is_never_passed_on(ada
 
 # -- More of V2.1 and V4.1 on the account pages ---------------------------------
 
-def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_browser, smtp_server, mail_app):
-    """ASVS 2.1.11: every password field says current- or new-password; nothing blocks paste."""
+def test_6_2_7_account_and_reset_forms_let_password_managers_work(ada, new_browser, smtp_server, mail_app):
+    """ASVS 5.0 6.2.7; 4.0.3 2.1.11: every password field says current- or new-password; nothing blocks paste."""
     ask(new_browser())
     for path in ("/account", "/confirm-access", reset_link(smtp_server)):
         form = page(ada.open_link(path) if path.startswith("/reset/") else ada.client.get(path))
@@ -370,8 +378,9 @@ def test_v2_1_11_account_and_reset_forms_let_password_managers_work(ada, new_bro
         assert "onpaste" not in form and scripts_in(form) == passwords_js(mail_app)
 
 
-def test_v4_1_1_account_pages_are_checked_on_the_server(new_browser, make_user, mail_app, query):
-    """ASVS 4.1.1: every account page and form needs the server-side session; /account returns after sign-in."""
+def test_8_3_1_account_pages_are_checked_on_the_server(new_browser, make_user, mail_app, query):
+    """ASVS 5.0 8.3.1; 4.0.3 4.1.1: every account page and form needs the server-side session; /account returns after
+    sign-in."""
     visitor = new_browser()
     assert visitor.client.get("/account").headers["Location"] == "/signin?next=/account"
     visitor.client.set_cookie("wsgiauth", "made-up.value")

@@ -29,8 +29,9 @@ def throttled_response(app):
 # -- V14.4: headers on every response -----------------------------------------
 
 @pytest.mark.parametrize("secure", [False, True])
-def test_v14_4_security_headers_on_every_response(make_app, secure):
-    """ASVS 14.4.3-14.4.7: CSP without inline script, nosniff, same-origin referrer, DENY framing, HSTS."""
+def test_3_4_1_security_headers_on_every_response(make_app, secure):
+    """ASVS 5.0 3.4.1; 4.0.3 14.4.3-14.4.7: CSP without inline script, nosniff, same-origin referrer, DENY framing,
+    HSTS."""
     app = make_app(SECURE_COOKIES=secure)
     client = Client(app)
     base = "https://localhost" if secure else "http://localhost"
@@ -52,8 +53,8 @@ def test_v14_4_security_headers_on_every_response(make_app, secure):
             assert "Strict-Transport-Security" not in headers
 
 
-def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
-    """ASVS 8.2.1: pages with forms or a user's data are never cached; only static files may be."""
+def test_14_3_2_no_store_on_forms_and_signed_in_pages(app):
+    """ASVS 5.0 14.3.2; 4.0.3 8.2.1: pages with forms or a user's data are never cached; only static files may be."""
     client = signed_in(app)
     for path in ("/", "/about", "/profile", "/account", "/signout", "/nowhere"):
         assert client.get(path).headers["Cache-Control"] == "no-store", path
@@ -66,8 +67,8 @@ def test_v8_2_1_no_store_on_forms_and_signed_in_pages(app):
 
 # -- V5.1.5: the redirect after sign-in ---------------------------------------
 
-def test_v5_1_5_signin_returns_to_the_page_asked_for(app):
-    """ASVS 5.1.5: /profile -> /signin?next=/profile -> back to /profile after sign-in."""
+def test_3_7_2_signin_returns_to_the_page_asked_for(app):
+    """ASVS 5.0 3.7.2; 4.0.3 5.1.5: /profile -> /signin?next=/profile -> back to /profile after sign-in."""
     client = signed_in(app)
     AuthActions(client).signout()
     assert client.get("/profile").headers["Location"] == "/signin?next=/profile"
@@ -90,8 +91,8 @@ EVIL_TARGETS = [
 ]
 
 
-def test_v5_1_5_next_never_leaves_the_site(app):
-    """ASVS 5.1.5: anything but a path of one of our own pages goes to /profile."""
+def test_3_7_2_next_never_leaves_the_site(app):
+    """ASVS 5.0 3.7.2; 4.0.3 5.1.5: anything but a path of one of our own pages goes to /profile."""
     client = signed_in(app)
     AuthActions(client).signout()
     for target in EVIL_TARGETS:
@@ -118,8 +119,9 @@ NEAR_MISSES = [
 ]
 
 
-def test_v5_1_5_next_may_leave_the_site_only_for_a_listed_origin(make_app, clock):
-    """ASVS 5.1.5: with WSGIAUTH_FORWARD_AUTH_HOSTS, a URL on a listed origin is followed, nothing else off-site."""
+def test_3_7_2_next_may_leave_the_site_only_for_a_listed_origin(make_app, clock):
+    """ASVS 5.0 3.7.2; 4.0.3 5.1.5: with WSGIAUTH_FORWARD_AUTH_HOSTS, a URL on a listed origin is followed, nothing
+    else off-site."""
     app = make_app(FORWARD_AUTH_HOSTS=LISTED_ORIGINS)
     client = signed_in(app)
     AuthActions(client).signout()
@@ -145,15 +147,15 @@ def test_v5_1_5_next_may_leave_the_site_only_for_a_listed_origin(make_app, clock
         assert client.get("/signin", query_string={"next": target}).headers["Location"] == "/profile", target
 
 
-def test_v5_1_5_next_when_already_signed_in(app):
-    """ASVS 5.1.5: a signed-in visit to /signin?next=... follows only local paths too."""
+def test_3_7_2_next_when_already_signed_in(app):
+    """ASVS 5.0 3.7.2; 4.0.3 5.1.5: a signed-in visit to /signin?next=... follows only local paths too."""
     client = signed_in(app)
     assert client.get("/signin?next=/about").headers["Location"] == "/about"
     assert client.get("/signin?next=//evil.example").headers["Location"] == "/profile"
 
 
-def test_v5_1_5_next_inside_a_mount_point(app):
-    """ASVS 5.1.5: mounted under a prefix, the redirect stays inside it."""
+def test_3_7_2_next_inside_a_mount_point(app):
+    """ASVS 5.0 3.7.2; 4.0.3 5.1.5: mounted under a prefix, the redirect stays inside it."""
     client = signed_in(app)
     AuthActions(client).signout()
     page = client.get("/signin", base_url="http://localhost/auth/").get_data(as_text=True)
@@ -166,8 +168,9 @@ def test_v5_1_5_next_inside_a_mount_point(app):
 # -- V7: the audit trail --------------------------------------------------------
 
 @pytest.mark.both_databases
-def test_v7_1_1_security_events_are_recorded_without_secrets(make_app, clock, query, caplog):
-    """ASVS 7.1.1/7.1.2 (L1) and 7.1.3: events in the table and the log; no password, token or cookie."""
+def test_16_3_1_security_events_are_recorded_without_secrets(make_app, clock, query, caplog):
+    """ASVS 5.0 16.3.1; 4.0.3 7.1.1/7.1.2 (L1) and 7.1.3: events in the table and the log; no password, token or
+    cookie."""
     app = make_app()
     with caplog.at_level(logging.INFO, logger="wsgiauth.audit"):
         client = signed_up(app)
@@ -196,8 +199,8 @@ def test_v7_1_1_security_events_are_recorded_without_secrets(make_app, clock, qu
 
 
 @pytest.mark.both_databases
-def test_v7_1_1_unknown_email_is_not_stored(app, query):
-    """ASVS 7.1.2: an email typed at sign-in for no account (maybe a password) is never stored."""
+def test_16_2_5_unknown_email_is_not_stored(app, query):
+    """ASVS 5.0 16.2.5; 4.0.3 7.1.2: an email typed at sign-in for no account (maybe a password) is never stored."""
     client = browser(app)
     signin(client, email="my-password-by-mistake@example.com")
     (event,) = query("security_events_for_tests")

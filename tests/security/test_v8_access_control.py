@@ -13,8 +13,8 @@ from support import browser, signed_in, signin
 SIGNUP = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "correct horse"}
 
 
-def test_v4_1_1_profile_is_checked_on_the_server(client):
-    """ASVS 4.1.1: no session row, no profile: signed-out users are sent to sign in, and back."""
+def test_8_3_1_profile_is_checked_on_the_server(client):
+    """ASVS 5.0 8.3.1; 4.0.3 4.1.1: no session row, no profile: signed-out users are sent to sign in, and back."""
     response = client.get("/profile")
     assert response.status_code == 303
     assert response.headers["Location"] == "/signin?next=/profile"
@@ -22,8 +22,8 @@ def test_v4_1_1_profile_is_checked_on_the_server(client):
     assert client.get("/profile").status_code == 303
 
 
-def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
-    """ASVS 4.1.2: no parameter, field or cookie a user sends can change whose data is shown."""
+def test_8_2_3_identity_comes_only_from_the_server_side_session(app):
+    """ASVS 5.0 8.2.3; 4.0.3 4.1.2: no parameter, field or cookie a user sends can change whose data is shown."""
     signed_in(app, addr="127.0.0.21", email="bob@example.com", firstname="Bob", lastname="Builder")
     ada = signed_in(app, addr="127.0.0.22")
     ada.set_cookie("uid", "1")
@@ -34,8 +34,9 @@ def test_v4_1_2_identity_comes_only_from_the_server_side_session(app):
 
 
 @pytest.mark.both_databases
-def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
-    """ASVS 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your own."""
+def test_8_2_2_users_see_and_end_only_their_own_sessions(app):
+    """ASVS 5.0 8.2.2; 4.0.3 4.1.3: least privilege: the sessions list and "sign out everywhere else" touch only your
+    own."""
     bob = signed_in(app, addr="127.0.0.31", email="bob@example.com", firstname="Bob", lastname="Builder")
     ada = signed_in(app, addr="127.0.0.32")
     page = ada.get("/security").get_data(as_text=True)
@@ -48,8 +49,8 @@ def test_v4_1_3_users_see_and_end_only_their_own_sessions(app):
 
 
 @pytest.mark.both_databases
-def test_v4_1_5_access_control_fails_closed_on_errors(app, signed_in, client, caplog):
-    """ASVS 4.1.5: if the session cannot be checked (a database error), nothing private is shown."""
+def test_16_5_3_access_control_fails_closed_on_errors(app, signed_in, client, caplog):
+    """ASVS 5.0 16.5.3; 4.0.3 4.1.5: if the session cannot be checked (a database error), nothing private is shown."""
     app.db.queries["session_user"] = "SELECT no_such_column FROM sessions"
     with caplog.at_level("ERROR", logger="wsgiauth"):
         response = client.get("/profile")
@@ -58,11 +59,11 @@ def test_v4_1_5_access_control_fails_closed_on_errors(app, signed_in, client, ca
     assert "ada@example.com" not in page and "Lovelace" not in page
 
 
-def test_v4_2_1_no_url_names_a_record_and_an_id_in_a_token_s_place_is_refused(client, signed_in, make_user,
+def test_8_2_2_no_url_names_a_record_and_an_id_in_a_token_s_place_is_refused(client, signed_in, make_user,
                                                                               query):
-    """ASVS 4.2.1: no URL a user can open names a user, session or message by its id (nothing to enumerate or
-    tamper with): the only values in their paths are signed tokens and static file names, and an id where a
-    token goes is refused. The admin area's /admin/users/<uid> are for the group admin alone
+    """ASVS 5.0 8.2.2; 4.0.3 4.2.1: no URL a user can open names a user, session or message by its id (nothing to
+    enumerate or tamper with): the only values in their paths are signed tokens and static file names, and an id
+    where a token goes is refused. The admin area's /admin/users/<uid> are for the group admin alone
     (test_admin_access.py)."""
     in_paths = {rule.rule for rule in routes.url_map().iter_rules()
                 if rule.arguments and rule.endpoint not in routes.GROUP_ONLY}
@@ -81,8 +82,9 @@ def test_v4_2_1_no_url_names_a_record_and_an_id_in_a_token_s_place_is_refused(cl
     assert client.get("/profile").status_code == 200  # Ada is still signed in, as Ada
 
 
-def test_v4_2_2_csrf_token_is_required(client, query, caplog):
-    """ASVS 4.2.2: state changes need this browser's token (SameSite=Lax as well); 16.3.3: each refusal is logged."""
+def test_3_5_1_csrf_token_is_required(client, query, caplog):
+    """ASVS 5.0 3.5.1; 4.0.3 4.2.2: state changes need this browser's token (SameSite=Lax as well); 16.3.3: each
+    refusal is logged."""
     client.get("/signup")
     with caplog.at_level("WARNING", logger="wsgiauth"):
         assert client.post("/signup", data=SIGNUP).status_code == 400
@@ -93,8 +95,9 @@ def test_v4_2_2_csrf_token_is_required(client, query, caplog):
     assert "forged" not in caplog.text
 
 
-def test_v4_2_2_post_from_another_origin_is_refused(client, query, caplog):
-    """ASVS 4.2.2: a POST whose Origin is another site gets 403, even with a valid token; 16.3.3: logged."""
+def test_3_5_1_post_from_another_origin_is_refused(client, query, caplog):
+    """ASVS 5.0 3.5.1; 4.0.3 4.2.2: a POST whose Origin is another site gets 403, even with a valid token; 16.3.3:
+    logged."""
     token = csrf_token_in(client.get("/signup").get_data(as_text=True))
     origins = ("https://evil.example", "http://localhost.evil.example", "null", "http://localhost:8080",
                "https://localhost")
@@ -110,17 +113,18 @@ def test_v4_2_2_post_from_another_origin_is_refused(client, query, caplog):
 
 
 @pytest.mark.parametrize("origin", ["http://localhost", "http://LOCALHOST:80", None])
-def test_v4_2_2_post_from_our_own_origin_or_without_origin_is_accepted(make_app, origin):
-    """ASVS 4.2.2: the same origin (default port or not), or no Origin header (the token still guards)."""
+def test_3_5_1_post_from_our_own_origin_or_without_origin_is_accepted(make_app, origin):
+    """ASVS 5.0 3.5.1; 4.0.3 4.2.2: the same origin (default port or not), or no Origin header (the token still
+    guards)."""
     client = Client(make_app())
     token = csrf_token_in(client.get("/signup").get_data(as_text=True))
     headers = {"Origin": origin} if origin else {}
     assert client.post("/signup", data={**SIGNUP, "csrf_token": token}, headers=headers).status_code == 303
 
 
-def test_v4_2_2_origin_null_is_accepted_only_from_a_page_of_our_own(client, query):
-    """ASVS 4.2.2: the forms behind email links (Referrer-Policy: no-referrer) post "Origin: null" with
-    Sec-Fetch-Site: same-origin; any other null origin (a sandboxed frame, an old browser) is refused."""
+def test_3_5_1_origin_null_is_accepted_only_from_a_page_of_our_own(client, query):
+    """ASVS 5.0 3.5.1; 4.0.3 4.2.2: the forms behind email links (Referrer-Policy: no-referrer) post "Origin: null"
+    with Sec-Fetch-Site: same-origin; any other null origin (a sandboxed frame, an old browser) is refused."""
     token = csrf_token_in(client.get("/signup").get_data(as_text=True))
     for headers in ({"Origin": "null", "Sec-Fetch-Site": "cross-site"},
                     {"Origin": "null", "Sec-Fetch-Site": "same-site"},
@@ -134,8 +138,9 @@ def test_v4_2_2_origin_null_is_accepted_only_from_a_page_of_our_own(client, quer
     assert ours.status_code == 303
 
 
-def test_v4_2_2_origin_check_uses_the_public_origin_behind_a_trusted_proxy(make_app):
-    """ASVS 4.2.2: behind WSGIAUTH_TRUSTED_PROXIES=1 the origin is the proxy's X-Forwarded-Proto/-Host."""
+def test_3_5_1_origin_check_uses_the_public_origin_behind_a_trusted_proxy(make_app):
+    """ASVS 5.0 3.5.1; 4.0.3 4.2.2: behind WSGIAUTH_TRUSTED_PROXIES=1 the origin is the proxy's
+    X-Forwarded-Proto/-Host."""
     app = make_app(TRUSTED_PROXIES=1)
     client = browser(app, HTTP_X_FORWARDED_PROTO="https", HTTP_X_FORWARDED_HOST="auth.example.org")
     token = csrf_token_in(client.get("/signup").get_data(as_text=True))
@@ -146,8 +151,8 @@ def test_v4_2_2_origin_check_uses_the_public_origin_behind_a_trusted_proxy(make_
     assert accepted.status_code == 303
 
 
-def test_v4_3_2_no_directory_listing_or_metadata_files(client):
-    """ASVS 4.3.2: no directory listings, no source, SQL, templates or metadata files."""
+def test_13_4_3_no_directory_listing_or_metadata_files(client):
+    """ASVS 5.0 13.4.3; 4.0.3 4.3.2: no directory listings, no source, SQL, templates or metadata files."""
     for path in ("/static/", "/static", "/.git/config", "/static/../app.py", "/sql/queries.sql",
                  "/templates/base.html", "/static/.DS_Store", "/wsgiauth/", "/static/%2e%2e/app.py"):
         assert client.get(path).status_code == 404, path

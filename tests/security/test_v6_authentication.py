@@ -19,14 +19,14 @@ def signup_error(client, password, **fields):
 
 # -- V2.1 Password security ---------------------------------------------------
 
-def test_v2_1_1_passwords_need_at_least_8_characters(client, auth):
-    """ASVS 2.1.1 (deviation: 8, not 12, as NIST 800-63B and Django; see SECURITY.md)."""
+def test_6_2_1_passwords_need_at_least_8_characters(client, auth):
+    """ASVS 5.0 6.2.1; 4.0.3 2.1.1 (deviation: 8, not 12, as NIST 800-63B and Django; see SECURITY.md)."""
     assert "Password must be at least 8 characters." in signup_error(client, "seven77")
     assert auth.signup(password="eight888").status_code == 303
 
 
-def test_v2_1_2_long_passwords_are_accepted(app):
-    """ASVS 2.1.2: passwords of 64 characters and more are permitted (up to 1024)."""
+def test_6_2_9_long_passwords_are_accepted(app):
+    """ASVS 5.0 6.2.9; 4.0.3 2.1.2: passwords of 64 characters and more are permitted (up to 1024)."""
     for length in (64, 128, 1024):
         password = ("long pass phrase " * 100)[:length]
         client = signed_up(app, email=f"user{length}@example.com", password=password)
@@ -34,13 +34,13 @@ def test_v2_1_2_long_passwords_are_accepted(app):
         assert signin(client, email=f"user{length}@example.com", password=password).status_code == 303
 
 
-def test_v2_1_2_passwords_over_1024_characters_are_refused(client):
-    """ASVS 2.1.2: a cap (1024) bounds the hashing work; the message says so."""
+def test_6_2_9_passwords_over_1024_characters_are_refused(client):
+    """ASVS 5.0 6.2.9; 4.0.3 2.1.2: a cap (1024) bounds the hashing work; the message says so."""
     assert "Password must be at most 1024 characters." in signup_error(client, "x" * 1025)
 
 
-def test_v2_1_3_passwords_are_never_truncated_or_trimmed(app):
-    """ASVS 2.1.3: every character counts, spaces included, at both ends."""
+def test_6_2_8_passwords_are_never_truncated_or_trimmed(app):
+    """ASVS 5.0 6.2.8; 4.0.3 2.1.3: every character counts, spaces included, at both ends."""
     password = "  " + "p" * 1000 + " end  "
     client = signed_up(app, password=password)
     AuthActions(client).signout()
@@ -49,8 +49,8 @@ def test_v2_1_3_passwords_are_never_truncated_or_trimmed(app):
     assert signin(client, password=password).status_code == 303
 
 
-def test_v2_1_4_any_unicode_password_and_nfkc_normalisation(app):
-    """ASVS 2.1.4: any printable Unicode (emoji, kanji, spaces); NFKC makes keyboards agree."""
+def test_6_2_5_any_unicode_password_and_nfkc_normalisation(app):
+    """ASVS 5.0 6.2.5; 4.0.3 2.1.4: any printable Unicode (emoji, kanji, spaces); NFKC makes keyboards agree."""
     password = "パスワード 🔑 ｐａｓｓ ①②"
     client = signed_up(app, password=password)
     AuthActions(client).signout()
@@ -59,8 +59,9 @@ def test_v2_1_4_any_unicode_password_and_nfkc_normalisation(app):
     assert signin(client, password="パスワード 🔑 pass 12").status_code == 303
 
 
-def test_v2_1_7_password_equal_to_email_or_name_is_refused(client, auth):
-    """ASVS 2.1.7: a password equal to the user's email or name is refused (and a common one, below)."""
+def test_6_2_11_password_equal_to_email_or_name_is_refused(client, auth):
+    """ASVS 5.0 6.2.11; 4.0.3 2.1.7: a password equal to the user's email or name is refused (and a common one,
+    below)."""
     message = "Password must not be your email address or name."
     for password in ("ada.lovelace@example.com", "ADA.LOVELACE", "Ada Lovelace", "lovelace ada"):
         assert message in signup_error(client, password, email="ada.lovelace@example.com"), password
@@ -95,16 +96,16 @@ COMMON = "This password is too common. Please choose another."
 COMMON_PASSWORDS = ("password", "ILoveYou", "TRUSTNO1", "qwerty  ", "ｐａｓｓｗｏｒｄ", "１２３４５６７８")
 
 
-def test_v2_1_7_common_password_is_refused_at_signup(client, auth, query):
-    """ASVS 2.1.7: a password on the shipped list of 19,640 common passwords is refused at sign-up."""
+def test_6_2_4_common_password_is_refused_at_signup(client, auth, query):
+    """ASVS 5.0 6.2.4; 4.0.3 2.1.7: a password on the shipped list of 19,640 common passwords is refused at sign-up."""
     for password in COMMON_PASSWORDS:
         assert COMMON in signup_error(client, password), password
     assert query("all_users_for_tests") == []
     assert auth.signup(password="password but longer").status_code == 303
 
 
-def test_v2_1_7_the_list_is_django_s_and_the_validator_takes_it_as_an_argument():
-    """ASVS 2.1.7: the list is loaded whole and folded; validators use the set they are given."""
+def test_6_2_4_the_list_is_django_s_and_the_validator_takes_it_as_an_argument():
+    """ASVS 5.0 6.2.4; 4.0.3 2.1.7: the list is loaded whole and folded; validators use the set they are given."""
     common = load()
     assert len(common) == 19_640 and {"password", "qwerty", "friend of emily"} <= common
     form = {"firstname": "Ada", "lastname": "Lovelace", "email": "ada@example.com", "password": "analytical engine"}
@@ -112,21 +113,21 @@ def test_v2_1_7_the_list_is_django_s_and_the_validator_takes_it_as_an_argument()
     assert validate_signup(form, frozenset({"analytical engine"}))[1] == {"password": COMMON}
 
 
-def test_v2_1_9_no_composition_rules(auth):
-    """ASVS 2.1.9: no upper/lower/digit/symbol rules: lower-case letters and spaces are fine."""
+def test_6_2_5_no_composition_rules(auth):
+    """ASVS 5.0 6.2.5; 4.0.3 2.1.9: no upper/lower/digit/symbol rules: lower-case letters and spaces are fine."""
     assert auth.signup(password="just lower case words").status_code == 303
 
 
-def test_v2_1_10_passwords_never_expire(app, clock):
-    """ASVS 2.1.10: no rotation: the same password works years later."""
+def test_6_2_10_passwords_never_expire(app, clock):
+    """ASVS 5.0 6.2.10; 4.0.3 2.1.10: no rotation: the same password works years later."""
     client = signed_in(app)
     AuthActions(client).signout()
     clock.advance(3 * 365 * 24 * 3600)
     assert signin(client).status_code == 303
 
 
-def test_v2_1_11_paste_and_password_managers_are_allowed(client, app):
-    """ASVS 2.1.11: autocomplete hints for managers; nothing blocks paste, not even the one script."""
+def test_6_2_7_paste_and_password_managers_are_allowed(client, app):
+    """ASVS 5.0 6.2.7; 4.0.3 2.1.11: autocomplete hints for managers; nothing blocks paste, not even the one script."""
     signup_page = client.get("/signup").get_data(as_text=True)
     signin_page = client.get("/signin").get_data(as_text=True)
     assert 'autocomplete="new-password"' in signup_page
@@ -141,8 +142,8 @@ def test_v2_1_11_paste_and_password_managers_are_allowed(client, app):
 
 # -- V2.2 General authenticator security -------------------------------------
 
-def test_v2_2_1_one_hash_per_signin_known_or_unknown_email(client, ada, hash_calls):
-    """ASVS 2.2.1: exactly one hash per attempt, so timing does not reveal which emails exist."""
+def test_6_3_1_one_hash_per_signin_known_or_unknown_email(client, ada, hash_calls):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: exactly one hash per attempt, so timing does not reveal which emails exist."""
     for email, password in [("ada@example.com", "wrong password"), ("nobody@example.com", "wrong password"),
                             ("ada@example.com", PASSWORD)]:
         hash_calls.clear()
@@ -150,8 +151,8 @@ def test_v2_2_1_one_hash_per_signin_known_or_unknown_email(client, ada, hash_cal
         assert hash_calls == ["check"], (email, password)
 
 
-def test_v2_2_1_backoff_after_five_failures_same_for_unknown_email(app, clock):
-    """ASVS 2.2.1: 5 failures in 15 minutes -> "Too many attempts", identical for unknown emails."""
+def test_6_3_1_backoff_after_five_failures_same_for_unknown_email(app, clock):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: 5 failures in 15 minutes -> "Too many attempts", identical for unknown emails."""
     pages = {}
     signed_in(app)
     for email in ("ada@example.com", "nobody@example.com"):
@@ -165,8 +166,8 @@ def test_v2_2_1_backoff_after_five_failures_same_for_unknown_email(app, clock):
     assert pages["ada@example.com"] == pages["nobody@example.com"] == (429, "60")
 
 
-def test_v2_2_1_throttled_attempts_run_no_hash(client, ada, app, hash_calls):
-    """ASVS 2.2.1: a throttled attempt costs the server no password hash."""
+def test_6_3_1_throttled_attempts_run_no_hash(client, ada, app, hash_calls):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: a throttled attempt costs the server no password hash."""
     for _ in range(5):
         signin(client, password="wrong password")
     hash_calls.clear()
@@ -175,8 +176,8 @@ def test_v2_2_1_throttled_attempts_run_no_hash(client, ada, app, hash_calls):
 
 
 @pytest.mark.both_databases
-def test_v2_2_1_backoff_doubles_up_to_one_hour(client, ada, clock):
-    """ASVS 2.2.1: ever increasing delays: 1, 2, 4, ... minutes, at most 60."""
+def test_6_3_1_backoff_doubles_up_to_one_hour(client, ada, clock):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: ever increasing delays: 1, 2, 4, ... minutes, at most 60."""
     for _ in range(5):
         signin(client, password="wrong password")
     waits = []
@@ -192,8 +193,9 @@ def test_v2_2_1_backoff_doubles_up_to_one_hour(client, ada, clock):
     assert waits == [60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]
 
 
-def test_v2_2_1_at_most_100_failed_attempts_per_hour_on_one_account(make_app, clock):
-    """ASVS 2.2.1: an attacker trying as fast as allowed, from many IPs, gets far fewer than 100 per hour."""
+def test_6_3_1_at_most_100_failed_attempts_per_hour_on_one_account(make_app, clock):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: an attacker trying as fast as allowed, from many IPs, gets far fewer than 100 per
+    hour."""
     app = make_app()
     signed_in(app)
     failures, start, n = 0, clock.now, 0
@@ -210,8 +212,8 @@ def test_v2_2_1_at_most_100_failed_attempts_per_hour_on_one_account(make_app, cl
 
 
 @pytest.mark.both_databases
-def test_v2_2_1_correct_signin_resets_the_count(client, ada):
-    """ASVS 2.2.1: a correct sign-in clears the account's failures."""
+def test_6_3_1_correct_signin_resets_the_count(client, ada):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: a correct sign-in clears the account's failures."""
     for _ in range(4):
         signin(client, password="wrong password")
     assert signin(client).status_code == 303
@@ -221,8 +223,8 @@ def test_v2_2_1_correct_signin_resets_the_count(client, ada):
     assert signin(client).status_code == 303
 
 
-def test_v2_2_1_failures_are_forgotten_after_a_quiet_window(client, ada, clock):
-    """ASVS 2.2.1: soft lockout only: 15 quiet minutes after the wait, the count starts afresh."""
+def test_6_3_1_failures_are_forgotten_after_a_quiet_window(client, ada, clock):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: soft lockout only: 15 quiet minutes after the wait, the count starts afresh."""
     for _ in range(5):
         signin(client, password="wrong password")
     clock.advance(60 + 15 * 60 + 1)
@@ -231,8 +233,8 @@ def test_v2_2_1_failures_are_forgotten_after_a_quiet_window(client, ada, clock):
     assert signin(client).status_code == 303
 
 
-def test_v2_2_1_per_ip_limit_on_signin(make_app, clock):
-    """ASVS 2.2.1: at most 30 sign-in attempts per IP per 10 minutes, then 429 with Retry-After."""
+def test_6_3_1_per_ip_limit_on_signin(make_app, clock):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: at most 30 sign-in attempts per IP per 10 minutes, then 429 with Retry-After."""
     app = make_app()
     attacker = browser(app, addr="127.0.0.9")
     for n in range(30):
@@ -248,8 +250,8 @@ def test_v2_2_1_per_ip_limit_on_signin(make_app, clock):
 
 
 @pytest.mark.both_databases
-def test_v2_2_1_per_ip_limit_on_signup(make_app, query):
-    """ASVS 2.2.1: at most 10 sign-ups per IP per 10 minutes, then 429."""
+def test_2_4_1_per_ip_limit_on_signup(make_app, query):
+    """ASVS 5.0 2.4.1; 4.0.3 2.2.1: at most 10 sign-ups per IP per 10 minutes, then 429."""
     app = make_app()
     statuses = [AuthActions(Client(app)).signup(email=f"user{n}@example.com").status_code for n in range(11)]
     assert statuses == [303] * 10 + [429]
@@ -257,8 +259,8 @@ def test_v2_2_1_per_ip_limit_on_signup(make_app, query):
 
 
 @pytest.mark.parametrize("path, other", [("/forgot", "/confirm"), ("/confirm", "/forgot")])
-def test_v2_2_1_per_ip_limit_for_forgot_password(app, clock, path, other):
-    """ASVS 2.2.1: at most 10 forgot-password or new-link requests per IP per 10 minutes, then 429."""
+def test_2_4_1_per_ip_limit_for_forgot_password(app, clock, path, other):
+    """ASVS 5.0 2.4.1; 4.0.3 2.2.1: at most 10 forgot-password or new-link requests per IP per 10 minutes, then 429."""
     # Both forms mail an address anyone may type, so they share one limit.
     visitor = AuthActions(browser(app, addr="127.0.0.9"))
     statuses = [visitor.post_form(path, {"email": f"user{n}@example.com"}).status_code for n in range(10)]
@@ -273,8 +275,9 @@ def test_v2_2_1_per_ip_limit_for_forgot_password(app, clock, path, other):
 
 
 @pytest.mark.both_databases
-def test_v2_2_1_client_ip_is_remote_addr_unless_proxies_are_trusted(make_app, query):
-    """ASVS 2.2.1: limits count the real client: REMOTE_ADDR, or X-Forwarded-For behind N trusted proxies."""
+def test_6_3_1_client_ip_is_remote_addr_unless_proxies_are_trusted(make_app, query):
+    """ASVS 5.0 6.3.1; 4.0.3 2.2.1: limits count the real client: REMOTE_ADDR, or X-Forwarded-For behind N trusted
+    proxies."""
     direct = browser(make_app(), addr="127.0.0.5", HTTP_X_FORWARDED_FOR="203.0.113.7")
     signin(direct, email="a@example.com")
     proxied = browser(make_app(TRUSTED_PROXIES=1), addr="127.0.0.6", HTTP_X_FORWARDED_FOR="203.0.113.7")
@@ -284,8 +287,8 @@ def test_v2_2_1_client_ip_is_remote_addr_unless_proxies_are_trusted(make_app, qu
 
 # -- V2.5 Credential recovery -------------------------------------------------
 
-def test_v2_5_2_no_password_hints_or_secret_questions(client):
-    """ASVS 2.5.2: sign-up asks for names, email and password, nothing else."""
+def test_6_4_2_no_password_hints_or_secret_questions(client):
+    """ASVS 5.0 6.4.2; 4.0.3 2.5.2: sign-up asks for names, email and password, nothing else."""
     page = client.get("/signup").get_data(as_text=True)
     fields = re.findall(r'<(?:input|textarea|select)\b[^>]*\bname="([^"]+)"', page)
     assert sorted(fields) == ["csrf_token", "email", "firstname", "lastname", "password"]
@@ -293,9 +296,9 @@ def test_v2_5_2_no_password_hints_or_secret_questions(client):
 
 @pytest.mark.parametrize("stored", ["", "not a hash", "pbkdf2:sha256:1000$$", "blank", "x$y$z", "scrypt:1:1$a$b",
                                     "pbkdf2:sha256:x$a$b"])
-def test_v2_5_4_no_password_opens_an_account_without_a_real_one(app, client, query, clock, stored):
-    """ASVS 2.5.4: an account whose stored hash is empty, garbage, truncated or of the empty password (as an
-    import, an old version or a bug could leave) has no default password: nothing signs in to it."""
+def test_6_3_2_no_password_opens_an_account_without_a_real_one(app, client, query, clock, stored):
+    """ASVS 5.0 6.3.2; 4.0.3 2.5.4: an account whose stored hash is empty, garbage, truncated or of the empty
+    password (as an import, an old version or a bug could leave) has no default password: nothing signs in to it."""
     pwdhash = app.passwords.hash("") if stored == "blank" else stored
     query("create_user_for_tests", firstname="Admin", lastname="Admin", email="admin@example.com", pwdhash=pwdhash,
           name_key="admin admin",
@@ -312,8 +315,9 @@ def test_v2_5_4_no_password_opens_an_account_without_a_real_one(app, client, que
 # -- Beyond Level 1: V2.4 credential storage ----------------------------------
 
 @pytest.mark.both_databases
-def test_v2_4_1_hash_is_upgraded_after_a_successful_signin_only(make_app, query):
-    """ASVS 2.4.1: an old hash is re-made with the configured method, only when the password is known right."""
+def test_11_4_2_hash_is_upgraded_after_a_successful_signin_only(make_app, query):
+    """ASVS 5.0 11.4.2; 4.0.3 2.4.1: an old hash is re-made with the configured method, only when the password is
+    known right."""
     old = make_app(PASSWORD_METHOD="pbkdf2:sha256:1000")
     client = signed_in(old)
     AuthActions(client).signout()
