@@ -3,6 +3,8 @@
 import gc
 import io
 import logging
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -246,3 +248,22 @@ def test_every_text_response_names_its_charset(client, signed_in, app):
         kind = response.headers["Content-Type"]
         assert kind.startswith(("text/", "application/json", "image/svg+xml")), (path, kind)
         assert kind.endswith("; charset=utf-8"), (path, kind)
+
+
+def test_an_sqlite_app_never_loads_pymysql(tmp_path):
+    """Issue 18: a worker on SQLite does not carry PyMySQL (~3 MiB, more with the cryptography it then imports)."""
+    script = (
+        "import sys\n"
+        "from werkzeug.test import Client\n"
+        "from wsgiauth import create_app\n"
+        "from wsgiauth.db import Database\n"
+        "from wsgiauth.migrations import migrate\n"
+        f"url = 'sqlite:///{tmp_path}/app.db'\n"
+        "migrate(Database(url))\n"
+        "app = create_app({'DATABASE': url, 'SECRET_KEY': 'x' * 32})\n"
+        "assert Client(app).get('/signin').status_code == 200\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pymysql'))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

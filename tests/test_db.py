@@ -40,3 +40,4 @@ def test_a_lone_read_sees_committed_rows(db):
     uid = db.transaction(lambda tx: tx.insert("insert_user", **user(1)))
     assert db.one("user_uid_by_email", email="user1@example.com") == {"uid": uid}
 
+

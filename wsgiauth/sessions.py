@@ -68,17 +68,21 @@ def hash_id(sid: str) -> str:
 class CSRFToken:
     """This browser's CSRF token in a template: {{ csrf_token }} prints it."""
 
-    __slots__ = ("_store", "_session")
+    __slots__ = ("_store", "_session", "_token")
 
     def __init__(self, store, session):
         self._store = store
         self._session = session
+        self._token = None
 
     def __html__(self):
         """Return the token, as Jinja asks when it prints the object."""
         # Made when a page prints it, so a page without a form sends no
-        # cookie. Safe in HTML as it is: base64url characters only.
-        return self._store.csrf_token(self._session)
+        # cookie; made once per page, however many forms print it (an HMAC
+        # each time otherwise). Safe in HTML as it is: base64url characters only.
+        if self._token is None:
+            self._token = self._store.csrf_token(self._session)
+        return self._token
 
     __str__ = __html__
 
