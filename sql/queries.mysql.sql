@@ -84,12 +84,14 @@ FROM security_events e FORCE INDEX (security_events_event_at) LEFT JOIN users u 
 WHERE e.event = :event AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
 ORDER BY e.at DESC, e.id DESC LIMIT :limit;
 
--- name: lock_user_sessions
--- At sign-in (ASVS 5.0 7.1.2): the user's row lock until commit, so two
--- sign-ins of one account count and end its sessions one after the other
--- (READ COMMITTED: the second then reads the first one's session). On
--- Galera, two nodes racing end the same row and one is certified out and
--- run again by db.transaction.
+-- name: lock_user_row
+-- The user's row lock until commit, so that two transactions changing one
+-- account's sessions or groups run one after the other (READ COMMITTED: the
+-- second then reads what the first wrote). At sign-in (ASVS 5.0 7.1.2), two
+-- sign-ins count and end the account's sessions in turn; a membership change
+-- rewrites users.group_names from what is committed. On Galera, two nodes
+-- racing write the same row and one is certified out and run again by
+-- db.transaction.
 SELECT uid FROM users WHERE uid = :uid FOR UPDATE;
 
 -- name: delete_sessions_but

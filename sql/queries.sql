@@ -31,11 +31,16 @@ VALUES (:id_hash, :uid, :now, :now, :expires_at, :remember, :ip, :user_agent, :n
 -- the account is not locked (issue 16). notice is the one-shot message
 -- waiting for this browser's next page; access_confirmed_at when this
 -- session last confirmed who is using it (views/access.py); groups the
--- names of the user's groups, comma-separated (the gate to the admin area).
-SELECT s.uid, s.last_seen, s.expires_at, s.remember, s.notice, s.access_confirmed_at, u.firstname, u.lastname, u.email,
-       u.confirmed_at, u.pending_email,
-       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
-        WHERE m.uid = s.uid) AS `groups`
+-- names of the user's groups, comma-separated (the gate to the admin area),
+-- from the copy on the users row (migration 0013).
+-- The row comes as one JSON object in one column, json_row (db.py unpacks
+-- it): MySQL's protocol sends a description of every column with every
+-- result, which PyMySQL decodes in Python, ~6 µs a column; one column
+-- instead of twelve is ~60 µs less per request (issue 18).
+SELECT JSON_OBJECT('uid', s.uid, 'last_seen', s.last_seen, 'expires_at', s.expires_at, 'remember', s.remember,
+                   'notice', s.notice, 'access_confirmed_at', s.access_confirmed_at, 'firstname', u.firstname,
+                   'lastname', u.lastname, 'email', u.email, 'confirmed_at', u.confirmed_at,
+                   'pending_email', u.pending_email, 'groups', u.group_names) AS json_row
 FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
   AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
@@ -44,9 +49,8 @@ WHERE s.id_hash = :id_hash AND s.expires_at > :now
 -- name: session_identity
 -- The same lookup for a host app behind the gate (gate.py): the same rules,
 -- only the columns it passes on (and last_seen, for the idle timeout).
-SELECT s.uid, s.last_seen, u.firstname, u.lastname, u.email, u.confirmed_at,
-       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
-        WHERE m.uid = s.uid) AS `groups`
+SELECT JSON_OBJECT('uid', s.uid, 'last_seen', s.last_seen, 'firstname', u.firstname, 'lastname', u.lastname,
+                   'email', u.email, 'confirmed_at', u.confirmed_at, 'groups', u.group_names) AS json_row
 FROM sessions s JOIN users u ON u.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
   AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
@@ -373,6 +377,10 @@ DELETE FROM group_members WHERE uid = :uid AND group_id = :group_id;
 -- name: groups_of_user
 SELECT g.name FROM group_members m JOIN `groups` g ON g.id = m.group_id WHERE m.uid = :uid ORDER BY g.name;
 
+-- name: set_group_names
+-- The copy of the account's groups the session lookup reads (migration 0013).
+UPDATE users SET group_names = :names WHERE uid = :uid;
+
 -- name: all_groups
 -- Every group with its number of members, for the admin area's group list.
 SELECT g.name, (SELECT COUNT(*) FROM group_members m WHERE m.group_id = g.id) AS members
@@ -424,8 +432,7 @@ DELETE FROM passkeys WHERE uid = :uid;
 SELECT u.uid, u.email, u.firstname, u.lastname, u.created_at, u.confirmed_at, u.locked_at, u.name_key,
        (SELECT e.at FROM security_events e WHERE e.uid = u.uid AND e.event = 'signin' ORDER BY e.at DESC LIMIT 1)
          AS last_signin,
-       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
-        WHERE m.uid = u.uid) AS `groups`,
+       u.group_names AS `groups`,
        (EXISTS (SELECT 1 FROM totp_factors t WHERE t.uid = u.uid AND t.confirmed_at IS NOT NULL)
         OR EXISTS (SELECT 1 FROM passkeys p WHERE p.uid = u.uid)) AS second_factor
 FROM users u
@@ -439,8 +446,7 @@ ORDER BY u.email LIMIT :limit;
 SELECT u.uid, u.email, u.firstname, u.lastname, u.created_at, u.confirmed_at, u.locked_at, u.name_key,
        (SELECT e.at FROM security_events e WHERE e.uid = u.uid AND e.event = 'signin' ORDER BY e.at DESC LIMIT 1)
          AS last_signin,
-       (SELECT GROUP_CONCAT(g.name) FROM group_members m JOIN `groups` g ON g.id = m.group_id
-        WHERE m.uid = u.uid) AS `groups`,
+       u.group_names AS `groups`,
        (EXISTS (SELECT 1 FROM totp_factors t WHERE t.uid = u.uid AND t.confirmed_at IS NOT NULL)
         OR EXISTS (SELECT 1 FROM passkeys p WHERE p.uid = u.uid)) AS second_factor
 FROM users u

@@ -76,10 +76,10 @@ FROM security_events e LEFT JOIN users u ON u.uid = e.uid
 WHERE e.event = :event AND e.at >= :since AND (e.at < :before_at OR (e.at = :before_at AND e.id < :before_id))
 ORDER BY e.at DESC, e.id DESC LIMIT :limit;
 
--- name: lock_user_sessions
--- At sign-in (ASVS 5.0 7.1.2): nothing to take; the transaction has written
--- already (the old session id's DELETE), so it holds SQLite's one write lock
--- and two sign-ins count and end sessions one after the other.
+-- name: lock_user_row
+-- Nothing to take: the transaction has written already (at sign-in the old
+-- session id's DELETE, for a group the membership row), so it holds SQLite's
+-- one write lock, and two such transactions run one after the other.
 SELECT uid FROM users WHERE uid = :uid;
 
 -- name: delete_sessions_but

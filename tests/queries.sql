@@ -171,7 +171,7 @@ FROM users u ORDER BY u.uid;
 -- name: users_names_after_for_tests
 SELECT uid, name_key FROM users ORDER BY uid;
 
--- The real schema's tables and columns (tests/security/test_v8_authorization.py), one query per
+-- The real schema's tables and columns (tests/security/test_v8_field_access.py), one query per
 -- kind of database: SQLite has no information_schema, MariaDB no pragma_table_info.
 
 -- name: schema_columns_sqlite_for_tests
@@ -182,3 +182,10 @@ WHERE m.type = 'table' ORDER BY m.name, p.cid;
 -- name: schema_columns_mysql_for_tests
 SELECT TABLE_NAME AS table_name, COLUMN_NAME AS column_name FROM information_schema.COLUMNS
 WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME, ORDINAL_POSITION;
+
+-- name: forget_group_names_for_tests
+-- As before migration 0013: no account has its groups' copy yet.
+UPDATE users SET group_names = '';
+
+-- name: group_names_for_tests
+SELECT uid, group_names FROM users ORDER BY uid;

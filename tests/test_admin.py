@@ -21,6 +21,7 @@ from test_second_factor import set_up_app
 
 from wsgiauth import accounts, audit, migrations, totp
 from wsgiauth.db import Database
+from wsgiauth.queries import split_script
 
 from conftest import ADA, TEST_BASE_URL, AuthActions, ClosingClient
 from smtpserver import link_in, mail_to, text
@@ -790,6 +791,32 @@ def test_two_admins_demoting_each_other_at_once_leave_one_admin(app, make_user, 
         in_transaction(app, accounts.add_to_group, loser, "admin")
 
 
+@pytest.mark.both_databases
+def test_changes_to_one_accounts_groups_at_once_leave_its_session_with_every_group(app, make_user, query):
+    """Issue 18: the session lookup reads users.group_names, a copy rewritten with each membership change; two
+    changes racing (different groups, one account) must not leave a copy missing either."""
+    grace = make_admin(app, make_user)
+    browser = signed_in_browser(app, GRACE["email"])
+    for round_ in range(ROUNDS):
+        names = [f"team-{round_}-a", f"team-{round_}-b"]
+        start = threading.Barrier(2)
+
+        def add(name, start=start):
+            start.wait()
+            in_transaction(app, accounts.add_to_group, grace, name)
+
+        threads = [threading.Thread(target=add, args=(name,)) for name in names]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        stored = sorted(row["name"] for row in query("memberships_for_tests") if row["uid"] == grace)
+        assert browser.client.get("/auth/verify").headers["Remote-Groups"] == ",".join(stored)
+        assert set(names) <= set(stored)
+    in_transaction(app, accounts.remove_from_group, grace, "team-0-a")
+    assert "team-0-a" not in browser.client.get("/auth/verify").headers["Remote-Groups"].split(",")
+
+
 # -- an account that does not exist ---------------------------------------------
 
 @pytest.mark.both_databases
@@ -1126,3 +1153,19 @@ def test_migration_0012_gives_existing_accounts_their_name_key_in_batches(databa
     finally:
         db.close()
     assert [row["name_key"] for row in query("users_names_after_for_tests")] == ["old user"] * 5
+
+
+@pytest.mark.both_databases
+def test_migration_0013_copies_each_accounts_groups_onto_its_row(app, make_user, database_url, query):
+    # Its UPDATE, run on accounts whose copy is empty (as before 0013), writes each account's sorted names.
+    grace = make_admin(app, make_user)
+    hedy = make_user(app, confirmed=True, **HEDY)
+    for name in ("staff", "finance"):
+        in_transaction(app, accounts.add_to_group, grace, name)
+    query("forget_group_names_for_tests")
+    update = next(statement for statement in split_script((migrations.MIGRATIONS_DIR / (
+        f"0013_group_names.{app.db.dialect}.sql")).read_text(encoding="utf-8")) if statement.startswith("UPDATE"))
+    app.db.transaction(lambda tx: tx.script(update))
+    assert {row["uid"]: row["group_names"] for row in query("group_names_for_tests")} == {
+        grace: "admin,finance,staff", hedy: ""}
+

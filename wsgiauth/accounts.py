@@ -62,6 +62,7 @@ def member_of(tx, uid: int) -> tuple:
 def add_to_group(app, tx, request, uid: int, name: str, actor=None) -> bool:
     """Put uid in group `name` (made if new); return False if already a member."""
     now = app.now()
+    tx.one("lock_user_row", uid=uid)  # first: see copy_group_names
     # INSERT ... if missing: two admins adding the first member of a new
     # group at once meet the UNIQUE name, and db.transaction runs it again.
     if tx.one("group_by_name", name=name) is None:
@@ -71,19 +72,35 @@ def add_to_group(app, tx, request, uid: int, name: str, actor=None) -> bool:
     if tx.one("group_member", uid=uid, group_id=group["id"]):
         return False
     tx.run("insert_group_member", uid=uid, group_id=group["id"], now=now)
+    copy_group_names(tx, uid)
     audit.record(app, tx, request, "group_added", uid=uid, detail=name, actor=actor)
     return True
 
 
 def remove_from_group(app, tx, request, uid: int, name: str, actor=None) -> bool:
     """Take uid out of group `name`; return False if not a member. Raises Refused for the last admin."""
+    tx.one("lock_user_row", uid=uid)  # first: see copy_group_names
     if name == ADMIN:
         guard_admin(tx, uid, actor, app.now())
     group = tx.one("group_by_name", name=name)
     if group is None or not tx.run("delete_group_member", uid=uid, group_id=group["id"]):
         return False
+    copy_group_names(tx, uid)
     audit.record(app, tx, request, "group_removed", uid=uid, detail=name, actor=actor)
     return True
+
+
+def copy_group_names(tx, uid: int) -> None:
+    """Rewrite users.group_names, the copy of uid's groups the session lookup reads, from group_members."""
+    # The session lookup on every request reads this column instead of
+    # joining group_members (issue 18). It is rewritten in the transaction
+    # that changed the membership, so it is never seen out of step. Its
+    # callers lock the user's row before anything else: a second change to
+    # this account's groups waits, then reads this one's rows (READ
+    # COMMITTED), so no two changes can each write a list missing the
+    # other's group (and none deadlocks on the row's foreign-key locks).
+    names = [row["name"] for row in tx.all("groups_of_user", uid=uid)]
+    tx.run("set_group_names", uid=uid, names=",".join(names))
 
 
 def lock(app, tx, request, uid: int, actor=None) -> bool:

@@ -1,6 +1,7 @@
 """Database access: a small connection pool over one or several hosts, and transactions that are retried."""
 
 import contextlib
+import json
 import logging
 import os
 import random
@@ -43,6 +44,19 @@ MYSQL_RETRYABLE = frozenset({1047, 1053, 1205, 1213})
 MYSQL_CONNECTION_LOST = frozenset({2006, 2013, 2055})
 # Faults that say this host is not usable right now: use another for a while.
 MYSQL_HOST_DOWN = frozenset({1040, 1047, 1053, 2002, 2003, 2006, 2013, 2055})
+
+
+# The column name of a row sent as one JSON object (unpacked).
+JSON_ROW = "json_row"
+
+
+def unpacked(row):
+    """Return a row whose one column is json_row as the dict that JSON holds; any other row as it is."""
+    # A hot query may send its row as one JSON object (JSON_OBJECT, the same
+    # in SQLite and MariaDB): see session_user in sql/queries.sql for why.
+    if row is not None and JSON_ROW in row:
+        return json.loads(row[JSON_ROW])
+    return row
 
 
 def mysql_driver():
@@ -122,7 +136,7 @@ class Queries:
         """Return the first row as a dict, or None."""
         cursor = self._execute(query, params)
         try:
-            return cursor.fetchone()
+            return unpacked(cursor.fetchone())
         finally:
             cursor.close()
 
@@ -130,7 +144,7 @@ class Queries:
         """Return every row as a list of dicts."""
         cursor = self._execute(query, params)
         try:
-            return list(cursor.fetchall())
+            return [unpacked(row) for row in cursor.fetchall()]
         finally:
             cursor.close()
 

@@ -173,7 +173,7 @@ class SessionStore:
         # oldest in use goes, never the new sign-in (refusing it would lock
         # the owner out). The user's row lock makes two sign-ins of one
         # account take turns, so the database, not a race, decides the count.
-        tx.one("lock_user_sessions", uid=uid)
+        tx.one("lock_user_row", uid=uid)
         beyond = tx.all("sessions_beyond_the_newest", uid=uid, keep=self.max_sessions - 1, **self.live(self.now()))
         for row in beyond:
             tx.run("delete_session", id_hash=row["id_hash"])
