@@ -220,12 +220,6 @@ class SessionStore:
         """End every session of user uid (e.g. after a password reset); return how many ended."""
         return tx.run("delete_user_sessions", uid=uid)
 
-    def activity(self, db, session: Session) -> tuple:
-        """Return the signed-in user's (live sessions, last 10 sign-ins, last 5 that ended a session), in one query."""
-        rows = db.all("profile_activity", uid=session.user["uid"], id_hash=hash_id(session.sid),
-                      **self.live(self.now()))
-        return tuple([row for row in rows if row["kind"] == kind] for kind in ("session", "signin", "limit"))
-
     def csrf_token(self, session: Session) -> str:
         """Return the CSRF token for this browser: an HMAC of its session id."""
         # A page that shows a form must also make sure the browser holds the

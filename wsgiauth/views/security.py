@@ -3,6 +3,7 @@ its recent sign-ins."""
 
 from .. import audit, factors, letters, qrcodes, totp
 from ..forms import validate_code
+from ..sessions import hash_id
 
 WRONG_SETUP_CODE = ("That is not the code your app shows now. Codes change every 30 seconds: type the one "
                     "your app shows now. Check that the app has the key below, and that your phone's clock is right.")
@@ -23,11 +24,10 @@ def security(app, request):
     # Here, not on the profile: the profile is the page every sign-in lands
     # on and stays light; this one makes the sessions query.
     uid = request.session.user["uid"]
-    sessions, signins, capped = app.sessions.activity(app.db, request.session)
-    factor = factors.app_factor(app.db, uid)
+    sessions, signins, capped, factor = page_rows(app, request.session)
     # WSGIAUTH_REQUIRE_SECOND_FACTOR: why every other page sends the user here.
     required = app.needs_second_factor(request.session.user)
-    codes_left = app.db.one("recovery_codes_left", uid=uid)["n"] if factor else 0
+    codes_left = factor["codes_left"] if factor else 0
     # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
     passkeys = None
     if app.passkeys:
@@ -35,6 +35,18 @@ def security(app, request):
     return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
                       codes_left=codes_left, methods=METHODS, passkeys=passkeys, required=required, capped=capped,
                       max_sessions=app.settings.MAX_SESSIONS)
+
+
+def page_rows(app, session) -> tuple:
+    """Return the Security page's (live sessions, last 10 sign-ins, last 5 that ended a session, app or None)."""
+    rows = app.db.all("security_page", uid=session.user["uid"], id_hash=hash_id(session.sid),
+                      **app.sessions.live(app.now()))
+    kinds = {kind: [row for row in rows if row["kind"] == kind] for kind in ("session", "signin", "limit", "app")}
+    # Most recently used first; events newest first (seq: the order of two in one second).
+    kinds["session"].sort(key=lambda row: row["last_seen"], reverse=True)
+    for kind in ("signin", "limit"):
+        kinds[kind].sort(key=lambda row: (row["at"], row["seq"]), reverse=True)
+    return kinds["session"], kinds["signin"], kinds["limit"], (kinds["app"] or [None])[0]
 
 
 def signout_others(app, request):
