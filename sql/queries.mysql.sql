@@ -98,3 +98,24 @@ SELECT uid FROM users WHERE uid = :uid FOR UPDATE;
 -- Signing out everyone (accounts.sign_out_everyone): one bounded batch of
 -- sessions, never the one whose hash is :keep_hash.
 DELETE FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch;
+
+-- name: security_page
+-- The Security page in one round trip: see queries.sqlite.sql for what each
+-- kind of row is. Here each member of the UNION is in parentheses with its
+-- own ORDER BY and LIMIT, which MariaDB runs without materialising a derived
+-- table per member: ~140 µs less CPU per page than the SQLite form (issue 18).
+(SELECT JSON_OBJECT('kind', 'session', 'current', id_hash = :id_hash, 'at', created_at, 'last_seen', last_seen,
+                    'ip', ip, 'user_agent', user_agent) AS json_row
+ FROM sessions
+ WHERE uid = :uid AND expires_at > :now
+   AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END)
+UNION ALL
+(SELECT JSON_OBJECT('kind', 'signin', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
+ FROM security_events WHERE uid = :uid AND event = 'signin' ORDER BY at DESC, id DESC LIMIT 10)
+UNION ALL
+(SELECT JSON_OBJECT('kind', 'limit', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
+ FROM security_events WHERE uid = :uid AND event = 'session_limit' ORDER BY at DESC, id DESC LIMIT 5)
+UNION ALL
+(SELECT JSON_OBJECT('kind', 'app', 'confirmed_at', t.confirmed_at,
+                    'codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = t.uid AND r.used_at IS NULL))
+ FROM totp_factors t WHERE t.uid = :uid AND t.confirmed_at IS NOT NULL);

@@ -152,36 +152,6 @@ DELETE FROM attempts WHERE id = :id;
 INSERT INTO security_events (at, event, uid, ip, user_agent, detail, actor_uid)
 VALUES (:at, :event, :uid, :ip, :user_agent, :detail, :actor_uid);
 
--- name: security_page
--- The Security page in one round trip (on MySQL each round trip costs more
--- CPU than the rest of the page): the user's live sessions ('session';
--- `current` marks the browser asking, the id hashes themselves stay here),
--- their last 10 sign-ins ('signin'), the last 5 sign-ins that ended a
--- session to stay under MAX_SESSIONS ('limit'), and their authenticator
--- app with its recovery codes left ('app', only once confirmed). Each row
--- is one JSON object (json_row: see session_user), so the four kinds need
--- not share columns; views/security.py sorts the few rows it gets.
-SELECT JSON_OBJECT('kind', 'session', 'current', id_hash = :id_hash, 'at', created_at, 'last_seen', last_seen,
-                   'ip', ip, 'user_agent', user_agent) AS json_row
-FROM sessions
-WHERE uid = :uid AND expires_at > :now
-  AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
-UNION ALL
-SELECT JSON_OBJECT('kind', 'signin', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
-FROM (SELECT id, at, ip, user_agent, detail FROM security_events
-      WHERE uid = :uid AND event = 'signin'
-      ORDER BY at DESC, id DESC LIMIT 10) AS recent
-UNION ALL
-SELECT JSON_OBJECT('kind', 'limit', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
-FROM (SELECT id, at, ip, user_agent, detail FROM security_events
-      WHERE uid = :uid AND event = 'session_limit'
-      ORDER BY at DESC, id DESC LIMIT 5) AS capped
-UNION ALL
-SELECT JSON_OBJECT('kind', 'app', 'confirmed_at', t.confirmed_at,
-                   'codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = t.uid AND r.used_at IS NULL))
-FROM totp_factors t
-WHERE t.uid = :uid AND t.confirmed_at IS NOT NULL;
-
 -- name: insert_contact_message
 INSERT INTO contact_messages (uid, name, email, subject, message, created_at)
 VALUES (:uid, :name, :email, :subject, :message, :created_at);
