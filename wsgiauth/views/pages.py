@@ -53,7 +53,8 @@ class StaticFiles:
 
 def home(app, request):
     """Show the welcome page."""
-    return app.render(request, "home.html")
+    # The same for every anonymous visitor (render() decides who that is).
+    return app.render(request, "home.html", shared=True)
 
 
 def about(app, request):

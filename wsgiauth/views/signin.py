@@ -51,8 +51,8 @@ def signup(app, request):
             # in once the link is opened: no session yet.
             target = "signin" if app.settings.REQUIRE_CONFIRMED_EMAIL else "profile"
             return app.outbox.deliver_after(app.redirect_to(request, target), mail_id)
-    return app.render(request, "signup.html", form=typed(request, "firstname", "lastname", "email"),
-                      errors=errors)
+    return app.render(request, "signup.html", shared=request.method == "GET" and not request.args,
+                      form=typed(request, "firstname", "lastname", "email"), errors=errors)
 
 
 def create_account(app, request, data):
@@ -116,6 +116,8 @@ def signin(app, request):
                 return app.redirect_to(request, "signin_code", **({"next": next_target} if next_target else {}))
     alert = {THROTTLED: limits.try_again(wait), FAILED: INVALID_SIGNIN, LOCKED: ACCOUNT_LOCKED}.get(outcome)
     response = app.render(request, "signin.html", status=SIGNIN_STATUS.get(outcome, 200),
+                          # The bare form (no query values, nothing sent) is the same for every visitor.
+                          shared=request.method == "GET" and not request.args,
                           form=typed(request, "email"), errors=errors, failed=alert,
                           # The refusal's message offers a new link to the address typed.
                           unconfirmed=outcome == UNCONFIRMED and data["email"],
