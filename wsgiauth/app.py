@@ -32,7 +32,7 @@ from .outbox import Outbox
 from .passkeys import relying_party
 from .passwords import Passwords, context_words, load_common
 from .redirects import here, origin_of
-from .routes import CONFIRMED, GROUP_ONLY, PUBLIC, SECOND_FACTOR_SETUP, SHOWN_AGAIN, VIEWS, url_map
+from .routes import CONFIRMED, GROUP_ONLY, IDENTITY_ONLY, PUBLIC, SECOND_FACTOR_SETUP, SHOWN_AGAIN, VIEWS, url_map
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views import access
@@ -358,8 +358,11 @@ class WSGIAuth:
                         request.method, rule, "yes" if session.has_cookie else "no")
             raise CSRFError()
 
-    def load_session(self, request) -> None:
-        """Read the browser's session and notice cookies into request.session."""
+    def load_session(self, request, identity_only=False) -> None:
+        """Read the browser's session and notice cookies into request.session (identity_only: who, no page state)."""
+        if identity_only:
+            request.session = self.sessions.load(self.db, request, query="session_identity")
+            return
         request.session = self.sessions.load(self.db, request)
         self.notices.read_cookie(request.session, request.cookies.get(self.sessions.notice_cookie_name))
 
@@ -370,7 +373,7 @@ class WSGIAuth:
             endpoint = request.url_rule.endpoint
             if endpoint == "static":  # files need no session
                 return VIEWS[endpoint](self, request, **values)
-            self.load_session(request)
+            self.load_session(request, identity_only=endpoint in IDENTITY_ONLY)
             try:
                 self.check_csrf(request)
             except CSRFError:

@@ -105,6 +105,13 @@ PUBLIC = frozenset({
 })
 
 
+# Endpoints that only ask who is signed in, and render no page: their session
+# lookup reads the identity alone (session_identity, as the gate's does), not a
+# page's notice, Confirm access time or "Keep me signed in" (issue 18: the
+# forward-auth check a proxy makes before every request it passes on).
+IDENTITY_ONLY = frozenset({"auth_verify"})
+
+
 # WSGIAUTH_REQUIRE_SECOND_FACTOR (ASVS 5.0 6.3.3): a signed-in account the
 # setting covers that has no second factor yet may reach only these pages,
 # what it takes to set one up (and to leave); every other page sends it to
