@@ -110,11 +110,9 @@ DELETE FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch;
  WHERE uid = :uid AND expires_at > :now
    AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END)
 UNION ALL
-(SELECT JSON_OBJECT('kind', 'signin', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
- FROM security_events WHERE uid = :uid AND event = 'signin' ORDER BY at DESC, id DESC LIMIT 10)
-UNION ALL
-(SELECT JSON_OBJECT('kind', 'limit', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
- FROM security_events WHERE uid = :uid AND event = 'session_limit' ORDER BY at DESC, id DESC LIMIT 5)
+(SELECT JSON_OBJECT('kind', IF(event = 'signin', 'signin', 'limit'), 'at', at, 'seq', id, 'ip', ip,
+                    'user_agent', user_agent, 'method', detail)
+ FROM security_events WHERE uid = :uid AND event IN ('signin', 'session_limit') ORDER BY at DESC, id DESC LIMIT 20)
 UNION ALL
 (SELECT JSON_OBJECT('kind', 'app', 'confirmed_at', t.confirmed_at,
                     'codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = t.uid AND r.used_at IS NULL))

@@ -91,28 +91,25 @@ DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE id_has
 -- The Security page in one round trip (on MySQL each round trip costs more
 -- CPU than the rest of the page): the user's live sessions ('session';
 -- `current` marks the browser asking, the id hashes themselves stay here),
--- their last 10 sign-ins ('signin'), the last 5 sign-ins that ended a
--- session to stay under MAX_SESSIONS ('limit'), and their authenticator
--- app with its recovery codes left ('app', only once confirmed). Each row
--- is one JSON object (json_row: see session_user), so the four kinds need
--- not share columns; views/security.py sorts the few rows it gets. SQLite
--- takes no ORDER BY or LIMIT in a member of a UNION, hence the subqueries
--- (MariaDB's version needs none).
+-- their last 20 sign-in events, each a sign-in ('signin') or a sign-in that
+-- ended a session to stay under MAX_SESSIONS ('limit'; one member for both,
+-- as such a sign-in writes both events; the page shows up to 10 and 5), and
+-- their authenticator app with its recovery codes left ('app', only once
+-- confirmed). Each row is one JSON object (json_row: see session_user), so
+-- the kinds need not share columns; views/security.py sorts the few rows it
+-- gets. SQLite takes no ORDER BY or LIMIT in a member of a UNION, hence the
+-- subquery (MariaDB's version needs none).
 SELECT JSON_OBJECT('kind', 'session', 'current', id_hash = :id_hash, 'at', created_at, 'last_seen', last_seen,
                    'ip', ip, 'user_agent', user_agent) AS json_row
 FROM sessions
 WHERE uid = :uid AND expires_at > :now
   AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
 UNION ALL
-SELECT JSON_OBJECT('kind', 'signin', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
-FROM (SELECT id, at, ip, user_agent, detail FROM security_events
-      WHERE uid = :uid AND event = 'signin'
-      ORDER BY at DESC, id DESC LIMIT 10) AS recent
-UNION ALL
-SELECT JSON_OBJECT('kind', 'limit', 'at', at, 'seq', id, 'ip', ip, 'user_agent', user_agent, 'method', detail)
-FROM (SELECT id, at, ip, user_agent, detail FROM security_events
-      WHERE uid = :uid AND event = 'session_limit'
-      ORDER BY at DESC, id DESC LIMIT 5) AS capped
+SELECT JSON_OBJECT('kind', CASE event WHEN 'signin' THEN 'signin' ELSE 'limit' END, 'at', at, 'seq', id, 'ip', ip,
+                   'user_agent', user_agent, 'method', detail)
+FROM (SELECT id, at, event, ip, user_agent, detail FROM security_events
+      WHERE uid = :uid AND event IN ('signin', 'session_limit')
+      ORDER BY at DESC, id DESC LIMIT 20) AS recent
 UNION ALL
 SELECT JSON_OBJECT('kind', 'app', 'confirmed_at', t.confirmed_at,
                    'codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = t.uid AND r.used_at IS NULL))

@@ -46,7 +46,7 @@ def page_rows(app, session) -> tuple:
     kinds["session"].sort(key=lambda row: row["last_seen"], reverse=True)
     for kind in ("signin", "limit"):
         kinds[kind].sort(key=lambda row: (row["at"], row["seq"]), reverse=True)
-    return kinds["session"], kinds["signin"], kinds["limit"], (kinds["app"] or [None])[0]
+    return kinds["session"], kinds["signin"][:10], kinds["limit"][:5], (kinds["app"] or [None])[0]
 
 
 def signout_others(app, request):
