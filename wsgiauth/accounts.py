@@ -99,8 +99,7 @@ def copy_group_names(tx, uid: int) -> None:
     # this account's groups waits, then reads this one's rows (READ
     # COMMITTED), so no two changes can each write a list missing the
     # other's group (and none deadlocks on the row's foreign-key locks).
-    names = [row["name"] for row in tx.all("groups_of_user", uid=uid)]
-    tx.run("set_group_names", uid=uid, names=",".join(names))
+    tx.run("set_group_names", uid=uid, names=",".join(member_of(tx, uid)))
 
 
 def lock(app, tx, request, uid: int, actor=None) -> bool:

@@ -178,7 +178,7 @@ class SessionStore:
         for row in beyond:
             tx.run("delete_session", id_hash=row["id_hash"])
         if beyond:
-            # The owner sees it on the Security page (activity()); audit.record
+            # The owner sees it on the Security page (security_page); audit.record
             # reads only the clock of what it is given as the app.
             audit.record(self, tx, request, "session_limit", uid=uid, detail=len(beyond))
         return len(beyond)

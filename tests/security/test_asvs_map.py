@@ -79,33 +79,32 @@ def defined_tests(path: Path) -> frozenset:
                      if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_"))
 
 
+# A reference to a definition: its pattern, the column it belongs in, what its file must define, and how it is called.
+DEFINITION_REFS = ((TEST_REF, "Tests", defined_tests, "test function"), (CODE_REF, "Code", names_in, "name"))
+
+
 def problems_in(cell: str, column: str) -> list:
     """Return what is wrong with the references of one Tests or Code cell."""
     problems = []
     for ref in BACKTICKED.findall(cell):
-        if match := TEST_REF.fullmatch(ref):
-            path, name = ROOT / match[1], match[2]
-            if column != "Tests":
-                problems.append(f"{ref}: a test in the Code column")
-            elif not path.is_file():
-                problems.append(f"{ref}: no file {match[1]}")
-            elif name not in defined_tests(path):
-                problems.append(f"{ref}: no test function {name} in {match[1]}")
-        elif match := CODE_REF.fullmatch(ref):
-            path, name = ROOT / match[1], match[2]
-            if column != "Code":
-                problems.append(f"{ref}: code in the Tests column")
-            elif not path.is_file():
-                problems.append(f"{ref}: no file {match[1]}")
-            elif name not in names_in(path):
-                problems.append(f"{ref}: {match[1]} defines no {name}")
-        elif FILE_REF.fullmatch(ref) and "." in ref.rsplit("/", 1)[-1]:
-            if not (ROOT / ref).is_file():
-                problems.append(f"{ref}: no such file")
-        elif column == "Tests":
-            problems.append(f"{ref}: not a tests/….py::test_name reference")
-        elif not re.fullmatch(r"[A-Z_]+|[a-z_]+", ref):  # a name quoted in passing (`CONFIRMED`)
-            problems.append(f"{ref}: not a path:function reference")
+        for pattern, home, defined, kind in DEFINITION_REFS:
+            if match := pattern.fullmatch(ref):
+                path, name = ROOT / match[1], match[2]
+                if column != home:
+                    problems.append(f"{ref}: a {kind} reference in the {column} column")
+                elif not path.is_file():
+                    problems.append(f"{ref}: no file {match[1]}")
+                elif name not in defined(path):
+                    problems.append(f"{ref}: no {kind} {name} in {match[1]}")
+                break
+        else:
+            if FILE_REF.fullmatch(ref) and "." in ref.rsplit("/", 1)[-1]:
+                if not (ROOT / ref).is_file():
+                    problems.append(f"{ref}: no such file")
+            elif column == "Tests":
+                problems.append(f"{ref}: not a tests/….py::test_name reference")
+            elif not re.fullmatch(r"[A-Z_]+|[a-z_]+", ref):  # a name quoted in passing (`CONFIRMED`)
+                problems.append(f"{ref}: not a path:function reference")
     return problems
 
 

@@ -116,7 +116,7 @@ def user(app, request, uid, errors=None, status=200, form=None):
         app, request, {"uid": uid, "event": "", "ip": "", "since": None, "until": None}, {}, "admin_user", uid=uid)
     return app.render(request, "admin_user.html", status=status, account=row, sessions=sessions, events=events,
                       next_url=next_url, first_url=first_url, first_page="before" in request.args,
-                      groups=[g["name"] for g in app.db.all("groups_of_user", uid=uid)],
+                      groups=list(accounts.member_of(app.db, uid)),
                       all_groups=app.db.all("all_groups"), errors=errors or {}, form=form or {},
                       audit_days=app.settings.AUDIT_RETENTION_DAYS,
                       is_self=uid == request.session.user["uid"],

@@ -177,7 +177,7 @@ def passkey_step_required(app, uid) -> bool:
     # cannot sign it in. Elsewhere a passkey is another way in, not a step.
     if app.second_factor_scope is None or not has_passkeys(app, uid):
         return False
-    return app.second_factor_required({"groups": [row["name"] for row in app.db.all("groups_of_user", uid=uid)]})
+    return app.second_factor_required({"groups": accounts.member_of(app.db, uid)})
 
 
 def begin_signed_in(app, request, uid, email, remember, method, work=None):
