@@ -99,21 +99,32 @@ SELECT uid FROM users WHERE uid = :uid FOR UPDATE;
 -- sessions, never the one whose hash is :keep_hash.
 DELETE FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch;
 
--- name: security_page
--- The Security page in one round trip: see queries.sqlite.sql for what each
--- kind of row is. Here each member of the UNION is in parentheses with its
--- own ORDER BY and LIMIT, which MariaDB runs without materialising a derived
--- table per member: ~140 µs less CPU per page than the SQLite form (issue 18).
-(SELECT JSON_OBJECT('kind', 'session', 'current', id_hash = :id_hash, 'at', created_at, 'last_seen', last_seen,
-                    'ip', ip, 'user_agent', user_agent) AS json_row
- FROM sessions
- WHERE uid = :uid AND expires_at > :now
-   AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END)
+-- name: session_and_security_page
+-- The Security page's session lookup (routes.SESSION_LOOKUPS): the page in
+-- the one round trip every request makes. See queries.sqlite.sql for what
+-- each kind of row is. Here each member of the UNION is in parentheses with
+-- its own ORDER BY and LIMIT, which MariaDB runs without materialising a
+-- derived table per member (~140 µs less CPU per page than the SQLite form).
+(SELECT JSON_OBJECT('uid', s.uid, 'last_seen', s.last_seen, 'expires_at', s.expires_at,
+                    'remember', s.remember, 'notice', s.notice, 'access_confirmed_at', s.access_confirmed_at,
+                    'firstname', u.firstname, 'lastname', u.lastname, 'email', u.email,
+                    'confirmed_at', u.confirmed_at, 'pending_email', u.pending_email, 'groups', u.group_names,
+                    'app_since', (SELECT t.confirmed_at FROM totp_factors t WHERE t.uid = s.uid),
+                    'recovery_codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = s.uid AND r.used_at IS NULL))
+        AS json_row
+ FROM sessions s JOIN users u ON u.uid = s.uid
+ WHERE s.id_hash = :id_hash AND s.expires_at > :now
+   AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
+   AND u.locked_at IS NULL)
 UNION ALL
-(SELECT JSON_OBJECT('kind', IF(event = 'signin', 'signin', 'limit'), 'at', at, 'seq', id, 'ip', ip,
-                    'user_agent', user_agent, 'method', detail)
- FROM security_events WHERE uid = :uid AND event IN ('signin', 'session_limit') ORDER BY at DESC, id DESC LIMIT 20)
+(SELECT JSON_OBJECT('kind', 'session', 'current', o.id_hash = :id_hash, 'at', o.created_at, 'last_seen', o.last_seen,
+                    'ip', o.ip, 'user_agent', o.user_agent)
+ FROM sessions me JOIN sessions o ON o.uid = me.uid
+ WHERE me.id_hash = :id_hash AND o.expires_at > :now
+   AND o.last_seen > CASE WHEN o.remember = 1 THEN :remember_idle_since ELSE :idle_since END)
 UNION ALL
-(SELECT JSON_OBJECT('kind', 'app', 'confirmed_at', t.confirmed_at,
-                    'codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = t.uid AND r.used_at IS NULL))
- FROM totp_factors t WHERE t.uid = :uid AND t.confirmed_at IS NOT NULL);
+(SELECT JSON_OBJECT('kind', IF(e.event = 'signin', 'signin', 'limit'), 'at', e.at, 'seq', e.id, 'ip', e.ip,
+                    'user_agent', e.user_agent, 'method', e.detail)
+ FROM sessions me JOIN security_events e ON e.uid = me.uid
+ WHERE me.id_hash = :id_hash AND e.event IN ('signin', 'session_limit')
+ ORDER BY e.at DESC, e.id DESC LIMIT 20);

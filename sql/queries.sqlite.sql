@@ -87,31 +87,43 @@ SELECT uid FROM users WHERE uid = :uid;
 -- sessions, never the one whose hash is :keep_hash.
 DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch);
 
--- name: security_page
--- The Security page in one round trip (on MySQL each round trip costs more
--- CPU than the rest of the page): the user's live sessions ('session';
--- `current` marks the browser asking, the id hashes themselves stay here),
--- their last 20 sign-in events, each a sign-in ('signin') or a sign-in that
--- ended a session to stay under MAX_SESSIONS ('limit'; one member for both,
--- as such a sign-in writes both events; the page shows up to 10 and 5), and
--- their authenticator app with its recovery codes left ('app', only once
--- confirmed). Each row is one JSON object (json_row: see session_user), so
--- the kinds need not share columns; views/security.py sorts the few rows it
--- gets. SQLite takes no ORDER BY or LIMIT in a member of a UNION, hence the
--- subquery (MariaDB's version needs none).
-SELECT JSON_OBJECT('kind', 'session', 'current', id_hash = :id_hash, 'at', created_at, 'last_seen', last_seen,
-                   'ip', ip, 'user_agent', user_agent) AS json_row
-FROM sessions
-WHERE uid = :uid AND expires_at > :now
-  AND last_seen > CASE WHEN remember = 1 THEN :remember_idle_since ELSE :idle_since END
+-- name: session_and_security_page
+-- The Security page's session lookup (routes.SESSION_LOOKUPS): session_user's
+-- row and the page's own rows in the one round trip every request makes (on
+-- MySQL a round trip costs more CPU than the rest of the page). The row
+-- without a kind is session_user's, plus the authenticator app's
+-- confirmation time (NULL: none, or not yet confirmed) and the recovery
+-- codes left. The others belong to that session's account, and
+-- SessionStore.load drops them when that row is missing (no live session):
+-- the account's live sessions ('session'; `current` marks the browser
+-- asking, the id hashes themselves stay here) and its last 20 sign-in
+-- events, each a sign-in ('signin') or a sign-in that ended a session to
+-- stay under MAX_SESSIONS ('limit'; one member for both, as such a sign-in
+-- writes both events; the page shows up to 10 and 5). Each row is one JSON
+-- object (json_row: see session_user), so the kinds need not share columns;
+-- views/security.py sorts the few rows it gets. SQLite takes no ORDER BY or
+-- LIMIT in a member of a UNION, hence the subquery (MariaDB's needs none).
+SELECT JSON_OBJECT('uid', s.uid, 'last_seen', s.last_seen, 'expires_at', s.expires_at,
+                   'remember', s.remember, 'notice', s.notice, 'access_confirmed_at', s.access_confirmed_at,
+                   'firstname', u.firstname, 'lastname', u.lastname, 'email', u.email,
+                   'confirmed_at', u.confirmed_at, 'pending_email', u.pending_email, 'groups', u.group_names,
+                   'app_since', (SELECT t.confirmed_at FROM totp_factors t WHERE t.uid = s.uid),
+                   'recovery_codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = s.uid AND r.used_at IS NULL))
+       AS json_row
+FROM sessions s JOIN users u ON u.uid = s.uid
+WHERE s.id_hash = :id_hash AND s.expires_at > :now
+  AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
+  AND u.locked_at IS NULL
+UNION ALL
+SELECT JSON_OBJECT('kind', 'session', 'current', o.id_hash = :id_hash, 'at', o.created_at, 'last_seen', o.last_seen,
+                   'ip', o.ip, 'user_agent', o.user_agent)
+FROM sessions me JOIN sessions o ON o.uid = me.uid
+WHERE me.id_hash = :id_hash AND o.expires_at > :now
+  AND o.last_seen > CASE WHEN o.remember = 1 THEN :remember_idle_since ELSE :idle_since END
 UNION ALL
 SELECT JSON_OBJECT('kind', CASE event WHEN 'signin' THEN 'signin' ELSE 'limit' END, 'at', at, 'seq', id, 'ip', ip,
                    'user_agent', user_agent, 'method', detail)
-FROM (SELECT id, at, event, ip, user_agent, detail FROM security_events
-      WHERE uid = :uid AND event IN ('signin', 'session_limit')
-      ORDER BY at DESC, id DESC LIMIT 20) AS recent
-UNION ALL
-SELECT JSON_OBJECT('kind', 'app', 'confirmed_at', t.confirmed_at,
-                   'codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = t.uid AND r.used_at IS NULL))
-FROM totp_factors t
-WHERE t.uid = :uid AND t.confirmed_at IS NOT NULL;
+FROM (SELECT e.id, e.at, e.event, e.ip, e.user_agent, e.detail
+      FROM sessions me JOIN security_events e ON e.uid = me.uid
+      WHERE me.id_hash = :id_hash AND e.event IN ('signin', 'session_limit')
+      ORDER BY e.at DESC, e.id DESC LIMIT 20) AS recent;

@@ -200,6 +200,13 @@ def _connect(url: str) -> pymysql.connections.Connection:
         charset="utf8mb4", autocommit=True, ssl_disabled=host in LOOPBACK)
 
 
+def global_status(url: str, name: str) -> int:
+    """Return one of the server's counters (SHOW GLOBAL STATUS), e.g. Com_select: statements since it started."""
+    with _connect(url) as conn, conn.cursor() as cur:
+        cur.execute("SHOW GLOBAL STATUS LIKE %s", (name,))
+        return int(cur.fetchone()[1])
+
+
 def _checked(name: str) -> str:
     """Refuse any database name that this module could not have generated."""
     # Identifiers cannot be bound as query parameters, so this is the one place SQL is

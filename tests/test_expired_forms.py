@@ -120,3 +120,20 @@ def test_a_cross_origin_post_is_still_refused(client, query):
 def test_a_form_with_no_page_to_show_again_keeps_the_plain_400(client, signed_in):
     response = client.post("/security/passkeys/options", data={})
     assert response.status_code == 400 and FORM_EXPIRED not in text(response)
+
+
+def test_sign_out_everywhere_else_expired_shows_the_security_page_with_its_lists(app, make_user):
+    """The Security page reads its lists with its session lookup (routes.SESSION_LOOKUPS); shown again for another
+    endpoint's form, it still has them."""
+    make_user()
+    laptop, phone = Client(app), Client(app)
+    for client in (laptop, phone):
+        page = client.get("/signin").get_data(as_text=True)
+        client.post("/signin", data={"email": SIGNUP["email"], "password": "correct horse",
+                                     "csrf_token": csrf_token_in(page)})
+    response = laptop.post("/signout/others", data={"csrf_token": "stale-token"})
+    page = text(response)
+    assert response.status_code == 400 and FORM_EXPIRED in page
+    assert page.count("(this browser)") == 1 and "Sign out everywhere else" in page
+    assert "No sign-ins yet" not in page and page.count('data-label="How">Password<') == 2
+    assert phone.get("/profile").status_code == 200  # nothing was done

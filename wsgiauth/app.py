@@ -32,7 +32,17 @@ from .outbox import Outbox
 from .passkeys import relying_party
 from .passwords import Passwords, context_words, load_common
 from .redirects import here, origin_of
-from .routes import CONFIRMED, GROUP_ONLY, IDENTITY_ONLY, PUBLIC, SECOND_FACTOR_SETUP, SHOWN_AGAIN, VIEWS, url_map
+from .routes import (
+    CONFIRMED,
+    GROUP_ONLY,
+    IDENTITY_LOOKUP,
+    PUBLIC,
+    SECOND_FACTOR_SETUP,
+    SHOWN_AGAIN,
+    VIEWS,
+    session_lookup,
+    url_map,
+)
 from .sessions import CSRFToken, SessionStore
 from .tokens import Tokens
 from .views import access
@@ -358,13 +368,11 @@ class WSGIAuth:
                         request.method, rule, "yes" if session.has_cookie else "no")
             raise CSRFError()
 
-    def load_session(self, request, identity_only=False) -> None:
-        """Read the browser's session and notice cookies into request.session (identity_only: who, no page state)."""
-        if identity_only:
-            request.session = self.sessions.load(self.db, request, query="session_identity")
-            return
-        request.session = self.sessions.load(self.db, request)
-        self.notices.read_cookie(request.session, request.cookies.get(self.sessions.notice_cookie_name))
+    def load_session(self, request, query="session_user") -> None:
+        """Read the browser's session (by the lookup query) and notice cookies into request.session."""
+        request.session = self.sessions.load(self.db, request, query)
+        if query != IDENTITY_LOOKUP:  # who is signed in, for a proxy: no page, so no notice
+            self.notices.read_cookie(request.session, request.cookies.get(self.sessions.notice_cookie_name))
 
     def dispatch_request(self, request):
         """Route the request to its view, behind the sign-in gate; turn HTTP errors into pages."""
@@ -373,7 +381,7 @@ class WSGIAuth:
             endpoint = request.url_rule.endpoint
             if endpoint == "static":  # files need no session
                 return VIEWS[endpoint](self, request, **values)
-            self.load_session(request, identity_only=endpoint in IDENTITY_ONLY)
+            self.load_session(request, session_lookup(endpoint))
             try:
                 self.check_csrf(request)
             except CSRFError:
@@ -425,6 +433,10 @@ class WSGIAuth:
         request.url_rule = next(rule for rule in self.url_map.iter_rules(page) if "GET" in rule.methods)
         # `next` after signing in or confirming access is the page, not the form's URL.
         request.path = request.adapter.build(page, values)[len(request.root_path):]
+        if session_lookup(page) != session_lookup(endpoint):
+            # The page reads its own rows with its session lookup (the
+            # Security page's lists): read again, as that page's GET would.
+            self.load_session(request, session_lookup(page))
         return page
 
     def authorize(self, request, endpoint):

@@ -105,11 +105,26 @@ PUBLIC = frozenset({
 })
 
 
-# Endpoints that only ask who is signed in, and render no page: their session
-# lookup reads the identity alone (session_identity, as the gate's does), not a
-# page's notice, Confirm access time or "Keep me signed in" (issue 18: the
-# forward-auth check a proxy makes before every request it passes on).
-IDENTITY_ONLY = frozenset({"auth_verify"})
+# The session lookup (sql/queries.sql) of each endpoint that reads more or
+# less than session_user, the whole session and its user. Every request makes
+# one lookup, so a page whose own rows ride along with it costs one round
+# trip instead of two (issue 18: on MySQL a round trip costs more CPU than the
+# rest of a page). The same rules decide whether the session is live.
+SESSION_LOOKUPS = {
+    # Asks only who is signed in and renders no page: the identity alone, as
+    # the gate's (no notice, Confirm access time or "Keep me signed in"). The
+    # forward-auth check a proxy makes before every request it passes on.
+    "auth_verify": "session_identity",
+    # The session, then the account's sessions, sign-ins and authenticator app.
+    "security": "session_and_security_page",
+}
+# A lookup for who, never for a page: app.load_session reads no notice for it.
+IDENTITY_LOOKUP = "session_identity"
+
+
+def session_lookup(endpoint: str) -> str:
+    """Return the name of the query that reads endpoint's session: session_user unless SESSION_LOOKUPS says."""
+    return SESSION_LOOKUPS.get(endpoint, "session_user")
 
 
 # WSGIAUTH_REQUIRE_SECOND_FACTOR (ASVS 5.0 6.3.3): a signed-in account the

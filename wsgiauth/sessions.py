@@ -56,6 +56,9 @@ class Session:
         # Link cookies to set or expire: (purpose, signed token or None to
         # expire it, the path of the page that reads it).
         self.link_cookies = []
+        # The page's own rows, when its session lookup brings them
+        # (routes.SESSION_LOOKUPS): the Security page's lists.
+        self.page_rows = []
 
 
 def hash_id(sid: str) -> str:
@@ -124,7 +127,7 @@ class SessionStore:
                 "remember_idle_since": now - self.remember_idle_timeout}
 
     def load(self, db, request, query: str = "session_user") -> Session:
-        """Read the session cookie and return the Session it names (its row read by query), or a fresh anonymous one."""
+        """Read the session cookie; return the Session it names (its rows read by query) or a fresh anonymous one."""
         raw = request.cookies.get(self.cookie_name)
         if raw:
             try:
@@ -135,13 +138,20 @@ class SessionStore:
                 now = self.now()
                 # A lone read (no BEGIN/COMMIT): the lookup nearly every
                 # request makes. The write below happens at most once a minute.
-                row = db.one(query, id_hash=hash_id(sid), **self.live(now))
+                rows = db.all(query, id_hash=hash_id(sid), **self.live(now))
+                # A page's lookup (routes.SESSION_LOOKUPS) sends the page's
+                # own rows, each with its "kind", with the session's.
+                row = next((row for row in rows if "kind" not in row), None)
                 if row and now - row["last_seen"] >= LAST_SEEN_EVERY:
                     db.transaction(lambda tx: tx.run("touch_session", id_hash=hash_id(sid), now=now))
                 # No row: never signed in, signed out, expired or idle too
                 # long. The id is still this browser's, and keeps its CSRF
                 # token valid.
-                return Session(sid, user=row, has_cookie=True)
+                session = Session(sid, user=row, has_cookie=True)
+                # Without a live session, nothing of the account it named
+                # reaches the page (ASVS 5.0 7.2.1: the server decides).
+                session.page_rows = [other for other in rows if other is not row] if row else []
+                return session
         # A fresh anonymous id; the cookie is only sent if a form needs it.
         return Session(secrets.token_urlsafe(SESSION_ID_BYTES))
 
@@ -178,7 +188,7 @@ class SessionStore:
         for row in beyond:
             tx.run("delete_session", id_hash=row["id_hash"])
         if beyond:
-            # The owner sees it on the Security page (security_page); audit.record
+            # The owner sees it on the Security page (session_and_security_page); audit.record
             # reads only the clock of what it is given as the app.
             audit.record(self, tx, request, "session_limit", uid=uid, detail=len(beyond))
         return len(beyond)

@@ -3,7 +3,6 @@ its recent sign-ins."""
 
 from .. import audit, factors, letters, qrcodes, totp
 from ..forms import validate_code
-from ..sessions import hash_id
 
 WRONG_SETUP_CODE = ("That is not the code your app shows now. Codes change every 30 seconds: type the one "
                     "your app shows now. Check that the app has the key below, and that your phone's clock is right.")
@@ -22,31 +21,29 @@ METHODS = {"password": "Password", "password+app": "Password + authenticator app
 def security(app, request):
     """Show the authenticator app's state, the live sessions and recent sign-ins."""
     # Here, not on the profile: the profile is the page every sign-in lands
-    # on and stays light; this one makes the sessions query.
-    uid = request.session.user["uid"]
-    sessions, signins, capped, factor = page_rows(app, request.session)
+    # on and stays light. This page's rows came with the session lookup
+    # (routes.SESSION_LOOKUPS), the app's state in the user's row (app_since,
+    # recovery_codes_left).
+    user = request.session.user
+    sessions, signins, capped = page_rows(request.session)
     # WSGIAUTH_REQUIRE_SECOND_FACTOR: why every other page sends the user here.
-    required = app.needs_second_factor(request.session.user)
-    codes_left = factor["codes_left"] if factor else 0
+    required = app.needs_second_factor(user)
     # None when passkeys are not offered: templates/_passkeys.html then shows nothing.
     passkeys = None
     if app.passkeys:
-        passkeys = app.db.all("passkeys_of_user", uid=uid)
-    return app.render(request, "security.html", sessions=sessions, signins=signins, factor=factor,
-                      codes_left=codes_left, methods=METHODS, passkeys=passkeys, required=required, capped=capped,
-                      max_sessions=app.settings.MAX_SESSIONS)
+        passkeys = app.db.all("passkeys_of_user", uid=user["uid"])
+    return app.render(request, "security.html", sessions=sessions, signins=signins, methods=METHODS,
+                      passkeys=passkeys, required=required, capped=capped, max_sessions=app.settings.MAX_SESSIONS)
 
 
-def page_rows(app, session) -> tuple:
-    """Return the Security page's (live sessions, last 10 sign-ins, last 5 that ended a session, app or None)."""
-    rows = app.db.all("security_page", uid=session.user["uid"], id_hash=hash_id(session.sid),
-                      **app.sessions.live(app.now()))
-    kinds = {kind: [row for row in rows if row["kind"] == kind] for kind in ("session", "signin", "limit", "app")}
+def page_rows(session) -> tuple:
+    """Return the Security page's (live sessions, last 10 sign-ins, last 5 that ended a session) from its lookup."""
+    kinds = {kind: [row for row in session.page_rows if row["kind"] == kind] for kind in ("session", "signin", "limit")}
     # Most recently used first; events newest first (seq: the order of two in one second).
     kinds["session"].sort(key=lambda row: row["last_seen"], reverse=True)
     for kind in ("signin", "limit"):
         kinds[kind].sort(key=lambda row: (row["at"], row["seq"]), reverse=True)
-    return kinds["session"], kinds["signin"][:10], kinds["limit"][:5], (kinds["app"] or [None])[0]
+    return kinds["session"], kinds["signin"][:10], kinds["limit"][:5]
 
 
 def signout_others(app, request):
