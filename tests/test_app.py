@@ -9,6 +9,7 @@ import warnings
 
 import pytest
 from helpers import csrf_token_in
+from jinja2 import UndefinedError
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
 from wsgiauth import routes
@@ -267,3 +268,12 @@ def test_an_sqlite_app_never_loads_pymysql(tmp_path):
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
+
+
+def test_templates_read_a_dict_s_items_as_attributes_and_keep_its_methods(app):
+    """app.Templates reads {{ row.at }} from the dict at once; a dict's methods stay methods; a missing name is an
+    error (StrictUndefined), never a silent blank."""
+    template = app.jinja.from_string("{{ row.at }} {{ row.ip }} {{ fields.items()|list|length }}")
+    assert template.render(row={"at": 1, "ip": "<b>"}, fields={"items": "x", "keys": "y"}) == "1 &lt;b&gt; 2"
+    with pytest.raises(UndefinedError, match="has no attribute 'missing'"):
+        app.jinja.from_string("{{ row.missing }}").render(row={"at": 1})

@@ -178,6 +178,28 @@ def first_invalid(errors, *fields):
     return next((name for name in fields if name in errors), None)
 
 
+
+# Names a template may call on a dict (fields.items): they stay the methods.
+DICT_METHODS = frozenset(dir(dict))
+
+
+class Templates(Environment):
+    """Jinja's Environment, reading `row.name` from a dict without the detour Jinja takes first."""
+
+    def getattr(self, obj, attribute):
+        """Return obj.attribute; for a dict, its item of that name when it has one."""
+        # Jinja tries getattr(obj, name) first, and on a dict (every database
+        # row, session.user) that raises AttributeError before the item is
+        # looked up: ~0.9 µs per `{{ row.at }}`, ~60 µs on the Security page
+        # (issue 18). Jinja's own getitem (`row["at"]`) also tries the item first.
+        if type(obj) is dict and attribute not in DICT_METHODS:
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
 class WSGIAuth:
     """One explicit application object; its __call__ is the WSGI entry point."""
 
@@ -230,7 +252,7 @@ class WSGIAuth:
             self.base_adapter = self.url_map.bind(base.netloc, script_name=base.path or "/", url_scheme=base.scheme)
         # Templates are compiled once per process and kept (auto_reload off):
         # no stat() of template files on every request.
-        self.jinja = Environment(
+        self.jinja = Templates(
             # templates/ ships inside the package as wsgiauth.templates (setup.cfg).
             loader=FileSystemLoader(str(importlib.resources.files("wsgiauth.templates"))),
             autoescape=select_autoescape(default=True, default_for_string=True),
