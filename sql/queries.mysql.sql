@@ -109,10 +109,8 @@ DELETE FROM sessions WHERE id_hash <> :keep_hash LIMIT :batch;
                     'remember', s.remember, 'notice', s.notice, 'access_confirmed_at', s.access_confirmed_at,
                     'firstname', u.firstname, 'lastname', u.lastname, 'email', u.email,
                     'confirmed_at', u.confirmed_at, 'pending_email', u.pending_email, 'groups', u.group_names,
-                    'app_since', (SELECT t.confirmed_at FROM totp_factors t WHERE t.uid = s.uid),
-                    'recovery_codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = s.uid AND r.used_at IS NULL))
-        AS json_row
- FROM sessions s JOIN users u ON u.uid = s.uid
+                    'app_since', t.confirmed_at, 'recovery_codes_left', t.codes_left) AS json_row
+ FROM sessions s JOIN users u ON u.uid = s.uid LEFT JOIN totp_factors t ON t.uid = s.uid
  WHERE s.id_hash = :id_hash AND s.expires_at > :now
    AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
    AND u.locked_at IS NULL)

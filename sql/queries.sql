@@ -294,6 +294,14 @@ SELECT salt FROM recovery_codes WHERE uid = :uid ORDER BY id LIMIT 1;
 -- name: use_recovery_code
 UPDATE recovery_codes SET used_at = :now WHERE uid = :uid AND code_hash = :code_hash AND used_at IS NULL;
 
+-- name: set_recovery_codes_left
+-- The count the Security page shows (migration 0014), set with a new set of codes.
+UPDATE totp_factors SET codes_left = :n WHERE uid = :uid;
+
+-- name: count_down_recovery_codes
+-- One code used (use_recovery_code changed its row in this transaction).
+UPDATE totp_factors SET codes_left = codes_left - 1 WHERE uid = :uid AND codes_left > 0;
+
 -- name: recovery_codes_left
 SELECT COUNT(*) AS n FROM recovery_codes WHERE uid = :uid AND used_at IS NULL;
 

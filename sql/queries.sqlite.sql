@@ -93,24 +93,23 @@ DELETE FROM sessions WHERE id_hash IN (SELECT id_hash FROM sessions WHERE id_has
 -- MySQL a round trip costs more CPU than the rest of the page). The row
 -- without a kind is session_user's, plus the authenticator app's
 -- confirmation time (NULL: none, or not yet confirmed) and the recovery
--- codes left. The others belong to that session's account, and
--- SessionStore.load drops them when that row is missing (no live session):
--- the account's live sessions ('session'; `current` marks the browser
--- asking, the id hashes themselves stay here) and its last 20 sign-in
--- events, each a sign-in ('signin') or a sign-in that ended a session to
--- stay under MAX_SESSIONS ('limit'; one member for both, as such a sign-in
--- writes both events; the page shows up to 10 and 5). Each row is one JSON
--- object (json_row: see session_user), so the kinds need not share columns;
--- views/security.py sorts the few rows it gets. SQLite takes no ORDER BY or
--- LIMIT in a member of a UNION, hence the subquery (MariaDB's needs none).
+-- codes left (kept on the app's row, migration 0014). The others belong to
+-- that session's account, and SessionStore.load drops them when that row is
+-- missing (no live session): the account's live sessions ('session';
+-- `current` marks the browser asking, the id hashes themselves stay here)
+-- and its last 20 sign-in events, each a sign-in ('signin') or a sign-in
+-- that ended a session to stay under MAX_SESSIONS ('limit'; one member for
+-- both, as such a sign-in writes both events; the page shows up to 10 and
+-- 5). Each row is one JSON object (json_row: see session_user), so the kinds
+-- need not share columns; views/security.py sorts the few rows it gets.
+-- SQLite takes no ORDER BY or LIMIT in a member of a UNION, hence the
+-- subquery (MariaDB's needs none).
 SELECT JSON_OBJECT('uid', s.uid, 'last_seen', s.last_seen, 'expires_at', s.expires_at,
                    'remember', s.remember, 'notice', s.notice, 'access_confirmed_at', s.access_confirmed_at,
                    'firstname', u.firstname, 'lastname', u.lastname, 'email', u.email,
                    'confirmed_at', u.confirmed_at, 'pending_email', u.pending_email, 'groups', u.group_names,
-                   'app_since', (SELECT t.confirmed_at FROM totp_factors t WHERE t.uid = s.uid),
-                   'recovery_codes_left', (SELECT COUNT(*) FROM recovery_codes r WHERE r.uid = s.uid AND r.used_at IS NULL))
-       AS json_row
-FROM sessions s JOIN users u ON u.uid = s.uid
+                   'app_since', t.confirmed_at, 'recovery_codes_left', t.codes_left) AS json_row
+FROM sessions s JOIN users u ON u.uid = s.uid LEFT JOIN totp_factors t ON t.uid = s.uid
 WHERE s.id_hash = :id_hash AND s.expires_at > :now
   AND s.last_seen > CASE WHEN s.remember = 1 THEN :remember_idle_since ELSE :idle_since END
   AND u.locked_at IS NULL

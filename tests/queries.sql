@@ -189,3 +189,10 @@ UPDATE users SET group_names = '';
 
 -- name: group_names_for_tests
 SELECT uid, group_names FROM users ORDER BY uid;
+
+-- name: recovery_codes_left_for_tests
+SELECT uid, codes_left FROM totp_factors ORDER BY uid;
+
+-- name: forget_recovery_codes_left_for_tests
+-- As before migration 0014: no app row has its count yet.
+UPDATE totp_factors SET codes_left = 0;

@@ -7,7 +7,8 @@ import segno
 from helpers import csrf_token_in
 from security.support import browser, signed_in, signin
 
-from wsgiauth import totp
+from wsgiauth import migrations, totp
+from wsgiauth.queries import split_script
 from wsgiauth.tokens import RESET_PASSWORD
 
 pytestmark = pytest.mark.both_databases
@@ -149,7 +150,8 @@ def test_a_recovery_code_signs_in_once_and_mails_how_many_are_left(app, protecte
     code = protected[2][3]
     client, _ = password_step(app)
     assert code_step(client, code.lower().replace("-", " ")).headers["Location"] == "/profile"
-    assert "Password + recovery code" in client.get("/security").get_data(as_text=True)
+    page = client.get("/security").get_data(as_text=True)
+    assert "Password + recovery code" in page and "9 of your recovery codes are left" in page
     mail = query("all_outbox_for_tests")[-1]
     assert mail["subject"] == "A recovery code was used to sign in" and "9 of your recovery codes are left" in mail[
         "body"]
@@ -157,6 +159,10 @@ def test_a_recovery_code_signs_in_once_and_mails_how_many_are_left(app, protecte
     assert "UTC, from Firefox on Linux at IP address 127.0.0.2" in mail["body"] and "/forgot" in mail["body"]
     again, _ = password_step(app, addr="127.0.0.3")
     assert WRONG in code_step(again, code).get_data(as_text=True)
+    # The count the page shows (totp_factors.codes_left) follows the codes: a used one counts once.
+    assert code_step(again, protected[2][4]).headers["Location"] == "/profile"
+    assert "8 of your recovery codes are left" in again.get("/security").get_data(as_text=True)
+    assert [row["codes_left"] for row in query("recovery_codes_left_for_tests")] == [8]
 
 
 def test_new_recovery_codes_replace_the_old_ones(app, protected, query):
@@ -168,6 +174,21 @@ def test_new_recovery_codes_replace_the_old_ones(app, protected, query):
     client, _ = password_step(app)
     assert WRONG in code_step(client, old[0]).get_data(as_text=True)
     assert code_step(client, new[0]).headers["Location"] == "/profile"
+    assert "9 of your recovery codes are left" in client.get("/security").get_data(as_text=True)
+    post_form(client, "/security/recovery-codes", "/security")
+    assert "10 of your recovery codes are left" in client.get("/security").get_data(as_text=True)
+
+
+def test_migration_0014_counts_each_apps_unused_recovery_codes(app, protected, query):
+    # Its UPDATE, run on app rows without a count (as before 0014), counts the codes not used yet.
+    client, _ = password_step(app)
+    code_step(client, protected[2][0])
+    query("forget_recovery_codes_left_for_tests")
+    script = (migrations.MIGRATIONS_DIR / f"0014_recovery_codes_left.{app.db.dialect}.sql").read_text(encoding="utf-8")
+    update = next(statement for statement in split_script(script) if statement.startswith("UPDATE"))
+    app.db.transaction(lambda tx: tx.script(update))
+    assert [row["codes_left"] for row in query("recovery_codes_left_for_tests")] == [9]
+    assert "9 of your recovery codes are left" in client.get("/security").get_data(as_text=True)
 
 
 def test_removing_the_app_ends_nothing_else_and_sign_in_asks_for_the_password_only(app, protected, query):

@@ -74,6 +74,8 @@ def store_recovery_codes(tx, uid: int, recovery_set: tuple, now: int) -> list:
     tx.run("delete_recovery_codes", uid=uid)
     for hashed in hashes:
         tx.run("insert_recovery_code", uid=uid, salt=salt, code_hash=hashed, now=now)
+    # The count the Security page reads with its session lookup (migration 0014).
+    tx.run("set_recovery_codes_left", uid=uid, n=len(hashes))
     return codes
 
 
@@ -98,5 +100,6 @@ def check(tx, uid: int, typed: str, now: int, drift: int):
         return None
     row = tx.one("recovery_code_salt", uid=uid) if len(normalized(typed)) == RECOVERY_LENGTH else None
     if row and tx.run("use_recovery_code", uid=uid, code_hash=code_hash(typed, row["salt"]), now=now) == 1:
+        tx.run("count_down_recovery_codes", uid=uid)
         return "recovery code"
     return None
