@@ -178,7 +178,6 @@ def first_invalid(errors, *fields):
     return next((name for name in fields if name in errors), None)
 
 
-
 # Names a template may call on a dict (fields.items): they stay the methods.
 DICT_METHODS = frozenset(dir(dict))
 
@@ -455,10 +454,11 @@ class WSGIAuth:
         request.url_rule = next(rule for rule in self.url_map.iter_rules(page) if "GET" in rule.methods)
         # `next` after signing in or confirming access is the page, not the form's URL.
         request.path = request.adapter.build(page, values)[len(request.root_path):]
-        if session_lookup(page) != session_lookup(endpoint):
+        lookup = session_lookup(page)
+        if lookup != session_lookup(endpoint):
             # The page reads its own rows with its session lookup (the
             # Security page's lists): read again, as that page's GET would.
-            self.load_session(request, session_lookup(page))
+            self.load_session(request, lookup)
         return page
 
     def authorize(self, request, endpoint):

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Request, Response
 
 from .accounts import GROUP_NAME, GROUP_NAME_RULE
 from .db import DatabaseUnavailable
+from .routes import IDENTITY_LOOKUP
 from .views.forward_auth import SECOND_FACTOR_FIRST
 
 log = logging.getLogger("wsgiauth.gate")
@@ -110,7 +111,7 @@ class Gate:
         # session_identity: the columns the host app gets, and no more; on
         # MariaDB each column of a result costs PyMySQL ~10 us to describe,
         # a third of the gate's time with the pages' ten (bench/host.py).
-        request.session = self.accounts.sessions.load(self.accounts.db, request, query="session_identity")
+        request.session = self.accounts.sessions.load(self.accounts.db, request, query=IDENTITY_LOOKUP)
         row = request.session.user
         if row is None:
             return None

@@ -105,6 +105,9 @@ PUBLIC = frozenset({
 })
 
 
+# A lookup for who, never for a page: app.load_session reads no notice for
+# it, and the gate in front of a host app makes it too (gate.py).
+IDENTITY_LOOKUP = "session_identity"
 # The session lookup (sql/queries.sql) of each endpoint that reads more or
 # less than session_user, the whole session and its user. Every request makes
 # one lookup, so a page whose own rows ride along with it costs one round
@@ -114,12 +117,10 @@ SESSION_LOOKUPS = {
     # Asks only who is signed in and renders no page: the identity alone, as
     # the gate's (no notice, Confirm access time or "Keep me signed in"). The
     # forward-auth check a proxy makes before every request it passes on.
-    "auth_verify": "session_identity",
+    "auth_verify": IDENTITY_LOOKUP,
     # The session, then the account's sessions, sign-ins and authenticator app.
     "security": "session_and_security_page",
 }
-# A lookup for who, never for a page: app.load_session reads no notice for it.
-IDENTITY_LOOKUP = "session_identity"
 
 
 def session_lookup(endpoint: str) -> str:
